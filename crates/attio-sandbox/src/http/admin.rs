@@ -1,0 +1,155 @@
+//! Loopback-only sandbox controls: `POST /_sandbox/api-keys` and the `GET /` overview page.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::error::{render_page, ApiError};
+use super::extract::body_rejection;
+use crate::scopes::is_known;
+use crate::{Sandbox, ALL_SCOPES};
+
+pub(super) fn router() -> Router<Sandbox> {
+    Router::new()
+        .route("/", get(overview))
+        .route("/_sandbox/api-keys", post(create_api_key))
+        .route("/_sandbox/{*rest}", any(unknown))
+        .route_layer(middleware::from_fn(loopback_only))
+}
+
+/// Refuses anyone but the local machine. A server started without connect info (plain
+/// `axum::serve(router)`) cannot tell, so it refuses too.
+async fn loopback_only(request: Request, next: Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| *addr);
+    if is_loopback(peer) {
+        next.run(request).await
+    } else {
+        ApiError::forbidden("Sandbox controls are only available from the local machine.")
+            .into_response()
+    }
+}
+
+fn is_loopback(peer: Option<SocketAddr>) -> bool {
+    peer.is_some_and(|addr| addr.ip().to_canonical().is_loopback())
+}
+
+async fn unknown() -> ApiError {
+    ApiError::not_found("No sandbox control at this path.")
+}
+
+/// `{"scopes": [...]}`; an empty body or no `scopes` grants every scope.
+async fn create_api_key(
+    State(sandbox): State<Sandbox>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(body_rejection)?;
+    let request: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::validation(format!("The request body is not valid JSON: {e}."))
+        })?
+    };
+    let Value::Object(mut request) = request else {
+        return Err(ApiError::validation("The body must be a JSON object."));
+    };
+    let scopes = request.remove("scopes");
+    if let Some(key) = request.keys().next() {
+        return Err(ApiError::validation(format!(
+            "Unknown field \"{key}\"; only \"scopes\" is accepted."
+        )));
+    }
+    let scopes = match scopes {
+        None | Some(Value::Null) => ALL_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::String(s) if is_known(&s) => Ok(s),
+                other => Err(ApiError::validation(format!("Unknown scope {other}."))),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(_) => {
+            return Err(ApiError::validation(
+                "scopes must be an array of scope names.",
+            ))
+        }
+    };
+    let token = sandbox.mint_api_key(Some(scopes));
+    let mut response =
+        Json(json!({ "token": token, "workspace_id": sandbox.workspace_id() })).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+struct MemberRow {
+    name: String,
+    email: String,
+    access_level: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "overview.html")]
+struct OverviewPage {
+    workspace_name: String,
+    workspace_slug: String,
+    workspace_id: String,
+    members: Vec<MemberRow>,
+    task_count: usize,
+}
+
+async fn overview(State(sandbox): State<Sandbox>) -> Response {
+    let page = {
+        let store = sandbox.store();
+        OverviewPage {
+            workspace_name: store.workspace.name.clone(),
+            workspace_slug: store.workspace.slug.clone(),
+            workspace_id: store.workspace.id.to_string(),
+            members: store
+                .members
+                .iter()
+                .map(|m| MemberRow {
+                    name: format!("{} {}", m.first_name, m.last_name),
+                    email: m.email.clone(),
+                    access_level: m.access_level.as_str(),
+                })
+                .collect(),
+            task_count: store.task_count(),
+        }
+    };
+    render_page(StatusCode::OK, &page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_peers_are_trusted() {
+        let cases = [
+            (Some("127.0.0.1:5000"), true),
+            (Some("[::1]:5000"), true),
+            (Some("[::ffff:127.0.0.1]:5000"), true),
+            (Some("192.168.1.20:5000"), false),
+            (Some("[2001:db8::1]:5000"), false),
+            (None, false),
+        ];
+        for (peer, expected) in cases {
+            let addr = peer.map(|p| p.parse::<SocketAddr>().expect("test address"));
+            assert_eq!(is_loopback(addr), expected, "{peer:?}");
+        }
+    }
+}

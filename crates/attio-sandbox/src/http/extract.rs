@@ -1,0 +1,178 @@
+//! Request parsing at the edge: bearer credentials with scope checks, JSON and form bodies, query
+//! strings. Each rejection is one of our own error shapes, never axum's plain-text rejections.
+
+use std::marker::PhantomData;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use crate::scopes::grants;
+use crate::Sandbox;
+
+/// Why no token could be read from the `Authorization` header.
+pub(crate) enum CredentialError {
+    Missing,
+    Malformed,
+}
+
+impl From<CredentialError> for ApiError {
+    fn from(error: CredentialError) -> Self {
+        ApiError::unauthenticated(match error {
+            CredentialError::Missing => {
+                "Missing Authorization header: send \"Authorization: Bearer <access token>\"."
+            }
+            CredentialError::Malformed => {
+                "Unreadable Authorization header: use the Bearer scheme, or Basic with the token as username."
+            }
+        })
+    }
+}
+
+/// Reads a token from `Authorization: Bearer X` or `Basic base64(X:)` (token as username).
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<String, CredentialError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or(CredentialError::Missing)?
+        .to_str()
+        .map_err(|_| CredentialError::Malformed)?;
+    let (scheme, rest) = value
+        .trim()
+        .split_once(' ')
+        .ok_or(CredentialError::Malformed)?;
+    let rest = rest.trim();
+    let token = if scheme.eq_ignore_ascii_case("bearer") {
+        rest.to_owned()
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = STANDARD
+            .decode(rest)
+            .map_err(|_| CredentialError::Malformed)?;
+        let decoded = String::from_utf8(decoded).map_err(|_| CredentialError::Malformed)?;
+        match decoded.split_once(':') {
+            Some((user, _)) => user.to_owned(),
+            None => decoded,
+        }
+    } else {
+        return Err(CredentialError::Malformed);
+    };
+    if token.is_empty() {
+        return Err(CredentialError::Malformed);
+    }
+    Ok(token)
+}
+
+/// The scopes one endpoint requires, as a type so that the check runs before the body is read.
+pub(crate) trait ScopeSet {
+    const REQUIRED: &'static [&'static str];
+}
+
+/// The caller's active token, already checked against the scopes of `R`.
+pub(crate) struct Authorized<R> {
+    pub token_id: Uuid,
+    _required: PhantomData<R>,
+}
+
+impl<R: ScopeSet> FromRequestParts<Sandbox> for Authorized<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, sandbox: &Sandbox) -> Result<Self, ApiError> {
+        let token = bearer_token(&parts.headers)?;
+        let store = sandbox.store();
+        let active = store.active_token(&token).ok_or_else(|| {
+            ApiError::unauthenticated("The access token is invalid or has been revoked.")
+        })?;
+        let missing: Vec<&str> = R::REQUIRED
+            .iter()
+            .copied()
+            .filter(|scope| !grants(&active.scopes, scope))
+            .collect();
+        if !missing.is_empty() {
+            let (list, noun) = match missing.as_slice() {
+                [one] => ((*one).to_owned(), "scope"),
+                many => (many.join(", "), "scopes"),
+            };
+            return Err(ApiError::forbidden(format!(
+                "This request requires the {list} {noun}, which the access token was not granted."
+            )));
+        }
+        Ok(Authorized {
+            token_id: active.id,
+            _required: PhantomData,
+        })
+    }
+}
+
+/// A body that parsed as JSON; its shape is validated by the handler for precise messages.
+pub(crate) struct ApiJson(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for ApiJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::validation(
+                "The request body is empty; expected a JSON object.",
+            ));
+        }
+        serde_json::from_slice(&bytes)
+            .map(ApiJson)
+            .map_err(|e| ApiError::validation(format!("The request body is not valid JSON: {e}.")))
+    }
+}
+
+pub(crate) fn body_rejection(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::payload_too_large("The request body is too large.")
+    } else {
+        ApiError::validation("The request body could not be read.")
+    }
+}
+
+/// Decoded `key=value` pairs of a query string or form body, in order.
+pub(crate) fn pairs(input: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(input)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The first value of `name`, if present.
+pub(crate) fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The only value of `name`; a parameter given twice is an error (RFC 6749 §3.1).
+pub(crate) fn single<'a>(
+    pairs: &'a [(String, String)],
+    name: &str,
+) -> Result<Option<&'a str>, String> {
+    let mut values = pairs
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str());
+    let value = values.next();
+    if values.next().is_some() {
+        return Err(format!(
+            "The parameter \"{name}\" was given more than once."
+        ));
+    }
+    Ok(value)
+}
+
+/// The UUID in a `{id}` path segment, or the raw segment (for the 404 message) when it is not one.
+pub(crate) fn path_uuid(path: Result<Path<String>, PathRejection>) -> Result<Uuid, String> {
+    let raw = path.map(|Path(raw)| raw).unwrap_or_default();
+    Uuid::parse_str(&raw).map_err(|_| raw)
+}

@@ -1,0 +1,77 @@
+//! The HTTP app: each feature module owns its routes; this file merges them and applies the
+//! layers shared by all (request logging, JSON fallbacks).
+
+mod admin;
+mod authorize;
+mod error;
+mod extract;
+mod introspect;
+mod members;
+mod task_body;
+mod tasks;
+mod token;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::Sandbox;
+use error::ApiError;
+
+pub(crate) fn router(sandbox: Sandbox) -> Router {
+    Router::new()
+        .merge(authorize::router())
+        .merge(token::router())
+        .merge(introspect::router())
+        .merge(tasks::router())
+        .merge(members::router())
+        .merge(admin::router())
+        .route("/static/sandbox.css", get(stylesheet))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(log_request))
+        .with_state(sandbox)
+}
+
+async fn stylesheet() -> Response {
+    let mut response = include_str!("../../templates/sandbox.css").into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    response
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("No route matches this path.")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
+}
+
+/// Logs method, path and status with a request id. Never the query string or body: those carry
+/// authorization codes, client secrets and tokens.
+async fn log_request(request: Request, next: Next) -> Response {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        request_id = id,
+        %method,
+        path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "sandbox request"
+    );
+    response
+}

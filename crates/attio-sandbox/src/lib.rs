@@ -1,0 +1,216 @@
+//! A faithful local emulator of Attio (OAuth consent and tokens, tasks, workspace members) over a
+//! seeded demo workspace, so Taskr runs and is tested without the internet.
+//!
+//! One [`Sandbox`] serves both Attio hosts on one address: the "app" host (`/authorize`,
+//! `/oauth/token`, `/oauth/revoke`) and the "api" host (`/v2/...`).
+
+mod http;
+mod ids;
+mod scopes;
+mod seed;
+mod store;
+mod timestamp;
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+pub use scopes::{parse_scope_list, ALL_SCOPES};
+
+use store::Store;
+
+/// The OAuth client registered by default, matching Taskr's local defaults.
+pub const DEFAULT_CLIENT_ID: &str = "sandbox-client";
+/// A local-only default secret: the sandbox never runs anywhere but on a developer's machine or CI.
+pub const DEFAULT_CLIENT_SECRET: &str = "sandbox-secret";
+pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:3050/integrations/attio/callback";
+pub const DEFAULT_APP_NAME: &str = "Taskr";
+/// Space-separated scopes of the default app: what Taskr needs to read tasks and manage webhooks.
+pub const DEFAULT_APP_SCOPES: &str =
+    "task:read user_management:read object_configuration:read record_permission:read webhook:read-write";
+
+/// An OAuth app registered with the sandbox, as in Attio's developer dashboard.
+#[derive(Clone)]
+pub struct OAuthApp {
+    pub name: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Redirect URIs accepted at `/authorize`, compared exactly.
+    pub redirect_uris: Vec<String>,
+    /// The scopes every token issued to this app carries (Attio has no per-request `scope`).
+    pub scopes: Vec<String>,
+}
+
+impl fmt::Debug for OAuthApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthApp")
+            .field("name", &self.name)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("redirect_uris", &self.redirect_uris)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+impl Default for OAuthApp {
+    /// The local Taskr app: `sandbox-client` / `sandbox-secret`, redirecting to Taskr on port 3050.
+    fn default() -> Self {
+        OAuthApp {
+            name: DEFAULT_APP_NAME.to_owned(),
+            client_id: DEFAULT_CLIENT_ID.to_owned(),
+            client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
+            redirect_uris: vec![DEFAULT_REDIRECT_URI.to_owned()],
+            scopes: DEFAULT_APP_SCOPES.split(' ').map(str::to_owned).collect(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub apps: Vec<OAuthApp>,
+    /// How long an authorization code can be exchanged after it is issued.
+    pub code_ttl: Duration,
+}
+
+impl Default for Config {
+    /// The default app ([`OAuthApp::default`]) and a five-minute code lifetime.
+    fn default() -> Self {
+        Config {
+            apps: vec![OAuthApp::default()],
+            code_ttl: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+/// A running emulator; clones share state.
+#[derive(Clone)]
+pub struct Sandbox {
+    store: Arc<Mutex<Store>>,
+}
+
+impl fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("workspace_id", &self.workspace_id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Creates a sandbox holding the deterministic demo workspace.
+    pub fn new(config: Config) -> Sandbox {
+        let store = Store::new(seed::seed(), config.apps, config.code_ttl);
+        Sandbox {
+            store: Arc::new(Mutex::new(store)),
+        }
+    }
+
+    /// Locks the state. Never held across an `.await`; a poisoned lock still holds valid data
+    /// because every mutation is a single method call.
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The whole HTTP app. Serve it with connect info (as [`Sandbox::serve`] does), or the
+    /// loopback-only routes answer 403.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.clone())
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+
+    /// Serves on `127.0.0.1` with a free port in a background task, until the handle is dropped.
+    pub async fn spawn(self) -> std::io::Result<SpawnedSandbox> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let server = self.clone();
+        tokio::spawn(async move {
+            let shutdown = async {
+                // A send or a dropped sender both mean "stop".
+                let _ = stopped.await;
+            };
+            if let Err(error) = server.serve(listener, shutdown).await {
+                tracing::error!(%error, "sandbox server stopped");
+            }
+        });
+        Ok(SpawnedSandbox {
+            addr,
+            sandbox: self,
+            _shutdown: shutdown,
+        })
+    }
+
+    pub fn workspace_id(&self) -> Uuid {
+        self.store().workspace.id
+    }
+
+    pub fn workspace_name(&self) -> String {
+        self.store().workspace.name.clone()
+    }
+
+    /// Mints an API key acting as the admin member; `None` grants every scope.
+    pub fn mint_api_key(&self, scopes: Option<Vec<String>>) -> String {
+        let scopes = scopes.unwrap_or_else(|| ALL_SCOPES.iter().map(|s| (*s).to_owned()).collect());
+        self.store().mint_api_key(scopes)
+    }
+
+    /// Makes every OAuth access token and API key inactive.
+    pub fn revoke_all_tokens(&self) {
+        self.store().revoke_all_tokens();
+    }
+
+    /// Every token issued through `/oauth/token`, for tests that check tokens never leak.
+    pub fn issued_access_tokens(&self) -> Vec<String> {
+        self.store().issued_access_tokens()
+    }
+
+    /// Changes an app's scopes for tokens issued from now on; existing tokens keep theirs.
+    pub fn set_app_scopes(&self, client_id: &str, scopes: Vec<String>) {
+        self.store().set_app_scopes(client_id, scopes);
+    }
+
+    pub fn admin_member_id(&self) -> Uuid {
+        self.store().admin_member_id()
+    }
+
+    /// Member ids in seeded order.
+    pub fn member_ids(&self) -> Vec<Uuid> {
+        self.store().members.iter().map(|m| m.id).collect()
+    }
+}
+
+/// A sandbox serving in the background; dropping it shuts the server down.
+#[derive(Debug)]
+pub struct SpawnedSandbox {
+    pub addr: SocketAddr,
+    pub sandbox: Sandbox,
+    /// Dropping the sender completes the server's shutdown future.
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl SpawnedSandbox {
+    /// `http://127.0.0.1:PORT`, the base URL of both the app and the API host.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}

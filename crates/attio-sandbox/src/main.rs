@@ -1,0 +1,131 @@
+//! `attio-sandbox`: runs the Attio emulator on its own, with one registered OAuth app.
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use attio_sandbox::{
+    parse_scope_list, Config, OAuthApp, Sandbox, DEFAULT_APP_NAME, DEFAULT_APP_SCOPES,
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI,
+};
+use clap::Parser;
+use tokio::net::TcpListener;
+
+/// A local emulator of Attio's OAuth server and REST API, with a seeded demo workspace.
+#[derive(Parser)]
+#[command(name = "attio-sandbox", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "ATTIO_SANDBOX_LISTEN", default_value = "127.0.0.1:3051")]
+    listen: SocketAddr,
+
+    /// OAuth client id of the registered app.
+    #[arg(long, default_value = DEFAULT_CLIENT_ID, value_parser = non_empty)]
+    client_id: String,
+
+    /// OAuth client secret of the registered app. The default is for local use only.
+    #[arg(
+        long,
+        env = "ATTIO_SANDBOX_CLIENT_SECRET",
+        hide_env_values = true,
+        default_value = DEFAULT_CLIENT_SECRET,
+        value_parser = non_empty
+    )]
+    client_secret: String,
+
+    /// Redirect URI accepted for the app, compared exactly; repeat for several.
+    #[arg(long = "redirect-uri", value_name = "URL", default_value = DEFAULT_REDIRECT_URI, value_parser = absolute_url)]
+    redirect_uris: Vec<String>,
+
+    /// Name shown on the consent page.
+    #[arg(long, default_value = DEFAULT_APP_NAME, value_parser = non_empty)]
+    app_name: String,
+
+    /// Scopes granted to the app's tokens, space- or comma-separated.
+    #[arg(long, default_value = DEFAULT_APP_SCOPES, value_parser = scope_list)]
+    scopes: ScopeList,
+}
+
+/// One flag value holding many scopes (a bare `Vec` would make clap expect one scope per value).
+#[derive(Clone)]
+struct ScopeList(Vec<String>);
+
+fn scope_list(value: &str) -> Result<ScopeList, String> {
+    parse_scope_list(value).map(ScopeList)
+}
+
+fn non_empty(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+fn absolute_url(value: &str) -> Result<String, String> {
+    url::Url::parse(value)
+        .map(|_| value.to_owned())
+        .map_err(|e| format!("not an absolute URL: {e}"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+
+    let app = OAuthApp {
+        name: args.app_name,
+        client_id: args.client_id,
+        client_secret: args.client_secret,
+        redirect_uris: args.redirect_uris,
+        scopes: args.scopes.0,
+    };
+    let sandbox = Sandbox::new(Config {
+        apps: vec![app],
+        ..Config::default()
+    });
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on --listen {}", args.listen))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    println!(
+        "Attio sandbox listening on http://{addr} (workspace \"{}\")",
+        sandbox.workspace_name()
+    );
+    sandbox
+        .serve(listener, shutdown_signal())
+        .await
+        .context("serving the sandbox")
+}
+
+/// Ctrl-C, or SIGTERM on Unix (how containers and process managers stop us).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

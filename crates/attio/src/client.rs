@@ -1,0 +1,130 @@
+//! Typed REST calls against Attio's API host with one workspace-scoped token.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use url::Url;
+
+use crate::{AccessToken, AttioError, SelfInfo, Task, WorkspaceMember};
+
+/// Page size for task backfills. Attio's default (500) is also the size we ask for.
+pub const TASK_PAGE_LIMIT: usize = 500;
+
+/// How often a rate-limited read is retried before the error goes to the caller.
+const RATE_LIMIT_RETRIES: u32 = 3;
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Deserialize)]
+struct Envelope<T> {
+    data: T,
+}
+
+/// One page of `GET /v2/tasks`.
+pub struct TaskPage {
+    pub tasks: Vec<Task>,
+    /// True when the page was full, so another may follow.
+    pub may_have_more: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Client {
+    api_url: Url,
+    token: AccessToken,
+    http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(api_url: Url, token: AccessToken, http: reqwest::Client) -> Self {
+        Self {
+            api_url,
+            token,
+            http,
+        }
+    }
+
+    fn url(&self, path: &str) -> Url {
+        let mut url = self.api_url.clone();
+        url.set_path(path);
+        url
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T, AttioError> {
+        let mut attempt = 0;
+        loop {
+            let response = self
+                .http
+                .get(url.clone())
+                .bearer_auth(self.token.expose())
+                .send()
+                .await
+                .map_err(AttioError::Transport)?;
+            if response.status().is_success() {
+                let bytes = response.bytes().await.map_err(AttioError::Transport)?;
+                return serde_json::from_slice(&bytes)
+                    .map_err(|e| AttioError::Decode(format!("{}: {e}", url.path())));
+            }
+            let error = AttioError::from_response(response).await;
+            match error {
+                AttioError::RateLimited { retry_after } if attempt < RATE_LIMIT_RETRIES => {
+                    attempt += 1;
+                    let wait = retry_after
+                        .unwrap_or(Duration::from_secs(1))
+                        .min(MAX_RETRY_WAIT);
+                    tracing::debug!(path = url.path(), ?wait, "rate limited by Attio; waiting");
+                    tokio_sleep(wait).await;
+                }
+                other => return Err(other),
+            }
+        }
+    }
+
+    /// `GET /v2/self`: who the token belongs to, or that it is no longer active.
+    pub async fn self_info(&self) -> Result<SelfInfo, AttioError> {
+        self.get_json(self.url("/v2/self")).await
+    }
+
+    /// One page of tasks, oldest first.
+    pub async fn list_tasks(&self, limit: usize, offset: usize) -> Result<TaskPage, AttioError> {
+        let mut url = self.url("/v2/tasks");
+        url.query_pairs_mut()
+            .append_pair("limit", &limit.to_string())
+            .append_pair("offset", &offset.to_string())
+            .append_pair("sort", "created_at:asc");
+        let page: Envelope<Vec<Task>> = self.get_json(url).await?;
+        Ok(TaskPage {
+            may_have_more: page.data.len() >= limit,
+            tasks: page.data,
+        })
+    }
+
+    /// Every task in the workspace, paging with `limit`/`offset` until a short page.
+    pub async fn all_tasks(&self) -> Result<Vec<Task>, AttioError> {
+        let mut tasks = Vec::new();
+        loop {
+            let page = self.list_tasks(TASK_PAGE_LIMIT, tasks.len()).await?;
+            tasks.extend(page.tasks);
+            if !page.may_have_more {
+                return Ok(tasks);
+            }
+        }
+    }
+
+    pub async fn get_task(&self, task_id: uuid::Uuid) -> Result<Task, AttioError> {
+        let page: Envelope<Task> = self
+            .get_json(self.url(&format!("/v2/tasks/{task_id}")))
+            .await?;
+        Ok(page.data)
+    }
+
+    /// Every workspace member (the endpoint is not paged).
+    pub async fn list_members(&self) -> Result<Vec<WorkspaceMember>, AttioError> {
+        let page: Envelope<Vec<WorkspaceMember>> =
+            self.get_json(self.url("/v2/workspace_members")).await?;
+        Ok(page.data)
+    }
+}
+
+async fn tokio_sleep(duration: Duration) {
+    tokio::time::sleep(duration).await;
+}

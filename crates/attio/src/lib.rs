@@ -1,0 +1,36 @@
+//! A client for Attio: the OAuth 2.0 authorization-code flow, and typed REST calls for the
+//! resources Taskr reads (tasks, workspace members, the token's own identity).
+//!
+//! The wire formats follow `shared/attio-api.md`. Where that reference marks a detail as
+//! unconfirmed, the types here accept every plausible form rather than fail on a surprise.
+
+mod client;
+mod error;
+mod model;
+mod oauth;
+mod secret;
+
+pub use client::{Client, TaskPage, TASK_PAGE_LIMIT};
+pub use error::{AttioError, ErrorBody};
+pub use model::{
+    Actor, Assignee, LinkedRecord, SelfInfo, Task, TaskId, TokenInfo, WorkspaceMember,
+    WorkspaceMemberId,
+};
+pub use oauth::{AuthorizeRequest, OAuthApp};
+pub use secret::AccessToken;
+
+/// The public Attio hosts; both are configurable so that the sandbox can stand in for them.
+pub const DEFAULT_APP_URL: &str = "https://app.attio.com";
+pub const DEFAULT_API_URL: &str = "https://api.attio.com";
+
+/// Builds the HTTP client every Attio call goes through: rustls, bounded time, no redirects
+/// (an API that redirects is a misconfiguration we want to see, not follow).
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("taskr/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}

@@ -1,0 +1,211 @@
+//! Start-up: the store, the key, the Attio gateway (the real Attio or an embedded sandbox), the
+//! router, and background upkeep. `main` and the tests start Taskr through the same
+//! `Application::build`, which takes an already-bound listener.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use url::Url;
+
+use crate::attio_link::AttioGateway;
+use crate::config::{AttioMode, KeySource, Settings};
+use crate::crypto::{random_token, Cipher, KeyMaterial};
+use crate::state::AppState;
+use crate::store::SqliteStore;
+
+/// The scopes Taskr needs: tasks and the members they are assigned to (and, for the next step,
+/// webhooks). The embedded sandbox's app is configured with exactly these.
+pub const ATTIO_SCOPES: &[&str] = &[
+    "task:read",
+    "user_management:read",
+    "object_configuration:read",
+    "record_permission:read",
+    "webhook:read-write",
+];
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    sandbox: Option<EmbeddedSandbox>,
+}
+
+struct EmbeddedSandbox {
+    sandbox: attio_sandbox::Sandbox,
+    listener: TcpListener,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
+        if settings.database_url.starts_with("sqlite:") {
+            std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+                format!(
+                    "creating the data directory {}",
+                    settings.data_dir.display()
+                )
+            })?;
+        }
+        let key = match &settings.key {
+            KeySource::Given(key) => key.clone(),
+            KeySource::DataDirFile => {
+                let (key, created) = KeyMaterial::load_or_create_file(&settings.data_dir)?;
+                if created {
+                    tracing::warn!(
+                        path = %settings.data_dir.join("encryption.key").display(),
+                        "demo mode: generated an encryption key; set TASKR_ENCRYPTION_KEY in production"
+                    );
+                }
+                key
+            }
+        };
+        let store = SqliteStore::connect(&settings.database_url).await?;
+        let http = attio::http_client();
+        let redirect_uri = settings.attio_redirect_uri();
+
+        let (gateway, sandbox) = match &settings.attio {
+            AttioMode::Remote {
+                app_url,
+                api_url,
+                client_id,
+                client_secret,
+            } => (
+                AttioGateway {
+                    oauth: attio::OAuthApp::new(
+                        app_url.clone(),
+                        client_id.clone(),
+                        client_secret.0.clone(),
+                        http.clone(),
+                    ),
+                    api_url: api_url.clone(),
+                    redirect_uri,
+                    http,
+                },
+                None,
+            ),
+            AttioMode::EmbeddedSandbox { listen } => {
+                let listener = TcpListener::bind(listen).await.with_context(|| {
+                    format!("binding the embedded Attio sandbox to {listen} (TASKR_SANDBOX_LISTEN)")
+                })?;
+                let client_secret = random_token();
+                let sandbox = attio_sandbox::Sandbox::new(attio_sandbox::Config {
+                    apps: vec![attio_sandbox::OAuthApp {
+                        name: "Taskr".to_owned(),
+                        client_id: "taskr-demo".to_owned(),
+                        client_secret: client_secret.clone(),
+                        redirect_uris: vec![redirect_uri.clone()],
+                        scopes: ATTIO_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+                    }],
+                    ..Default::default()
+                });
+                let base = Url::parse(&format!("http://{}", listener.local_addr()?))?;
+                (
+                    AttioGateway {
+                        oauth: attio::OAuthApp::new(
+                            base.clone(),
+                            "taskr-demo",
+                            client_secret,
+                            http.clone(),
+                        ),
+                        api_url: base,
+                        redirect_uri,
+                        http,
+                    },
+                    Some(EmbeddedSandbox { sandbox, listener }),
+                )
+            }
+        };
+        let state = AppState::new(Arc::new(store), Cipher::new(&key), gateway, settings);
+        Ok(Self {
+            listener,
+            state,
+            sandbox,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The embedded sandbox's address, when Taskr runs in demo mode.
+    pub fn sandbox_addr(&self) -> Option<SocketAddr> {
+        self.sandbox
+            .as_ref()
+            .and_then(|s| s.listener.local_addr().ok())
+    }
+
+    /// The one line that tells a person where everything is.
+    pub fn banner(&self) -> String {
+        let public = self
+            .state
+            .settings
+            .public_url
+            .as_str()
+            .trim_end_matches('/');
+        match self.sandbox_addr() {
+            Some(sandbox) => format!(
+                "Taskr is running on {public} (listening on {}) with an embedded Attio sandbox on \
+                 http://{sandbox}: demo mode, no real Attio credentials configured.",
+                self.local_addr().map(|a| a.to_string()).unwrap_or_default()
+            ),
+            None => format!(
+                "Taskr is running on {public} (listening on {}), connected to Attio at {}.",
+                self.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+                self.state.attio.api_url
+            ),
+        }
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let upkeep = tokio::spawn(upkeep(self.state.clone(), stop_rx.clone()));
+        let sandbox = self.sandbox.map(|embedded| {
+            let mut stop = stop_rx.clone();
+            tokio::spawn(embedded.sandbox.serve(embedded.listener, async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            }))
+        });
+        let app = crate::web::router(self.state);
+        let served = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
+        .await;
+        upkeep.abort();
+        if let Some(sandbox) = sandbox {
+            let _ = sandbox.await;
+        }
+        served.context("serving HTTP")
+    }
+}
+
+/// Removes expired sessions and OAuth states, and forgets idle rate-limit entries.
+async fn upkeep(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match state.store.purge_expired(crate::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "purged expired sessions and states"),
+            Err(e) => tracing::warn!(error = %e, "could not purge expired sessions"),
+        }
+        state.auth_limiter.retain_recent();
+    }
+}

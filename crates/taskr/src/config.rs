@@ -1,0 +1,291 @@
+//! Typed settings: command-line flags with environment equivalents (and a `.env` file, read by
+//! `main`), validated once at start-up so that a bad value fails early and names the setting.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+
+use clap::Parser;
+use url::Url;
+
+use crate::crypto::KeyMaterial;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "taskr",
+    version,
+    about = "See your Attio workspace's tasks, kept current."
+)]
+pub struct Cli {
+    /// Address to listen on.
+    #[arg(long, env = "TASKR_LISTEN", default_value = "127.0.0.1:3050")]
+    pub listen: SocketAddr,
+
+    /// The URL people use to reach Taskr; the OAuth redirect URI is derived from it.
+    #[arg(
+        long,
+        env = "TASKR_PUBLIC_URL",
+        default_value = "http://localhost:3050"
+    )]
+    pub public_url: String,
+
+    /// Directory for the SQLite database and, in demo mode, the generated encryption key.
+    #[arg(long, env = "TASKR_DATA_DIR", default_value = "./taskr-data")]
+    pub data_dir: PathBuf,
+
+    /// Database location (`sqlite://path`); defaults to `<data-dir>/taskr.db`.
+    #[arg(long, env = "TASKR_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// 32-byte key (base64 or 64 hex digits) that seals tokens in the database.
+    #[arg(long, env = "TASKR_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<String>,
+
+    /// OAuth client id of your Attio app. With the secret, Taskr talks to the real Attio.
+    #[arg(long, env = "ATTIO_CLIENT_ID")]
+    pub attio_client_id: Option<String>,
+
+    /// OAuth client secret of your Attio app.
+    #[arg(long, env = "ATTIO_CLIENT_SECRET", hide_env_values = true)]
+    pub attio_client_secret: Option<String>,
+
+    /// Attio's app host (authorize, token and revoke endpoints).
+    #[arg(long, env = "ATTIO_APP_URL", default_value = attio::DEFAULT_APP_URL)]
+    pub attio_app_url: String,
+
+    /// Attio's REST API host.
+    #[arg(long, env = "ATTIO_API_URL", default_value = attio::DEFAULT_API_URL)]
+    pub attio_api_url: String,
+
+    /// Where the embedded Attio sandbox listens when no Attio credentials are configured.
+    #[arg(long, env = "TASKR_SANDBOX_LISTEN", default_value = "127.0.0.1:3051")]
+    pub sandbox_listen: SocketAddr,
+
+    /// Log-in and sign-up attempts allowed per client address per minute.
+    #[arg(long, env = "TASKR_AUTH_RATE_PER_MINUTE", default_value = "10")]
+    pub auth_rate_per_minute: NonZeroU32,
+}
+
+/// Which Attio Taskr talks to.
+#[derive(Debug, Clone)]
+pub enum AttioMode {
+    /// A real Attio (or any compatible server) with a registered OAuth app.
+    Remote {
+        app_url: Url,
+        api_url: Url,
+        client_id: String,
+        client_secret: Redacted,
+    },
+    /// No credentials: start the embedded sandbox on this address.
+    EmbeddedSandbox { listen: SocketAddr },
+}
+
+/// A string that `Debug` never prints.
+#[derive(Clone)]
+pub struct Redacted(pub String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub public_url: Url,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub key: KeySource,
+    pub attio: AttioMode,
+    pub auth_rate_per_minute: NonZeroU32,
+}
+
+/// Where the sealing key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    Given(KeyMaterial),
+    /// Demo mode only: read or create `<data-dir>/encryption.key`.
+    DataDirFile,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {setting}: {reason}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub reason: String,
+}
+
+fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting,
+        reason: reason.into(),
+    }
+}
+
+fn parse_base_url(setting: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw.trim()).map_err(|e| invalid(setting, format!("{raw:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(setting, "must be an http:// or https:// URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(setting, "must not have a query or fragment"));
+    }
+    if url.host_str().is_none() {
+        return Err(invalid(setting, "must name a host"));
+    }
+    Ok(url)
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+impl Settings {
+    pub fn from_cli(cli: Cli) -> Result<Self, ConfigError> {
+        let public_url = parse_base_url("TASKR_PUBLIC_URL (--public-url)", &cli.public_url)?;
+        let attio = match (
+            non_empty(cli.attio_client_id),
+            non_empty(cli.attio_client_secret),
+        ) {
+            (Some(client_id), Some(client_secret)) => AttioMode::Remote {
+                app_url: parse_base_url("ATTIO_APP_URL", &cli.attio_app_url)?,
+                api_url: parse_base_url("ATTIO_API_URL", &cli.attio_api_url)?,
+                client_id: client_id.trim().to_owned(),
+                client_secret: Redacted(client_secret.trim().to_owned()),
+            },
+            (Some(_), None) => {
+                return Err(invalid(
+                    "ATTIO_CLIENT_SECRET",
+                    "is required when ATTIO_CLIENT_ID is set",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "ATTIO_CLIENT_ID",
+                    "is required when ATTIO_CLIENT_SECRET is set",
+                ))
+            }
+            (None, None) => AttioMode::EmbeddedSandbox {
+                listen: cli.sandbox_listen,
+            },
+        };
+        let key = match non_empty(cli.encryption_key) {
+            Some(raw) => KeySource::Given(
+                KeyMaterial::parse(&raw)
+                    .map_err(|reason| invalid("TASKR_ENCRYPTION_KEY", reason))?,
+            ),
+            None if matches!(attio, AttioMode::Remote { .. }) => {
+                return Err(invalid(
+                    "TASKR_ENCRYPTION_KEY",
+                    "is required when real Attio credentials are configured \
+                     (generate one with `openssl rand -base64 32`)",
+                ))
+            }
+            None => KeySource::DataDirFile,
+        };
+        let database_url = match non_empty(cli.database_url) {
+            Some(url) => {
+                let url = url.trim().to_owned();
+                if !url.starts_with("sqlite:") {
+                    return Err(invalid(
+                        "TASKR_DATABASE_URL",
+                        "only sqlite: URLs are supported in this version",
+                    ));
+                }
+                url
+            }
+            None => format!("sqlite://{}", cli.data_dir.join("taskr.db").display()),
+        };
+        Ok(Self {
+            listen: cli.listen,
+            public_url,
+            data_dir: cli.data_dir,
+            database_url,
+            key,
+            attio,
+            auth_rate_per_minute: cli.auth_rate_per_minute,
+        })
+    }
+
+    /// `<public-url>/integrations/attio/callback`, the redirect URI registered at Attio.
+    pub fn attio_redirect_uri(&self) -> String {
+        let base = self.public_url.as_str().trim_end_matches('/');
+        format!("{base}/integrations/attio/callback")
+    }
+
+    /// Cookies get `Secure` when people reach Taskr over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Settings, String> {
+        let mut argv = vec!["taskr"];
+        argv.extend_from_slice(args);
+        let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+        Settings::from_cli(cli).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_give_demo_mode_with_the_tutorial_redirect_uri() {
+        let settings = parse(&[]).unwrap();
+        assert!(matches!(settings.attio, AttioMode::EmbeddedSandbox { .. }));
+        assert_eq!(
+            settings.attio_redirect_uri(),
+            "http://localhost:3050/integrations/attio/callback"
+        );
+        assert!(!settings.secure_cookies());
+    }
+
+    #[test]
+    fn bad_settings_fail_naming_the_setting() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["--public-url", "ftp://x"], "TASKR_PUBLIC_URL"),
+            (&["--public-url", "not a url"], "TASKR_PUBLIC_URL"),
+            (&["--attio-client-id", "abc"], "ATTIO_CLIENT_SECRET"),
+            (&["--attio-client-secret", "abc"], "ATTIO_CLIENT_ID"),
+            (
+                &["--attio-client-id", "a", "--attio-client-secret", "b"],
+                "TASKR_ENCRYPTION_KEY",
+            ),
+            (&["--encryption-key", "c2hvcnQ="], "TASKR_ENCRYPTION_KEY"),
+            (&["--database-url", "mysql://x"], "TASKR_DATABASE_URL"),
+            (&["--listen", "nowhere"], "--listen"),
+        ];
+        for (args, expected) in cases {
+            let error = parse(args).expect_err(&format!("{args:?} should fail"));
+            assert!(
+                error.contains(expected),
+                "{args:?}: error {error:?} does not name {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn real_attio_mode_needs_and_accepts_a_key() {
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let settings = parse(&[
+            "--attio-client-id",
+            "id",
+            "--attio-client-secret",
+            "topsecret",
+            "--encryption-key",
+            key,
+            "--public-url",
+            "https://taskr.example.com/",
+        ])
+        .unwrap();
+        assert!(matches!(settings.attio, AttioMode::Remote { .. }));
+        assert!(settings.secure_cookies());
+        assert_eq!(
+            settings.attio_redirect_uri(),
+            "https://taskr.example.com/integrations/attio/callback"
+        );
+        assert!(!format!("{settings:?}").contains("topsecret"));
+    }
+}

@@ -1,0 +1,21 @@
+//! Taskr: sign up, connect an Attio workspace over OAuth 2.0, and see its tasks and who they
+//! are assigned to. `main` is a thin wrapper around [`app::Application`].
+
+pub mod accounts;
+pub mod app;
+pub mod attio_link;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod state;
+pub mod store;
+pub mod sync;
+pub mod web;
+
+/// Seconds since the Unix epoch: the unit of every timestamp Taskr stores.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

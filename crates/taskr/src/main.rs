@@ -1,0 +1,54 @@
+//! The `taskr` binary: parse configuration, start logging, run the application.
+
+use anyhow::Context;
+use clap::Parser;
+use taskr::app::Application;
+use taskr::config::{Cli, Settings};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // A `.env` file, as in Attio's tutorial; real environment variables win.
+    let _ = dotenvy::dotenv();
+    let settings = match Settings::from_cli(Cli::parse()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("taskr: {e}");
+            std::process::exit(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .init();
+
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("binding {} (TASKR_LISTEN)", settings.listen))?;
+    let app = Application::build(settings, listener).await?;
+    tracing::info!("{}", app.banner());
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

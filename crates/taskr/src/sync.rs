@@ -1,0 +1,126 @@
+//! Filling the workspace cache from Attio: a full backfill of members and tasks, one at a time
+//! per workspace. A token that Attio reports inactive, or answers 401/403 for, marks the link
+//! broken so that the user is asked to reconnect.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use attio::SelfInfo;
+use uuid::Uuid;
+
+use crate::attio_link::open_token;
+use crate::state::AppState;
+use crate::store::{LinkStatus, UserId};
+
+/// How long a request waits for a sync before it lets it finish in the background.
+pub const WAIT_FOR_SYNC: Duration = Duration::from_secs(5);
+
+#[derive(Default)]
+pub struct Syncer {
+    locks: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Syncer {
+    fn lock_for(&self, workspace: Uuid) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(workspace).or_default().clone()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncOutcome {
+    Synced {
+        tasks: usize,
+        members: usize,
+    },
+    NotLinked,
+    /// The link is (now) broken; the reason is stored on it.
+    LinkBroken,
+    /// Attio could not be read this time; the message is stored on the workspace.
+    Failed(String),
+}
+
+/// Backfills the cache of the user's workspace with the user's own token.
+#[tracing::instrument(skip(state))]
+pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<SyncOutcome> {
+    let Some(link) = state.store.link(user).await? else {
+        return Ok(SyncOutcome::NotLinked);
+    };
+    if link.status == LinkStatus::Broken {
+        return Ok(SyncOutcome::LinkBroken);
+    }
+    let lock = state.syncer.lock_for(link.workspace_id);
+    let _guard = lock.lock().await;
+
+    let client = state.attio.client(open_token(state, &link)?);
+    let result = async {
+        match client.self_info().await? {
+            SelfInfo::Inactive => return Ok(None),
+            SelfInfo::Active(info) if info.workspace_id != link.workspace_id => {
+                return Err(attio::AttioError::Decode(
+                    "the token now belongs to another workspace".into(),
+                ))
+            }
+            SelfInfo::Active(_) => {}
+        }
+        let members = client.list_members().await?;
+        let tasks = client.all_tasks().await?;
+        Ok(Some((members, tasks)))
+    }
+    .await;
+
+    match result {
+        Ok(Some((members, tasks))) => {
+            state
+                .store
+                .replace_workspace_cache(link.workspace_id, &members, &tasks, crate::now())
+                .await?;
+            tracing::info!(
+                tasks = tasks.len(),
+                members = members.len(),
+                "workspace synced"
+            );
+            Ok(SyncOutcome::Synced {
+                tasks: tasks.len(),
+                members: members.len(),
+            })
+        }
+        Ok(None) => {
+            state
+                .store
+                .mark_link_broken(
+                    user,
+                    "Attio reports that the access token is no longer active.",
+                )
+                .await?;
+            Ok(SyncOutcome::LinkBroken)
+        }
+        Err(e) if e.is_auth_failure() => {
+            tracing::warn!(error = %e, "Attio refused the token; marking the link broken");
+            state.store.mark_link_broken(user, &e.to_string()).await?;
+            Ok(SyncOutcome::LinkBroken)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "sync failed");
+            let message = e.to_string();
+            state
+                .store
+                .record_sync_error(link.workspace_id, &message)
+                .await?;
+            Ok(SyncOutcome::Failed(message))
+        }
+    }
+}
+
+/// Runs a sync in the background and waits for it up to `WAIT_FOR_SYNC`; returns `None` when it
+/// is still running (it carries on and the page shows its progress when reloaded).
+pub async fn sync_and_wait(state: &AppState, user: UserId) -> Option<anyhow::Result<SyncOutcome>> {
+    let background = state.clone();
+    let handle = tokio::spawn(async move { sync_for_user(&background, user).await });
+    match tokio::time::timeout(WAIT_FOR_SYNC, handle).await {
+        Ok(Ok(result)) => Some(result),
+        Ok(Err(join_error)) => Some(Err(anyhow::anyhow!("sync task failed: {join_error}"))),
+        Err(_) => None,
+    }
+}

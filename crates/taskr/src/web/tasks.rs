@@ -1,0 +1,362 @@
+//! The home page and the tasks page, served from Taskr's cache (never a blocking call to Attio
+//! per page view), and "Sync now".
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{render, Nav, Notice, Visitor};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::{LinkStatus, TaskFilter, TaskQuery, User};
+use crate::sync::{self, SyncOutcome};
+
+const PAGE_SIZE: u32 = 50;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/tasks", get(tasks_page))
+        .route("/tasks/sync", post(sync_now))
+}
+
+#[derive(Deserialize, Default)]
+struct PageQuery {
+    filter: Option<String>,
+    page: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    nav: Nav,
+}
+
+#[derive(Template)]
+#[template(path = "connect.html")]
+struct ConnectPage {
+    nav: Nav,
+    username: String,
+    broken_reason: Option<String>,
+}
+
+struct FilterLink {
+    key: &'static str,
+    label: &'static str,
+    active: bool,
+}
+
+struct RecordView {
+    label: String,
+    id: String,
+}
+
+struct TaskView {
+    content: String,
+    assignees: Vec<String>,
+    deadline: Option<String>,
+    overdue: bool,
+    completed: bool,
+    linked_records: Vec<RecordView>,
+}
+
+#[derive(Template)]
+#[template(path = "tasks.html")]
+struct TasksPage {
+    nav: Nav,
+    workspace_name: String,
+    last_synced: Option<String>,
+    sync_error: Option<String>,
+    filters: Vec<FilterLink>,
+    filter_key: &'static str,
+    tasks: Vec<TaskView>,
+    empty_message: &'static str,
+    total: u64,
+    shown_from: u64,
+    shown_to: u64,
+    prev_page: Option<u32>,
+    next_page: Option<u32>,
+}
+
+const FILTERS: [(&str, &str); 4] = [
+    ("all", "All"),
+    ("mine", "Assigned to me"),
+    ("open", "Open"),
+    ("completed", "Completed"),
+];
+
+fn parse_query(query: &PageQuery) -> Result<(&'static str, u32), AppError> {
+    let key = match query.filter.as_deref().unwrap_or("all") {
+        "" | "all" => "all",
+        "mine" => "mine",
+        "open" => "open",
+        "completed" => "completed",
+        _ => {
+            return Err(AppError::BadRequest(
+                "Unknown filter; use all, mine, open or completed.".into(),
+            ))
+        }
+    };
+    let page = match query.page.as_deref() {
+        None | Some("") => 1,
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|p| (1..=1_000_000).contains(p))
+            .ok_or_else(|| {
+                AppError::BadRequest("The page number must be a positive whole number.".into())
+            })?,
+    };
+    Ok((key, page))
+}
+
+fn format_unix(ts: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| "at an unknown time".to_owned())
+}
+
+/// Deadlines come as a date or a timestamp; both show as a date, and a past one is overdue.
+fn format_deadline(raw: &str, completed: bool) -> (String, bool) {
+    let date_format = time::macros::format_description!("[year]-[month]-[day]");
+    let shown = time::macros::format_description!("[month repr:short] [day padding:none], [year]");
+    match raw
+        .get(..10)
+        .and_then(|d| time::Date::parse(d, &date_format).ok())
+    {
+        Some(date) => {
+            let today = time::OffsetDateTime::now_utc().date();
+            (
+                date.format(&shown).unwrap_or_else(|_| raw.to_owned()),
+                !completed && date < today,
+            )
+        }
+        None => (raw.to_owned(), false),
+    }
+}
+
+fn record_label(object: &str) -> &str {
+    match object {
+        "people" => "Person",
+        "companies" => "Company",
+        "deals" => "Deal",
+        other => other,
+    }
+}
+
+fn task_view(task: attio::Task, names: &HashMap<Uuid, String>) -> TaskView {
+    let assignees = task
+        .assignees
+        .iter()
+        .map(
+            |a| match (a.referenced_actor_type.as_str(), a.referenced_actor_id) {
+                ("workspace-member", Some(id)) => names
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| "Unknown member".to_owned()),
+                ("api-token", _) => "An API token".to_owned(),
+                ("app", _) => "An app".to_owned(),
+                (other, _) => other.to_owned(),
+            },
+        )
+        .collect();
+    let (deadline, overdue) = match task.deadline_at.as_deref() {
+        Some(raw) if !raw.is_empty() => {
+            let (shown, overdue) = format_deadline(raw, task.is_completed);
+            (Some(shown), overdue)
+        }
+        _ => (None, false),
+    };
+    TaskView {
+        content: task.content_plaintext,
+        assignees,
+        deadline,
+        overdue,
+        completed: task.is_completed,
+        linked_records: task
+            .linked_records
+            .iter()
+            .map(|r| {
+                let id = r.target_record_id.to_string();
+                RecordView {
+                    label: format!("{} {}", record_label(&r.target_object_id), &id[..8]),
+                    id,
+                }
+            })
+            .collect(),
+    }
+}
+
+async fn home(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, AppError> {
+    let notice = Notice::from_code(query.notice.as_deref());
+    match &visitor.user {
+        None => render(&HomePage {
+            nav: Nav::new(&visitor, notice),
+        }),
+        Some(user) => user_home(&state, &visitor, user, &query, notice).await,
+    }
+}
+
+async fn tasks_page(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, AppError> {
+    let user = visitor.require_user("/tasks")?;
+    let notice = Notice::from_code(query.notice.as_deref());
+    user_home(&state, &visitor, user, &query, notice).await
+}
+
+/// A logged-in user's page: the connect prompt, the reconnect prompt, or the tasks.
+async fn user_home(
+    state: &AppState,
+    visitor: &Visitor,
+    user: &User,
+    query: &PageQuery,
+    notice: Option<Notice>,
+) -> Result<Response, AppError> {
+    let (filter_key, page) = parse_query(query)?;
+    let link = state.store.link(user.id).await?;
+    let workspace = state.store.workspace_for_user(user.id).await?;
+    let (link, workspace) = match (link, workspace) {
+        (Some(link), Some(workspace)) if link.status == LinkStatus::Active => (link, workspace),
+        (link, _) => {
+            return render(&ConnectPage {
+                nav: Nav::new(visitor, notice),
+                username: user.username.clone(),
+                broken_reason: link.and_then(|l| {
+                    (l.status == LinkStatus::Broken).then(|| {
+                        l.broken_reason
+                            .unwrap_or_else(|| "Attio no longer accepts the token.".into())
+                    })
+                }),
+            })
+        }
+    };
+
+    let filter = match filter_key {
+        "open" => TaskFilter::Open,
+        "completed" => TaskFilter::Completed,
+        // A user whose member is unknown has, by definition, nothing assigned.
+        "mine" => TaskFilter::AssignedTo(link.member_id.unwrap_or(Uuid::nil())),
+        _ => TaskFilter::All,
+    };
+    let offset = (page - 1).saturating_mul(PAGE_SIZE);
+    let list = state
+        .store
+        .tasks_for_user(
+            user.id,
+            &TaskQuery {
+                filter,
+                limit: PAGE_SIZE,
+                offset,
+            },
+        )
+        .await?;
+    let names: HashMap<Uuid, String> = state
+        .store
+        .members_for_user(user.id)
+        .await?
+        .into_iter()
+        .map(|m| (m.id.workspace_member_id, m.display_name()))
+        .collect();
+    let shown = list.tasks.len() as u64;
+    let page_view = TasksPage {
+        nav: Nav::new(visitor, notice),
+        workspace_name: workspace.info.name,
+        last_synced: workspace.last_synced_at.map(format_unix),
+        sync_error: workspace.sync_error,
+        filters: FILTERS
+            .iter()
+            .map(|(key, label)| FilterLink {
+                key,
+                label,
+                active: *key == filter_key,
+            })
+            .collect(),
+        filter_key,
+        empty_message: match filter_key {
+            "mine" => "No tasks are assigned to you.",
+            "open" => "No open tasks. Nice.",
+            "completed" => "No completed tasks yet.",
+            _ if workspace.last_synced_at.is_none() => {
+                "Tasks will appear when the first sync finishes."
+            }
+            _ => "This workspace has no tasks.",
+        },
+        tasks: list
+            .tasks
+            .into_iter()
+            .map(|t| task_view(t, &names))
+            .collect(),
+        total: list.total,
+        shown_from: if shown == 0 { 0 } else { u64::from(offset) + 1 },
+        shown_to: u64::from(offset) + shown,
+        prev_page: (page > 1).then(|| page - 1),
+        next_page: (u64::from(offset) + shown < list.total).then(|| page + 1),
+    };
+    render(&page_view)
+}
+
+async fn sync_now(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
+    let user = visitor.require_user("/tasks")?;
+    let notice = match sync::sync_and_wait(&state, user.id).await {
+        Some(Ok(SyncOutcome::Synced { .. })) => "synced",
+        Some(Ok(SyncOutcome::LinkBroken)) => "broken",
+        Some(Ok(SyncOutcome::Failed(_))) => "sync-failed",
+        Some(Ok(SyncOutcome::NotLinked)) => return Ok(Redirect::to("/").into_response()),
+        Some(Err(e)) => return Err(AppError::Internal(e)),
+        None => "sync-running",
+    };
+    Ok(Redirect::to(&format!("/tasks?notice={notice}")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_show_as_dates_and_past_open_ones_are_overdue() {
+        assert_eq!(
+            format_deadline("2023-01-01", false),
+            ("Jan 1, 2023".to_owned(), true)
+        );
+        assert_eq!(
+            format_deadline("2023-01-01T15:00:00.000000000Z", true),
+            ("Jan 1, 2023".to_owned(), false)
+        );
+        assert!(!format_deadline("2999-12-31", false).1);
+        assert_eq!(format_deadline("soon", false), ("soon".to_owned(), false));
+    }
+
+    #[test]
+    fn page_queries_are_validated() {
+        let q = |filter: Option<&str>, page: Option<&str>| PageQuery {
+            filter: filter.map(str::to_owned),
+            page: page.map(str::to_owned),
+            notice: None,
+        };
+        assert_eq!(parse_query(&q(None, None)).unwrap(), ("all", 1));
+        assert_eq!(
+            parse_query(&q(Some("mine"), Some("3"))).unwrap(),
+            ("mine", 3)
+        );
+        assert!(parse_query(&q(Some("everything"), None)).is_err());
+        assert!(parse_query(&q(None, Some("0"))).is_err());
+        assert!(parse_query(&q(None, Some("-1"))).is_err());
+        assert!(parse_query(&q(None, Some("abc"))).is_err());
+    }
+}

@@ -1,0 +1,136 @@
+//! A browser smoke test: headless Chromium through chromedriver signs up, connects Attio,
+//! approves on the sandbox's consent page and sees the tasks. Skips, saying why, where no
+//! chromedriver is installed (`.ci/run` installs it).
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{ClientBuilder, Locator};
+
+use crate::helpers::TestApp;
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn chromedriver() -> Option<String> {
+    if let Ok(path) = std::env::var("CHROMEDRIVER") {
+        return Some(path);
+    }
+    ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(str::to_owned)
+}
+
+async fn wait_for_port(port: u16) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while tokio::time::Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_person_signs_up_connects_attio_and_sees_tasks_in_a_real_browser() {
+    let Some(driver_path) = chromedriver() else {
+        eprintln!("SKIPPED browser smoke test: chromedriver not found (apt-get install chromium chromium-driver)");
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let _driver = Driver(
+        Command::new(&driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    assert!(
+        wait_for_port(port).await,
+        "chromedriver did not start listening"
+    );
+
+    let profile = tempfile::tempdir().unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({"args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync",
+            format!("--user-data-dir={}", profile.path().display()),
+        ]}),
+    );
+    let browser = ClientBuilder::rustls()
+        .expect("tls")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a chromium session");
+
+    let run = async {
+        browser.goto(&app.url("/")).await?;
+        browser
+            .find(Locator::LinkText("Sign up"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .find(Locator::Id("username"))
+            .await?
+            .send_keys("browser-user")
+            .await?;
+        browser
+            .find(Locator::Id("password"))
+            .await?
+            .send_keys("a long password")
+            .await?;
+        browser
+            .find(Locator::Css("form button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .for_element(Locator::LinkText("Connect Attio"))
+            .await?
+            .click()
+            .await?;
+        // The sandbox's consent page.
+        let approve = browser
+            .wait()
+            .for_element(Locator::Css("button[value=approve]"))
+            .await?;
+        let consent = browser.source().await?;
+        approve.click().await?;
+        browser
+            .wait()
+            .for_element(Locator::Css("table.tasks"))
+            .await?;
+        let page = browser.source().await?;
+        Ok::<_, fantoccini::error::CmdError>((consent, page))
+    };
+    let result = run.await;
+    let _ = browser.close().await;
+    let (consent, page) = result.expect("the browser journey");
+    assert!(consent.contains("Taskr"), "consent page names the app");
+    assert!(page.contains("Attio is connected"));
+    assert!(page.contains(&app.sandbox.sandbox.workspace_name()));
+    assert!(page.matches("<tr").count() > 10, "the tasks are listed");
+}

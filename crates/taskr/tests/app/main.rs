@@ -1,0 +1,9 @@
+//! Black-box tests of Taskr: each spawns Taskr and an in-process Attio sandbox on port 0 and
+//! talks to them over HTTP.
+
+mod accounts;
+mod attio_link;
+mod browser;
+mod helpers;
+mod security;
+mod tasks;
