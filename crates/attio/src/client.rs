@@ -100,9 +100,15 @@ impl Client {
 
     /// Every task in the workspace, paging with `limit`/`offset` until a short page.
     pub async fn all_tasks(&self) -> Result<Vec<Task>, AttioError> {
+        self.all_tasks_paged(TASK_PAGE_LIMIT).await
+    }
+
+    /// [`Client::all_tasks`] with a chosen page size.
+    pub async fn all_tasks_paged(&self, page_size: usize) -> Result<Vec<Task>, AttioError> {
+        let page_size = page_size.max(1);
         let mut tasks = Vec::new();
         loop {
-            let page = self.list_tasks(TASK_PAGE_LIMIT, tasks.len()).await?;
+            let page = self.list_tasks(page_size, tasks.len()).await?;
             tasks.extend(page.tasks);
             if !page.may_have_more {
                 return Ok(tasks);

@@ -1,6 +1,7 @@
 //! A browser smoke test: headless Chromium through chromedriver signs up, connects Attio,
 //! approves on the sandbox's consent page and sees the tasks. Skips, saying why, where no
-//! chromedriver is installed (`.ci/run` installs it).
+//! chromedriver is installed (`.ci/run` installs it and sets
+//! `TASKR_REQUIRE_BROWSER`, which turns the skip into a failure).
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -45,6 +46,10 @@ async fn wait_for_port(port: u16) -> bool {
 #[tokio::test]
 async fn a_person_signs_up_connects_attio_and_sees_tasks_in_a_real_browser() {
     let Some(driver_path) = chromedriver() else {
+        assert!(
+            std::env::var_os("TASKR_REQUIRE_BROWSER").is_none(),
+            "TASKR_REQUIRE_BROWSER is set but no chromedriver was found"
+        );
         eprintln!("SKIPPED browser smoke test: chromedriver not found (apt-get install chromium chromium-driver)");
         return;
     };
@@ -77,6 +82,8 @@ async fn a_person_signs_up_connects_attio_and_sees_tasks_in_a_real_browser() {
             format!("--user-data-dir={}", profile.path().display()),
         ]}),
     );
+    // fantoccini's rustls needs a process-wide crypto provider; ring is the one reqwest uses.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let browser = ClientBuilder::rustls()
         .expect("tls")
         .capabilities(caps)
