@@ -120,17 +120,10 @@ async fn signup(
 ) -> Result<Response, AppError> {
     check_rate(&state, peer)?;
     let typed = form.username.trim().to_owned();
-    let username = match Username::parse(&form.username) {
-        Ok(name) => name,
-        Err(message) => {
-            return form_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                AuthForm::signup(&visitor, typed, Some(message.to_owned())),
-            )
-        }
-    };
-    let password = match Password::parse(&form.password) {
-        Ok(password) => password,
+    let parsed = Username::parse(&form.username)
+        .and_then(|name| Password::parse(&form.password).map(|password| (name, password)));
+    let (username, password) = match parsed {
+        Ok(both) => both,
         Err(message) => {
             return form_error(
                 StatusCode::UNPROCESSABLE_ENTITY,

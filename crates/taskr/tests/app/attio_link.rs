@@ -16,16 +16,20 @@ async fn user_id(app: &TestApp, username: &str) -> taskr::store::UserId {
         .id
 }
 
-async fn token_is_active(app: &TestApp, token: &str) -> bool {
-    let body: serde_json::Value = Client::new()
-        .get(format!("{}/v2/self", app.sandbox.base_url()))
-        .bearer_auth(token)
-        .send()
-        .await
+/// Starts "Connect Attio" and returns the `state` Taskr sent to Attio.
+async fn start_flow(app: &TestApp, client: &Client) -> String {
+    let response = app.get(client, "/integrations/attio/connect").await;
+    url::Url::parse(&location(&response))
         .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .expect("a state parameter")
+        .1
+        .into_owned()
+}
+
+async fn token_is_active(app: &TestApp, token: &str) -> bool {
+    let body = app.sandbox_get("/v2/self", token).await;
     body["active"].as_bool().expect("active flag")
 }
 
@@ -182,14 +186,7 @@ async fn an_expired_state_is_refused() {
     app.sign_up(&client, "frank").await;
     // The session's hash is what the state is bound to; start a real flow to learn it, then
     // plant an expired state for the same session.
-    let response = app.get(&client, "/integrations/attio/connect").await;
-    let real_state = url::Url::parse(&location(&response))
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
+    let real_state = start_flow(&app, &client).await;
     let stored = app
         .state
         .store
@@ -227,14 +224,7 @@ async fn other_errors_from_attio_and_missing_codes_are_explained() {
         ("", "had no authorization code"),
         ("code=not-a-real-code", "Attio refused the authorization"),
     ] {
-        let response = app.get(&client, "/integrations/attio/connect").await;
-        let state = url::Url::parse(&location(&response))
-            .unwrap()
-            .query_pairs()
-            .find(|(k, _)| k == "state")
-            .unwrap()
-            .1
-            .into_owned();
+        let state = start_flow(&app, &client).await;
         let response = app
             .get(
                 &client,

@@ -285,6 +285,19 @@ impl TestApp {
         self.sandbox.sandbox.mint_api_key(None)
     }
 
+    /// A GET against the sandbox's API with a bearer token, as JSON.
+    pub async fn sandbox_get(&self, path: &str, token: &str) -> serde_json::Value {
+        Client::new()
+            .get(format!("{}{path}", self.sandbox.base_url()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn create_task(&self, content: &str) -> serde_json::Value {
         let response = Client::new()
             .post(format!("{}/v2/tasks", self.sandbox.base_url()))

@@ -143,3 +143,31 @@ async fn bad_requests_get_clear_errors_not_500s() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_server_fault_shows_a_generic_page_without_details() {
+    let app = TestApp::spawn().await;
+    let client = app.user("dana").await;
+    app.connect(&client).await;
+    // Break the stored token on purpose: it no longer opens, so the sync cannot proceed.
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        app.data_dir.path().join("taskr.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("UPDATE attio_links SET token_sealed = x'00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff'")
+        .execute(&db)
+        .await
+        .unwrap();
+    let response = app.post_form(&client, "/tasks/sync", &[]).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Something went wrong on our side"));
+    assert!(
+        !html.contains("authentication"),
+        "no internal detail on the page"
+    );
+    // The rest of the app keeps working.
+    assert_eq!(app.get(&client, "/tasks").await.status(), StatusCode::OK);
+}

@@ -1,6 +1,6 @@
 //! The tasks page: filters, the shared cache, "Sync now", escaping, and bad input.
 
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 
 use crate::helpers::{location, TestApp};
 
@@ -12,15 +12,9 @@ fn total(html: &str) -> usize {
 }
 
 async fn sandbox_count(app: &TestApp, query: &str) -> usize {
-    let body: serde_json::Value = Client::new()
-        .get(format!("{}/v2/tasks?{query}", app.sandbox.base_url()))
-        .bearer_auth(app.api_key())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = app
+        .sandbox_get(&format!("/v2/tasks?{query}"), &app.api_key())
+        .await;
     body["data"].as_array().expect("data array").len()
 }
 
