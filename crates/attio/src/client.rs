@@ -6,6 +6,11 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use url::Url;
 
+use reqwest::Method;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::webhooks::{CreatedWebhook, Subscription, Webhook, WebhookSecret};
 use crate::{AccessToken, AttioError, SelfInfo, Task, WorkspaceMember};
 
 /// Page size for task backfills. Attio's default (500) is also the size we ask for.
@@ -50,15 +55,27 @@ impl Client {
     }
 
     async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T, AttioError> {
+        self.send_json(Method::GET, url, None).await
+    }
+
+    /// Sends a request and reads a JSON answer. A 429 means Attio did not process the request,
+    /// so it is retried (a few times, honouring `Retry-After`) whatever the method.
+    async fn send_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, AttioError> {
         let mut attempt = 0;
         loop {
-            let response = self
+            let mut request = self
                 .http
-                .get(url.clone())
-                .bearer_auth(self.token.expose())
-                .send()
-                .await
-                .map_err(AttioError::Transport)?;
+                .request(method.clone(), url.clone())
+                .bearer_auth(self.token.expose());
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = request.send().await.map_err(AttioError::Transport)?;
             if response.status().is_success() {
                 let bytes = response.bytes().await.map_err(AttioError::Transport)?;
                 return serde_json::from_slice(&bytes)
@@ -116,7 +133,7 @@ impl Client {
         }
     }
 
-    pub async fn get_task(&self, task_id: uuid::Uuid) -> Result<Task, AttioError> {
+    pub async fn get_task(&self, task_id: Uuid) -> Result<Task, AttioError> {
         let page: Envelope<Task> = self
             .get_json(self.url(&format!("/v2/tasks/{task_id}")))
             .await?;
@@ -128,6 +145,87 @@ impl Client {
         let page: Envelope<Vec<WorkspaceMember>> =
             self.get_json(self.url("/v2/workspace_members")).await?;
         Ok(page.data)
+    }
+}
+
+impl Client {
+    /// `POST /v2/webhooks`. The answer is the only place Attio shows the secret.
+    pub async fn create_webhook(
+        &self,
+        target_url: &str,
+        subscriptions: &[Subscription],
+    ) -> Result<CreatedWebhook, AttioError> {
+        #[derive(Deserialize)]
+        struct WithSecret {
+            #[serde(flatten)]
+            webhook: Webhook,
+            secret: String,
+        }
+        let body = json!({"data": {"target_url": target_url, "subscriptions": subscriptions}});
+        let created: Envelope<WithSecret> = self
+            .send_json(Method::POST, self.url("/v2/webhooks"), Some(&body))
+            .await?;
+        Ok(CreatedWebhook {
+            webhook: created.data.webhook,
+            secret: WebhookSecret::new(created.data.secret),
+        })
+    }
+
+    /// One page of `GET /v2/webhooks` (`limit` between 10 and 100).
+    pub async fn list_webhooks(
+        &self,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<Webhook>, AttioError> {
+        let mut url = self.url("/v2/webhooks");
+        url.query_pairs_mut()
+            .append_pair("limit", &limit.clamp(10, 100).to_string())
+            .append_pair("offset", &offset.to_string());
+        let page: Envelope<Vec<Webhook>> = self.get_json(url).await?;
+        Ok(page.data)
+    }
+
+    pub async fn get_webhook(&self, webhook_id: Uuid) -> Result<Webhook, AttioError> {
+        let page: Envelope<Webhook> = self
+            .get_json(self.url(&format!("/v2/webhooks/{webhook_id}")))
+            .await?;
+        Ok(page.data)
+    }
+
+    /// `PATCH /v2/webhooks/{id}` with the fields to change.
+    pub async fn update_webhook(
+        &self,
+        webhook_id: Uuid,
+        target_url: Option<&str>,
+        subscriptions: Option<&[Subscription]>,
+    ) -> Result<Webhook, AttioError> {
+        let mut data = serde_json::Map::new();
+        if let Some(url) = target_url {
+            data.insert("target_url".into(), json!(url));
+        }
+        if let Some(subscriptions) = subscriptions {
+            data.insert("subscriptions".into(), json!(subscriptions));
+        }
+        let body = json!({ "data": data });
+        let page: Envelope<Webhook> = self
+            .send_json(
+                Method::PATCH,
+                self.url(&format!("/v2/webhooks/{webhook_id}")),
+                Some(&body),
+            )
+            .await?;
+        Ok(page.data)
+    }
+
+    pub async fn delete_webhook(&self, webhook_id: Uuid) -> Result<(), AttioError> {
+        let _: serde_json::Value = self
+            .send_json(
+                Method::DELETE,
+                self.url(&format!("/v2/webhooks/{webhook_id}")),
+                None,
+            )
+            .await?;
+        Ok(())
     }
 }
 

@@ -9,6 +9,7 @@ mod error;
 mod model;
 mod oauth;
 mod secret;
+pub mod webhooks;
 
 pub use client::{Client, TaskPage, TASK_PAGE_LIMIT};
 pub use error::{AttioError, ErrorBody};
@@ -18,6 +19,9 @@ pub use model::{
 };
 pub use oauth::{AuthorizeRequest, OAuthApp};
 pub use secret::AccessToken;
+pub use webhooks::{
+    CreatedWebhook, EventType, Subscription, Webhook, WebhookEvent, WebhookPayload, WebhookSecret,
+};
 
 /// The public Attio hosts; both are configurable so that the sandbox can stand in for them.
 pub const DEFAULT_APP_URL: &str = "https://app.attio.com";
