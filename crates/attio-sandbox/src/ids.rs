@@ -22,6 +22,13 @@ pub(crate) fn random_secret() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// 32 random bytes from the OS as 64 lowercase hex characters: a webhook signing secret.
+pub(crate) fn random_hex_secret() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
 /// The key under which a bearer secret (token, code) is stored, so raw secrets are never map keys.
 pub(crate) fn secret_key(secret: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes()))
@@ -56,6 +63,16 @@ mod tests {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
         assert_ne!(s, random_secret());
+    }
+
+    #[test]
+    fn webhook_secrets_are_64_lowercase_hex_characters() {
+        let s = random_hex_secret();
+        assert_eq!(s.len(), 64);
+        assert!(s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert_ne!(s, random_hex_secret());
     }
 
     #[test]

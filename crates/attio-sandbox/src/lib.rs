@@ -1,29 +1,40 @@
-//! A faithful local emulator of Attio (OAuth consent and tokens, tasks, workspace members) over a
-//! seeded demo workspace, so Taskr runs and is tested without the internet.
+//! A faithful local emulator of Attio (OAuth consent and tokens, the REST API, signed webhook
+//! deliveries of all 27 event types) over a seeded demo workspace, so Taskr runs and is tested
+//! without the internet.
 //!
 //! One [`Sandbox`] serves both Attio hosts on one address: the "app" host (`/authorize`,
-//! `/oauth/token`, `/oauth/revoke`) and the "api" host (`/v2/...`).
+//! `/oauth/token`, `/oauth/revoke`) and the "api" host (`/v2/...`), plus loopback-only sandbox
+//! controls (`/` console, `/_sandbox/...`).
 
+mod delivery;
+mod events;
+mod faults;
+mod helpers;
 mod http;
 mod ids;
+pub mod provider;
 mod scopes;
 mod seed;
+mod shared;
 mod store;
 mod timestamp;
+mod trigger;
 
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+pub use delivery::DeliveryAttempt;
+pub use events::EVENT_TYPES;
 pub use scopes::{parse_scope_list, ALL_SCOPES};
 
-use store::Store;
+use shared::{Shared, StoreGuard};
 
 /// The OAuth client registered by default, matching Taskr's local defaults.
 pub const DEFAULT_CLIENT_ID: &str = "sandbox-client";
@@ -72,19 +83,49 @@ impl Default for OAuthApp {
     }
 }
 
+/// How the sandbox behaves. Build it with `..Default::default()`: fields are only ever added.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub apps: Vec<OAuthApp>,
     /// How long an authorization code can be exchanged after it is issued.
     pub code_ttl: Duration,
+    /// The first retry of a failed delivery waits this long; retry `n` waits
+    /// `retry_base * 2^(n-1)`. The default (250 s) spreads 10 retries over about 3 days.
+    pub retry_base: Duration,
+    /// Retries after the first attempt before the webhook becomes `degraded` (Attio: 10).
+    pub max_retries: u32,
+    /// A delivery attempt that has no answer after this long failed (5 s).
+    pub delivery_timeout: Duration,
+    /// At most this many delivery requests per second to one target URL (Attio: 25).
+    pub target_rate_per_second: u32,
+    /// A webhook `degraded` for this long becomes `inactive` (Attio: 7 days). Shrink it together
+    /// with `retry_base` to run the whole schedule in a test.
+    pub degraded_to_inactive: Duration,
+    /// Enforce Attio's documented API rate limits (100 reads/s, 25 writes/s) from the start;
+    /// `POST /_sandbox/rate-limits` switches them at run time.
+    pub rate_limits: bool,
+    /// A generic OAuth 2.0 provider and mail-sequencing API served on the same address under
+    /// `/provider` and `/sequencer` (see [`provider`]); `None` leaves them out.
+    pub provider: Option<provider::ProviderConfig>,
 }
 
+/// The real-time default of [`Config::retry_base`]: 250 s × (2^10 − 1) ≈ 2.96 days for 10 retries.
+pub const DEFAULT_RETRY_BASE: Duration = Duration::from_secs(250);
+
 impl Default for Config {
-    /// The default app ([`OAuthApp::default`]) and a five-minute code lifetime.
+    /// The default app ([`OAuthApp::default`]), a five-minute code lifetime, Attio's delivery
+    /// schedule in real time and no API rate limits.
     fn default() -> Self {
         Config {
             apps: vec![OAuthApp::default()],
             code_ttl: Duration::from_secs(5 * 60),
+            retry_base: DEFAULT_RETRY_BASE,
+            max_retries: 10,
+            delivery_timeout: Duration::from_secs(5),
+            target_rate_per_second: 25,
+            degraded_to_inactive: Duration::from_secs(7 * 24 * 60 * 60),
+            rate_limits: false,
+            provider: Some(provider::ProviderConfig::default()),
         }
     }
 }
@@ -92,7 +133,7 @@ impl Default for Config {
 /// A running emulator; clones share state.
 #[derive(Clone)]
 pub struct Sandbox {
-    store: Arc<Mutex<Store>>,
+    shared: Arc<Shared>,
 }
 
 impl fmt::Debug for Sandbox {
@@ -104,18 +145,26 @@ impl fmt::Debug for Sandbox {
 }
 
 impl Sandbox {
-    /// Creates a sandbox holding the deterministic demo workspace.
+    /// Creates a sandbox holding the deterministic demo workspace. Deliveries start on the first
+    /// event emitted inside a Tokio runtime (or when [`Sandbox::serve`] starts).
     pub fn new(config: Config) -> Sandbox {
-        let store = Store::new(seed::seed(), config.apps, config.code_ttl);
         Sandbox {
-            store: Arc::new(Mutex::new(store)),
+            shared: Arc::new(Shared::new(config)),
         }
     }
 
-    /// Locks the state. Never held across an `.await`; a poisoned lock still holds valid data
-    /// because every mutation is a single method call.
-    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Sandbox {
+        Sandbox { shared }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Locks the state. Never held across an `.await`. Releasing the guard starts delivery
+    /// workers for events the change emitted.
+    pub(crate) fn store(&self) -> StoreGuard<'_> {
+        StoreGuard::lock(&self.shared)
     }
 
     /// The whole HTTP app. Serve it with connect info (as [`Sandbox::serve`] does), or the
@@ -130,6 +179,9 @@ impl Sandbox {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        // Events emitted before a runtime existed (e.g. by `Sandbox::new` callers in sync code)
+        // get their workers now.
+        drop(self.store());
         let app = self
             .router()
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -187,6 +239,22 @@ impl Sandbox {
     /// Changes an app's scopes for tokens issued from now on; existing tokens keep theirs.
     pub fn set_app_scopes(&self, client_id: &str, scopes: Vec<String>) {
         self.store().set_app_scopes(client_id, scopes);
+    }
+
+    /// The OAuth provider and sequencer API served beside Attio, when configured.
+    pub fn provider(&self) -> Option<&provider::Provider> {
+        self.shared.provider.as_ref()
+    }
+
+    /// How many requests the sandbox answered for exactly this path (any method, any status).
+    pub fn request_count(&self, path: &str) -> usize {
+        self.shared
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(path)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn admin_member_id(&self) -> Uuid {

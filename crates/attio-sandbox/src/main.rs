@@ -1,6 +1,7 @@
 //! `attio-sandbox`: runs the Attio emulator on its own, with one registered OAuth app.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use attio_sandbox::{
@@ -43,6 +44,31 @@ struct Args {
     /// Scopes granted to the app's tokens, space- or comma-separated.
     #[arg(long, default_value = DEFAULT_APP_SCOPES, value_parser = scope_list)]
     scopes: ScopeList,
+
+    /// Wait before the first delivery retry, in ms; retry n waits base × 2^(n-1). The default
+    /// (250 s) spreads 10 retries over about 3 days; e.g. 50 runs the schedule in under a minute.
+    #[arg(long, default_value_t = 250_000, value_parser = clap::value_parser!(u64).range(1..))]
+    retry_base_ms: u64,
+
+    /// Retries after a failed delivery before the webhook becomes degraded.
+    #[arg(long, default_value_t = 10)]
+    max_retries: u32,
+
+    /// A delivery attempt without an answer after this many ms has failed.
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
+    delivery_timeout_ms: u64,
+
+    /// At most this many delivery requests per second to one target URL.
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..))]
+    target_rate: u32,
+
+    /// A webhook degraded this long (ms) becomes inactive. Default: 7 days.
+    #[arg(long, default_value_t = 7 * 24 * 60 * 60 * 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    degraded_to_inactive_ms: u64,
+
+    /// Enforce Attio's API rate limits (100 reads/s, 25 writes/s) from the start.
+    #[arg(long)]
+    rate_limits: bool,
 }
 
 /// One flag value holding many scopes (a bare `Vec` would make clap expect one scope per value).
@@ -86,6 +112,12 @@ async fn main() -> anyhow::Result<()> {
     };
     let sandbox = Sandbox::new(Config {
         apps: vec![app],
+        retry_base: Duration::from_millis(args.retry_base_ms),
+        max_retries: args.max_retries,
+        delivery_timeout: Duration::from_millis(args.delivery_timeout_ms),
+        target_rate_per_second: args.target_rate,
+        degraded_to_inactive: Duration::from_millis(args.degraded_to_inactive_ms),
+        rate_limits: args.rate_limits,
         ..Config::default()
     });
     let listener = TcpListener::bind(args.listen)
@@ -93,7 +125,7 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on --listen {}", args.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     println!(
-        "Attio sandbox listening on http://{addr} (workspace \"{}\")",
+        "Attio sandbox listening on http://{addr} (workspace \"{}\"); console at http://{addr}/",
         sandbox.workspace_name()
     );
     sandbox

@@ -4,8 +4,14 @@
 //! Seed tasks were created between March and May 2026; "past" deadlines fall in spring 2026 and
 //! "future" ones in 2027–2028.
 
+mod crm;
+
+use std::collections::BTreeMap;
+
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
+
+pub(crate) use crm::Crm;
 
 use crate::ids::seeded_uuid;
 use crate::store::{
@@ -121,6 +127,8 @@ pub(crate) struct Seed {
     pub objects: Vec<Object>,
     pub records: Vec<Record>,
     pub tasks: Vec<Task>,
+    /// Attributes, lists, entries, notes, comments and meetings.
+    pub crm: Crm,
 }
 
 pub(crate) fn seed() -> Seed {
@@ -144,12 +152,14 @@ pub(crate) fn seed() -> Seed {
     let tasks = (0..TASK_COUNT)
         .map(|i| task(i, &members, &records))
         .collect();
+    let crm = crm::seed(&members, &records);
     Seed {
         workspace,
         members,
         objects,
         records,
         tasks,
+        crm,
     }
 }
 
@@ -179,18 +189,25 @@ fn members() -> Vec<Member> {
         .collect()
 }
 
+/// When the demo CRM was filled.
+const RECORDS_CREATED: OffsetDateTime = datetime!(2025-02-03 10:00:00 UTC);
+
 fn records() -> Vec<Record> {
     let people = PEOPLE.iter().map(|(name, email)| Record {
         id: seeded_uuid(&format!("person:{email}")),
         object: ObjectKind::People,
         name: (*name).to_owned(),
-        unique_value: (*email).to_owned(),
+        uniques: vec![(*email).to_owned()],
+        values: BTreeMap::new(),
+        created_at: RECORDS_CREATED,
     });
     let companies = COMPANIES.iter().map(|(name, domain)| Record {
         id: seeded_uuid(&format!("company:{domain}")),
         object: ObjectKind::Companies,
         name: (*name).to_owned(),
-        unique_value: (*domain).to_owned(),
+        uniques: vec![(*domain).to_owned()],
+        values: BTreeMap::new(),
+        created_at: RECORDS_CREATED,
     });
     people.chain(companies).collect()
 }

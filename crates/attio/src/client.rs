@@ -11,7 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::webhooks::{CreatedWebhook, Subscription, Webhook, WebhookSecret};
-use crate::{AccessToken, AttioError, SelfInfo, Task, WorkspaceMember};
+use crate::{AccessToken, AttioError, Record, SelfInfo, Task, WorkspaceMember};
 
 /// Page size for task backfills. Attio's default (500) is also the size we ask for.
 pub const TASK_PAGE_LIMIT: usize = 500;
@@ -137,6 +137,16 @@ impl Client {
         let page: Envelope<Task> = self
             .get_json(self.url(&format!("/v2/tasks/{task_id}")))
             .await?;
+        Ok(page.data)
+    }
+
+    /// One record of an object (`people`, `companies`, or an object id).
+    pub async fn get_record(&self, object: &str, record_id: Uuid) -> Result<Record, AttioError> {
+        let mut url = self.url("/v2/objects");
+        url.path_segments_mut()
+            .map_err(|_| AttioError::Decode("API URL cannot be a base".into()))?
+            .extend([object, "records", &record_id.to_string()]);
+        let page: Envelope<Record> = self.get_json(url).await?;
         Ok(page.data)
     }
 

@@ -14,8 +14,8 @@ pub mod webhooks;
 pub use client::{Client, TaskPage, TASK_PAGE_LIMIT};
 pub use error::{AttioError, ErrorBody};
 pub use model::{
-    Actor, Assignee, LinkedRecord, SelfInfo, Task, TaskId, TokenInfo, WorkspaceMember,
-    WorkspaceMemberId,
+    Actor, Assignee, LinkedRecord, Record, RecordId, SelfInfo, Task, TaskId, TokenInfo,
+    WorkspaceMember, WorkspaceMemberId,
 };
 pub use oauth::{AuthorizeRequest, OAuthApp};
 pub use secret::AccessToken;

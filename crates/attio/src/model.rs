@@ -91,6 +91,61 @@ impl WorkspaceMember {
     }
 }
 
+/// A record (person, company, …): its id and its attribute values, kept as JSON because every
+/// attribute type has its own value shape.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Record {
+    pub id: RecordId,
+    #[serde(default)]
+    pub values: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RecordId {
+    pub workspace_id: Uuid,
+    #[serde(default)]
+    pub object_id: Option<String>,
+    pub record_id: Uuid,
+}
+
+impl Record {
+    fn first(&self, attribute: &str) -> Option<&serde_json::Value> {
+        self.values.get(attribute)?.as_array()?.first()
+    }
+
+    /// The first email address of a person.
+    pub fn primary_email(&self) -> Option<String> {
+        let value = self.first("email_addresses")?;
+        value
+            .get("email_address")
+            .or_else(|| value.get("original_email_address"))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    }
+
+    /// A person's full name or a company's name, when present.
+    pub fn name(&self) -> Option<String> {
+        let value = self.first("name")?;
+        let text = value
+            .get("full_name")
+            .or_else(|| value.get("value"))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+            .or_else(|| {
+                let first = value
+                    .get("first_name")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("");
+                let last = value
+                    .get("last_name")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("");
+                Some(format!("{first} {last}").trim().to_owned())
+            })?;
+        (!text.is_empty()).then_some(text)
+    }
+}
+
 /// The fields of an active token, as `/v2/self` reports them.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct TokenInfo {
@@ -173,6 +228,25 @@ mod tests {
         assert_eq!(task.completed_at, None);
         assert_eq!(task.assignees.len(), 1);
         assert_eq!(task.linked_records[0].target_object_id, "people");
+    }
+
+    #[test]
+    fn a_person_record_yields_its_name_and_email() {
+        let record: Record = serde_json::from_str(
+            r#"{"id": {"workspace_id": "14beef7a-99f7-4534-a87e-70b564330a4c", "object_id": "people",
+                        "record_id": "891dcbfc-9141-415d-9b2a-2238a6cc012d"},
+                "values": {"name": [{"first_name": "Ada", "last_name": "Lovelace", "full_name": "Ada Lovelace"}],
+                           "email_addresses": [{"email_address": "ada@example.com"}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(record.name().as_deref(), Some("Ada Lovelace"));
+        assert_eq!(record.primary_email().as_deref(), Some("ada@example.com"));
+        let empty: Record = serde_json::from_str(
+            r#"{"id": {"workspace_id": "14beef7a-99f7-4534-a87e-70b564330a4c", "record_id": "891dcbfc-9141-415d-9b2a-2238a6cc012d"}, "values": {}}"#,
+        )
+        .unwrap();
+        assert_eq!(empty.primary_email(), None);
+        assert_eq!(empty.name(), None);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::attio_link::AttioGateway;
 use crate::config::{AttioMode, KeySource, Settings};
 use crate::crypto::{random_token, Cipher, KeyMaterial};
 use crate::state::AppState;
+use crate::store::prelude::*;
 use crate::store::SqliteStore;
 
 /// The scopes Taskr needs: tasks and the members they are assigned to (and, for the next step,
@@ -36,32 +37,65 @@ pub struct Application {
 struct EmbeddedSandbox {
     sandbox: attio_sandbox::Sandbox,
     listener: TcpListener,
+    sequencer: SequencerClient,
+}
+
+/// Taskr's client registration at the embedded sandbox's OAuth provider.
+struct SequencerClient {
+    client_id: String,
+    client_secret: String,
+}
+
+/// The sealing key: configured, or (demo mode only) read or created in the data directory.
+fn load_key(settings: &Settings) -> anyhow::Result<KeyMaterial> {
+    if settings.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "creating the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
+    }
+    Ok(match &settings.key {
+        KeySource::Given(key) => key.clone(),
+        KeySource::DataDirFile => {
+            let (key, created) = KeyMaterial::load_or_create_file(&settings.data_dir)?;
+            if created {
+                tracing::warn!(
+                    path = %settings.data_dir.join("encryption.key").display(),
+                    "demo mode: generated an encryption key; set TASKR_ENCRYPTION_KEY in production"
+                );
+            }
+            key
+        }
+    })
+}
+
+/// The store and cipher alone, for commands that do not serve (`taskr keys rotate`).
+pub async fn open_store(
+    settings: &Settings,
+) -> anyhow::Result<(Arc<dyn crate::store::Store>, Cipher)> {
+    let key = load_key(settings)?;
+    let store = SqliteStore::connect(&settings.database_url).await?;
+    Ok((
+        Arc::new(store),
+        Cipher::with_older_keys(&key, &settings.old_keys),
+    ))
 }
 
 impl Application {
     pub async fn build(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
-        if settings.database_url.starts_with("sqlite:") {
-            std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-                format!(
-                    "creating the data directory {}",
-                    settings.data_dir.display()
-                )
-            })?;
-        }
-        let key = match &settings.key {
-            KeySource::Given(key) => key.clone(),
-            KeySource::DataDirFile => {
-                let (key, created) = KeyMaterial::load_or_create_file(&settings.data_dir)?;
-                if created {
-                    tracing::warn!(
-                        path = %settings.data_dir.join("encryption.key").display(),
-                        "demo mode: generated an encryption key; set TASKR_ENCRYPTION_KEY in production"
-                    );
-                }
-                key
-            }
-        };
+        let key = load_key(&settings)?;
         let store = SqliteStore::connect(&settings.database_url).await?;
+        // SQLite serves one Taskr instance: leases left by a process that died (a crash, a
+        // SIGKILL) are void, so its claimed rows are due again at once.
+        let released = store.inbox_release_leases().await?;
+        if released > 0 {
+            tracing::warn!(
+                rows = released,
+                "took back inbox rows claimed by a previous run"
+            );
+        }
         let http = attio::http_client();
         let redirect_uri = settings.attio_redirect_uri();
 
@@ -90,6 +124,7 @@ impl Application {
                     format!("binding the embedded Attio sandbox to {listen} (TASKR_SANDBOX_LISTEN)")
                 })?;
                 let client_secret = random_token();
+                let sequencer_secret = random_token();
                 let sandbox = attio_sandbox::Sandbox::new(attio_sandbox::Config {
                     apps: vec![attio_sandbox::OAuthApp {
                         name: "Taskr".to_owned(),
@@ -98,6 +133,15 @@ impl Application {
                         redirect_uris: vec![redirect_uri.clone()],
                         scopes: ATTIO_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
                     }],
+                    provider: Some(attio_sandbox::provider::ProviderConfig {
+                        client_id: "taskr-demo".to_owned(),
+                        client_secret: sequencer_secret.clone(),
+                        redirect_uris: vec![crate::connections::providers::redirect_uri(
+                            &settings.public_url,
+                            "sequencer",
+                        )],
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 });
                 let base = Url::parse(&format!("http://{}", listener.local_addr()?))?;
@@ -113,11 +157,23 @@ impl Application {
                         redirect_uri,
                         http,
                     },
-                    Some(EmbeddedSandbox { sandbox, listener }),
+                    Some(EmbeddedSandbox {
+                        sandbox,
+                        listener,
+                        sequencer: SequencerClient {
+                            client_id: "taskr-demo".to_owned(),
+                            client_secret: sequencer_secret,
+                        },
+                    }),
                 )
             }
         };
-        let state = AppState::new(Arc::new(store), Cipher::new(&key), gateway, settings);
+        let mut settings = settings;
+        if let Some(embedded) = &sandbox {
+            add_demo_sequencer(&mut settings, embedded)?;
+        }
+        let cipher = Cipher::with_older_keys(&key, &settings.old_keys);
+        let state = AppState::new(Arc::new(store), cipher, gateway, settings);
         Ok(Self {
             listener,
             state,
@@ -169,6 +225,16 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let upkeep = tokio::spawn(upkeep(self.state.clone(), stop_rx.clone()));
+        let worker = self
+            .state
+            .settings
+            .run_worker
+            .then(|| tokio::spawn(crate::worker::run(self.state.clone(), stop_rx.clone())));
+        let reconciler = tokio::spawn(crate::sync::run_reconciler(
+            self.state.clone(),
+            self.state.settings.reconcile_interval,
+            stop_rx.clone(),
+        ));
         let sandbox = self.sandbox.map(|embedded| {
             let mut stop = stop_rx.clone();
             tokio::spawn(embedded.sandbox.serve(embedded.listener, async move {
@@ -186,11 +252,49 @@ impl Application {
         })
         .await;
         upkeep.abort();
+        // The worker finishes the batch in hand: a committed apply is never half-done.
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        reconciler.abort();
         if let Some(sandbox) = sandbox {
             let _ = sandbox.await;
         }
         served.context("serving HTTP")
     }
+}
+
+/// Demo mode ships a "sequencer" provider backed by the embedded sandbox's OAuth server, and
+/// points "Add to sequence" at its mail-sequencing API (unless configured otherwise).
+fn add_demo_sequencer(settings: &mut Settings, embedded: &EmbeddedSandbox) -> anyhow::Result<()> {
+    if settings.providers.iter().any(|p| p.name == "sequencer") {
+        return Ok(());
+    }
+    let base = Url::parse(&format!("http://{}", embedded.listener.local_addr()?))?;
+    let at = |path: &str| -> anyhow::Result<Url> { Ok(base.join(path)?) };
+    settings.providers.push(crate::connections::Provider {
+        name: "sequencer".to_owned(),
+        display_name: "Sequencer".to_owned(),
+        allow_user: true,
+        allow_workspace: true,
+        kind: crate::connections::providers::ProviderKind::OAuth2(Box::new(
+            crate::connections::providers::OAuth2Config {
+                authorize_url: at("/provider/authorize")?,
+                token_url: at("/provider/token")?,
+                client_id: embedded.sequencer.client_id.clone(),
+                client_secret: crate::config::Redacted(embedded.sequencer.client_secret.clone()),
+                scopes: vec!["sequences:read".into(), "enrollments:write".into()],
+                pkce: true,
+                extra_authorize_params: Default::default(),
+                revocation_url: Some(at("/provider/revoke")?),
+                refresh_margin: Duration::from_secs(300),
+            },
+        )),
+    });
+    if settings.sequencer_api_url.is_none() {
+        settings.sequencer_api_url = Some(base);
+    }
+    Ok(())
 }
 
 /// Removes expired sessions and OAuth states, and forgets idle rate-limit entries.
@@ -207,5 +311,10 @@ async fn upkeep(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
             Err(e) => tracing::warn!(error = %e, "could not purge expired sessions"),
         }
         state.auth_limiter.retain_recent();
+        // Attio retries for about 3 days; idempotency keys are kept for 5.
+        let horizon = crate::now_ms() - 5 * 24 * 3600 * 1000;
+        if let Err(e) = state.store.inbox_purge(horizon).await {
+            tracing::warn!(error = %e, "could not purge the inbox");
+        }
     }
 }

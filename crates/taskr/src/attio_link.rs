@@ -50,7 +50,7 @@ pub enum LinkError {
 }
 
 fn link_context(user: UserId) -> String {
-    format!("attio_link:{user}")
+    crate::store::contexts::attio_token(user.0)
 }
 
 pub fn open_token(state: &AppState, link: &Link) -> anyhow::Result<AccessToken> {
@@ -157,6 +157,12 @@ pub async fn complete(
     };
     state.store.save_link(&workspace, &link).await?;
     tracing::info!(user = %user, workspace = %workspace.id, "linked an Attio workspace");
+    if let Err(e) = crate::webhooks::ensure(state, &link).await {
+        tracing::warn!(
+            error = format!("{e:#}"),
+            "could not set up the workspace's webhook"
+        );
+    }
     Ok(workspace)
 }
 
@@ -166,6 +172,13 @@ pub async fn disconnect(state: &AppState, user: UserId) -> anyhow::Result<bool> 
     let Some(link) = state.store.link(user).await? else {
         return Ok(true);
     };
+    // The webhook goes with the workspace's last link, while this token can still delete it.
+    if let Err(e) = crate::webhooks::remove_for_last_link(state, &link).await {
+        tracing::warn!(
+            error = format!("{e:#}"),
+            "could not remove the workspace's webhook"
+        );
+    }
     let revoked = match open_token(state, &link) {
         Ok(token) => match state.attio.oauth.revoke(&token).await {
             Ok(()) => true,

@@ -17,6 +17,9 @@ use crate::crypto::KeyMaterial;
     about = "See your Attio workspace's tasks, kept current."
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to listen on.
     #[arg(long, env = "TASKR_LISTEN", default_value = "127.0.0.1:3050")]
     pub listen: SocketAddr,
@@ -61,9 +64,47 @@ pub struct Cli {
     #[arg(long, env = "TASKR_SANDBOX_LISTEN", default_value = "127.0.0.1:3051")]
     pub sandbox_listen: SocketAddr,
 
+    /// Older encryption keys, comma-separated: values sealed with them still open, and
+    /// `taskr keys rotate` re-seals them under the current key.
+    #[arg(long, env = "TASKR_OLD_ENCRYPTION_KEYS", hide_env_values = true)]
+    pub old_encryption_keys: Option<String>,
+
+    /// A TOML file declaring connection providers (see README, "Connections").
+    #[arg(long, env = "TASKR_CONNECTIONS")]
+    pub connections: Option<PathBuf>,
+
+    /// Base URL of the mail-sequencing API behind the "sequencer" provider ("Add to sequence").
+    #[arg(long, env = "TASKR_SEQUENCER_API_URL")]
+    pub sequencer_api_url: Option<String>,
+
+    /// Run the inbox worker in this process (`false` for web-only instances when a separate
+    /// instance applies deliveries).
+    #[arg(long, env = "TASKR_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub worker: bool,
+
+    /// Seconds between reconciliations of each workspace's cache with Attio (and webhook checks).
+    #[arg(long, env = "TASKR_RECONCILE_INTERVAL_SECS", default_value = "600")]
+    pub reconcile_interval_secs: std::num::NonZeroU64,
+
     /// Log-in and sign-up attempts allowed per client address per minute.
     #[arg(long, env = "TASKR_AUTH_RATE_PER_MINUTE", default_value = "10")]
     pub auth_rate_per_minute: NonZeroU32,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Manage the keys that seal tokens and secrets at rest.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum KeysCommand {
+    /// Re-seal every stored secret under the current TASKR_ENCRYPTION_KEY; values sealed with
+    /// keys in TASKR_OLD_ENCRYPTION_KEYS are read. Safe to interrupt and run again.
+    Rotate,
 }
 
 /// Which Attio Taskr talks to.
@@ -99,6 +140,11 @@ pub struct Settings {
     pub key: KeySource,
     pub attio: AttioMode,
     pub auth_rate_per_minute: NonZeroU32,
+    pub reconcile_interval: std::time::Duration,
+    pub run_worker: bool,
+    pub old_keys: Vec<KeyMaterial>,
+    pub providers: Vec<crate::connections::Provider>,
+    pub sequencer_api_url: Option<Url>,
 }
 
 /// Where the sealing key comes from.
@@ -197,6 +243,24 @@ impl Settings {
             }
             None => format!("sqlite://{}", cli.data_dir.join("taskr.db").display()),
         };
+        let old_keys = cli
+            .old_encryption_keys
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(KeyMaterial::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|reason| invalid("TASKR_OLD_ENCRYPTION_KEYS", reason))?;
+        let providers = match &cli.connections {
+            Some(path) => crate::connections::providers::load(path)
+                .map_err(|reason| invalid("TASKR_CONNECTIONS (--connections)", reason))?,
+            None => Vec::new(),
+        };
+        let sequencer_api_url = non_empty(cli.sequencer_api_url)
+            .map(|raw| parse_base_url("TASKR_SEQUENCER_API_URL", &raw))
+            .transpose()?;
         Ok(Self {
             listen: cli.listen,
             public_url,
@@ -205,6 +269,11 @@ impl Settings {
             key,
             attio,
             auth_rate_per_minute: cli.auth_rate_per_minute,
+            reconcile_interval: std::time::Duration::from_secs(cli.reconcile_interval_secs.get()),
+            run_worker: cli.worker,
+            old_keys,
+            providers,
+            sequencer_api_url,
         })
     }
 
@@ -214,9 +283,63 @@ impl Settings {
         format!("{base}/integrations/attio/callback")
     }
 
+    /// Where Attio delivers webhooks.
+    pub fn webhook_url(&self) -> String {
+        let base = self.public_url.as_str().trim_end_matches('/');
+        format!("{base}/webhooks/attio")
+    }
+
+    /// Whether the Attio in use can reach the public URL: a real Attio needs a public https
+    /// address; a sandbox on this machine can reach a loopback one. `Err` says why not.
+    pub fn webhook_reachability(&self) -> Result<(), String> {
+        let public_local = is_local_host(&self.public_url);
+        let attio_local = match &self.attio {
+            AttioMode::EmbeddedSandbox { .. } => true,
+            AttioMode::Remote { api_url, .. } => is_local_host(api_url),
+        };
+        if attio_local && public_local {
+            return Ok(());
+        }
+        if public_local {
+            return Err(format!(
+                "Attio cannot reach {} (a loopback or private address), so live updates are off; \
+                 Taskr reconciles with Attio every {} seconds instead. Set TASKR_PUBLIC_URL to a \
+                 public https URL to turn them on.",
+                self.webhook_url(),
+                self.reconcile_interval.as_secs()
+            ));
+        }
+        if self.public_url.scheme() != "https" && !attio_local {
+            return Err(format!(
+                "Attio only delivers webhooks to https URLs, and {} is not one; live updates are off \
+                 and Taskr reconciles every {} seconds instead.",
+                self.webhook_url(),
+                self.reconcile_interval.as_secs()
+            ));
+        }
+        Ok(())
+    }
+
     /// Cookies get `Secure` when people reach Taskr over https.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.scheme() == "https"
+    }
+}
+
+/// Loopback, private, link-local and `localhost` hosts: nothing outside this network reaches them.
+fn is_local_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => {
+            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00
+        }
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost") || name.ends_with(".local")
+        }
+        None => true,
     }
 }
 
@@ -264,6 +387,51 @@ mod tests {
                 "{args:?}: error {error:?} does not name {expected}"
             );
         }
+    }
+
+    #[test]
+    fn webhooks_are_only_registered_where_attio_can_deliver_them() {
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let real = |public: &str| {
+            parse(&[
+                "--attio-client-id",
+                "id",
+                "--attio-client-secret",
+                "s",
+                "--encryption-key",
+                key,
+                "--public-url",
+                public,
+            ])
+            .unwrap()
+            .webhook_reachability()
+        };
+        assert!(real("https://taskr.example.com").is_ok());
+        assert!(real("http://localhost:3050")
+            .unwrap_err()
+            .contains("cannot reach"));
+        assert!(real("https://192.168.1.20")
+            .unwrap_err()
+            .contains("cannot reach"));
+        assert!(real("http://taskr.example.com")
+            .unwrap_err()
+            .contains("https"));
+        // The embedded sandbox runs beside Taskr and reaches loopback.
+        assert!(parse(&[]).unwrap().webhook_reachability().is_ok());
+        let local_attio = parse(&[
+            "--attio-client-id",
+            "id",
+            "--attio-client-secret",
+            "s",
+            "--encryption-key",
+            key,
+            "--attio-api-url",
+            "http://127.0.0.1:3051",
+            "--public-url",
+            "http://127.0.0.1:3050",
+        ])
+        .unwrap();
+        assert!(local_attio.webhook_reachability().is_ok());
     }
 
     #[test]

@@ -117,12 +117,14 @@ pub enum CryptoError {
     Corrupt,
 }
 
-/// The keys in use. Cloning is cheap enough (two small keys).
+/// The keys in use: the current one seals, any configured one opens. Cloning is cheap (a few
+/// small keys behind an `Arc`).
 #[derive(Clone)]
 pub struct Cipher {
     key_id: String,
     aead: XChaCha20Poly1305,
     mac_key: [u8; 32],
+    older: std::sync::Arc<Vec<(String, XChaCha20Poly1305)>>,
 }
 
 impl fmt::Debug for Cipher {
@@ -143,7 +145,34 @@ impl Cipher {
             key_id: key.id(),
             aead: XChaCha20Poly1305::new((&key.0).into()),
             mac_key,
+            older: std::sync::Arc::new(Vec::new()),
         }
+    }
+
+    /// A cipher that seals with `current` and also opens values sealed with any of `older`.
+    /// MACs (CSRF tokens, lookup hashes) stay derived from the current key.
+    pub fn with_older_keys(current: &KeyMaterial, older: &[KeyMaterial]) -> Self {
+        let mut cipher = Self::new(current);
+        cipher.older = std::sync::Arc::new(
+            older
+                .iter()
+                .filter(|k| k.id() != cipher.key_id)
+                .map(|k| (k.id(), XChaCha20Poly1305::new((&k.0).into())))
+                .collect(),
+        );
+        cipher
+    }
+
+    /// A cipher that seals with `new` and still opens everything this one opens: what key
+    /// rotation needs when the old key is the one in use.
+    pub fn rotated_to(&self, new: &KeyMaterial) -> Self {
+        let mut rotated = Self::new(new);
+        let mut older: Vec<(String, XChaCha20Poly1305)> =
+            vec![(self.key_id.clone(), self.aead.clone())];
+        older.extend(self.older.iter().cloned());
+        older.retain(|(id, _)| *id != rotated.key_id);
+        rotated.older = std::sync::Arc::new(older);
+        rotated
     }
 
     pub fn key_id(&self) -> &str {
@@ -174,22 +203,27 @@ impl Cipher {
     }
 
     pub fn open(&self, sealed: &Sealed, context: &str) -> Result<Vec<u8>, CryptoError> {
-        if sealed.key_id != self.key_id {
-            return Err(CryptoError::UnknownKey(sealed.key_id.clone()));
-        }
+        let aead = if sealed.key_id == self.key_id {
+            &self.aead
+        } else {
+            self.older
+                .iter()
+                .find(|(id, _)| *id == sealed.key_id)
+                .map(|(_, aead)| aead)
+                .ok_or_else(|| CryptoError::UnknownKey(sealed.key_id.clone()))?
+        };
         if sealed.bytes.len() < NONCE_LEN {
             return Err(CryptoError::Corrupt);
         }
         let (nonce, ciphertext) = sealed.bytes.split_at(NONCE_LEN);
-        self.aead
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: context.as_bytes(),
-                },
-            )
-            .map_err(|_| CryptoError::Corrupt)
+        aead.decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad: context.as_bytes(),
+            },
+        )
+        .map_err(|_| CryptoError::Corrupt)
     }
 
     /// HMAC-SHA256 of `data` under a purpose label; used for CSRF tokens and for the lookup
@@ -234,6 +268,21 @@ mod tests {
         let last = tampered.bytes.len() - 1;
         tampered.bytes[last] ^= 1;
         assert!(cipher.open(&tampered, "attio_link:1").is_err());
+    }
+
+    #[test]
+    fn an_older_key_still_opens_what_it_sealed() {
+        let old = KeyMaterial::generate();
+        let new = KeyMaterial::generate();
+        let sealed = Cipher::new(&old).seal(b"v", "ctx");
+        let both = Cipher::with_older_keys(&new, &[old]);
+        assert_eq!(both.open(&sealed, "ctx").unwrap(), b"v");
+        assert_eq!(
+            both.seal(b"v", "ctx").key_id,
+            new.id(),
+            "sealing uses the current key"
+        );
+        assert!(Cipher::new(&new).open(&sealed, "ctx").is_err());
     }
 
     #[test]

@@ -26,11 +26,26 @@ pub enum AppError {
     Upstream(String),
     #[error("The request body is too large.")]
     PayloadTooLarge,
+    /// A connection is missing or broken; the visitor layer turns this into a prompt page that
+    /// offers to connect and then return to the page that asked.
+    #[error("a connection is required")]
+    ConnectionRequired(Box<crate::connections::ConnectionRequired>),
     /// The page needs a logged-in user; they are sent to log in and brought back.
     #[error("log in first")]
     LoginRequired { next: String },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<crate::connections::ConnectionError> for AppError {
+    fn from(e: crate::connections::ConnectionError) -> Self {
+        match e {
+            crate::connections::ConnectionError::Required(required) => {
+                Self::ConnectionRequired(required)
+            }
+            crate::connections::ConnectionError::Internal(e) => Self::Internal(e),
+        }
+    }
 }
 
 impl From<crate::store::StoreError> for AppError {
@@ -56,6 +71,7 @@ impl AppError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            Self::ConnectionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -81,6 +97,12 @@ impl IntoResponse for AppError {
                 );
                 Redirect::to(&target).into_response()
             }
+            Self::ConnectionRequired(required) => {
+                // Rendered by the visitor layer, which knows who asked and from where.
+                let mut response = StatusCode::PRECONDITION_REQUIRED.into_response();
+                response.extensions_mut().insert(PendingPrompt(required));
+                response
+            }
             Self::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "request failed");
                 error_page(
@@ -96,3 +118,7 @@ impl IntoResponse for AppError {
         }
     }
 }
+
+/// A `ConnectionRequired` waiting to be rendered as a prompt page.
+#[derive(Clone)]
+pub struct PendingPrompt(pub Box<crate::connections::ConnectionRequired>);

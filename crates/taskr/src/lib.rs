@@ -5,17 +5,31 @@ pub mod accounts;
 pub mod app;
 pub mod attio_link;
 pub mod config;
+pub mod connections;
 pub mod crypto;
 pub mod error;
+pub mod keys;
+pub mod live;
+pub mod sequencer;
 pub mod state;
 pub mod store;
 pub mod sync;
 pub mod web;
+pub mod webhooks;
+pub mod worker;
 
 /// Seconds since the Unix epoch: the unit of every timestamp Taskr stores.
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Milliseconds since the Unix epoch: the unit of the inbox's timings.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }

@@ -3,13 +3,15 @@
 use anyhow::Context;
 use clap::Parser;
 use taskr::app::Application;
-use taskr::config::{Cli, Settings};
+use taskr::config::{Cli, Command, KeysCommand, Settings};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // A `.env` file, as in Attio's tutorial; real environment variables win.
     let _ = dotenvy::dotenv();
-    let settings = match Settings::from_cli(Cli::parse()) {
+    let mut cli = Cli::parse();
+    let command = cli.command.take();
+    let settings = match Settings::from_cli(cli) {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("taskr: {e}");
@@ -22,6 +24,26 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
         )
         .init();
+
+    if let Some(Command::Keys {
+        action: KeysCommand::Rotate,
+    }) = command
+    {
+        let (store, cipher) = taskr::app::open_store(&settings).await?;
+        let report = taskr::keys::rotate(store.as_ref(), &cipher, true).await?;
+        println!(
+            "keys rotate: {} re-sealed under key {}, {} changed meanwhile (already current), {} unreadable",
+            report.resealed,
+            cipher.key_id(),
+            report.skipped,
+            report.unreadable
+        );
+        if report.unreadable > 0 {
+            eprintln!("taskr: some values are sealed with a key that is not configured; add it to TASKR_OLD_ENCRYPTION_KEYS and run again");
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
 
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await

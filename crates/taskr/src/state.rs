@@ -8,9 +8,12 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::attio_link::AttioGateway;
 use crate::config::Settings;
+use crate::connections::Connections;
 use crate::crypto::Cipher;
+use crate::live::Live;
 use crate::store::Store;
 use crate::sync::Syncer;
+use crate::webhooks::SecretCache;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,6 +23,13 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub auth_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     pub syncer: Arc<Syncer>,
+    pub live: Live,
+    pub webhook_secrets: Arc<SecretCache>,
+    /// Wakes the inbox worker when a delivery is stored.
+    pub inbox_ready: Arc<tokio::sync::Notify>,
+    /// The "Attio cannot reach us" warning is logged once per process.
+    pub webhook_unreachable_logged: Arc<std::sync::OnceLock<()>>,
+    pub connections: Arc<Connections>,
 }
 
 impl AppState {
@@ -30,13 +40,24 @@ impl AppState {
         settings: Settings,
     ) -> Self {
         let quota = Quota::per_minute(settings.auth_rate_per_minute);
+        let connections = Arc::new(Connections::new(
+            settings.providers.clone(),
+            store.clone(),
+            cipher.clone(),
+            attio.http.clone(),
+        ));
         Self {
+            connections,
             store,
             cipher,
             attio: Arc::new(attio),
             auth_limiter: Arc::new(RateLimiter::keyed(quota)),
             settings: Arc::new(settings),
             syncer: Arc::new(Syncer::default()),
+            live: Live::default(),
+            webhook_secrets: Arc::new(SecretCache::default()),
+            inbox_ready: Arc::new(tokio::sync::Notify::new()),
+            webhook_unreachable_logged: Arc::new(std::sync::OnceLock::new()),
         }
     }
 }

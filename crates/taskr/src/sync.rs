@@ -10,6 +10,7 @@ use attio::SelfInfo;
 use uuid::Uuid;
 
 use crate::attio_link::open_token;
+use crate::live::Change;
 use crate::state::AppState;
 use crate::store::{LinkStatus, UserId};
 
@@ -72,15 +73,25 @@ pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<Syn
 
     match result {
         Ok(Some((members, tasks))) => {
-            state
+            let diff = state
                 .store
                 .replace_workspace_cache(link.workspace_id, &members, &tasks, crate::now())
                 .await?;
+            if !diff.is_empty() {
+                state.live.publish(link.workspace_id, Change::Tasks);
+            }
             tracing::info!(
                 tasks = tasks.len(),
                 members = members.len(),
+                ?diff,
                 "workspace synced"
             );
+            if let Err(e) = crate::webhooks::check(state, &link).await {
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "could not check the workspace's webhook"
+                );
+            }
             Ok(SyncOutcome::Synced {
                 tasks: tasks.len(),
                 members: members.len(),
@@ -122,5 +133,44 @@ pub async fn sync_and_wait(state: &AppState, user: UserId) -> Option<anyhow::Res
         Ok(Ok(result)) => Some(result),
         Ok(Err(join_error)) => Some(Err(anyhow::anyhow!("sync task failed: {join_error}"))),
         Err(_) => None,
+    }
+}
+
+/// One reconciliation pass over every linked workspace: a full sync (which also catches
+/// deletions missed while Taskr was down or unreachable) and a webhook check, each with the
+/// oldest working link of the workspace.
+pub async fn reconcile_all(state: &AppState) -> anyhow::Result<()> {
+    for workspace in state.store.linked_workspaces().await? {
+        for link in state.store.active_links(workspace).await? {
+            match sync_for_user(state, link.user_id).await {
+                // A broken link was just found; try the workspace's next one.
+                Ok(SyncOutcome::LinkBroken) => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(%workspace, error = format!("{e:#}"), "reconciliation failed");
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs [`reconcile_all`] every `interval` until `stop` turns true.
+pub async fn run_reconciler(
+    state: AppState,
+    interval: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(interval);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = reconcile_all(&state).await {
+            tracing::warn!(error = format!("{e:#}"), "reconciliation pass failed");
+        }
     }
 }

@@ -1,27 +1,28 @@
-//! Loopback-only sandbox controls: `POST /_sandbox/api-keys` and the `GET /` overview page.
+//! The loopback-only part of the sandbox: the console (`/`), `POST /_sandbox/api-keys`, and
+//! every other `/_sandbox/...` control, all behind one peer check.
 
 use std::net::SocketAddr;
 
-use askama::Template;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::error::{render_page, ApiError};
-use super::extract::body_rejection;
+use super::error::ApiError;
+use super::extract::MaybeJson;
+use super::{console, controls, faults};
 use crate::scopes::is_known;
 use crate::{Sandbox, ALL_SCOPES};
 
 pub(super) fn router() -> Router<Sandbox> {
     Router::new()
-        .route("/", get(overview))
         .route("/_sandbox/api-keys", post(create_api_key))
+        .merge(console::router())
+        .merge(controls::router())
+        .merge(faults::router())
         .route("/_sandbox/{*rest}", any(unknown))
         .route_layer(middleware::from_fn(loopback_only))
 }
@@ -52,16 +53,8 @@ async fn unknown() -> ApiError {
 /// `{"scopes": [...]}`; an empty body or no `scopes` grants every scope.
 async fn create_api_key(
     State(sandbox): State<Sandbox>,
-    body: Result<Bytes, BytesRejection>,
+    MaybeJson(request): MaybeJson,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(body_rejection)?;
-    let request: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::validation(format!("The request body is not valid JSON: {e}."))
-        })?
-    };
     let Value::Object(mut request) = request else {
         return Err(ApiError::validation("The body must be a JSON object."));
     };
@@ -93,44 +86,6 @@ async fn create_api_key(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
-}
-
-struct MemberRow {
-    name: String,
-    email: String,
-    access_level: &'static str,
-}
-
-#[derive(Template)]
-#[template(path = "overview.html")]
-struct OverviewPage {
-    workspace_name: String,
-    workspace_slug: String,
-    workspace_id: String,
-    members: Vec<MemberRow>,
-    task_count: usize,
-}
-
-async fn overview(State(sandbox): State<Sandbox>) -> Response {
-    let page = {
-        let store = sandbox.store();
-        OverviewPage {
-            workspace_name: store.workspace.name.clone(),
-            workspace_slug: store.workspace.slug.clone(),
-            workspace_id: store.workspace.id.to_string(),
-            members: store
-                .members
-                .iter()
-                .map(|m| MemberRow {
-                    name: format!("{} {}", m.first_name, m.last_name),
-                    email: m.email.clone(),
-                    access_level: m.access_level.as_str(),
-                })
-                .collect(),
-            task_count: store.task_count(),
-        }
-    };
-    render_page(StatusCode::OK, &page)
 }
 
 #[cfg(test)]

@@ -86,6 +86,66 @@ impl ApiError {
         )
     }
 
+    /// 409 `slug_conflict`: an `api_slug` already in use.
+    pub fn slug_conflict(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "invalid_request_error",
+            "slug_conflict",
+            message.into(),
+        )
+    }
+
+    /// 400 `uniqueness_conflict`: a unique attribute value another record already has.
+    pub fn uniqueness_conflict(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "uniqueness_conflict",
+            message.into(),
+        )
+    }
+
+    /// 400 `system_edit_unauthorized`: a change to a built-in attribute.
+    pub fn system_edit(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "system_edit_unauthorized",
+            message.into(),
+        )
+    }
+
+    /// 400 `self_merge`: a record merged with itself.
+    pub fn self_merge(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "self_merge",
+            message.into(),
+        )
+    }
+
+    /// 429 with Attio's documented body; the caller adds `Retry-After`.
+    pub fn rate_limited() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_error",
+            "rate_limit_exceeded",
+            "Rate limit exceeded, please try again later".to_owned(),
+        )
+    }
+
+    /// An injected server error (the body shape of Attio's 5xx is undocumented).
+    pub fn injected(status: u16) -> Self {
+        Self::new(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "api_error",
+            "internal_server_error",
+            "An internal error occurred (injected by the sandbox's fault rules).".to_owned(),
+        )
+    }
+
     pub fn method_not_allowed() -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use crate::scopes::grants;
+use crate::store::{Actor, Owner, TokenKind};
 use crate::Sandbox;
 
 /// Why no token could be read from the `Authorization` header.
@@ -76,7 +77,40 @@ pub(crate) trait ScopeSet {
 /// The caller's active token, already checked against the scopes of `R`.
 pub(crate) struct Authorized<R> {
     pub token_id: Uuid,
+    /// Who owns webhooks this token creates: its OAuth app, or the API key itself.
+    pub owner: Owner,
+    pub scopes: Vec<String>,
     _required: PhantomData<R>,
+}
+
+impl<R> Authorized<R> {
+    /// Changes made with a token are attributed to it (`api-token`), as Attio does.
+    pub fn actor(&self) -> Actor {
+        Actor::ApiToken(self.token_id)
+    }
+
+    /// Checks scopes beyond the endpoint's fixed set (e.g. per comment target).
+    pub fn require(&self, scopes: &[&str]) -> Result<(), ApiError> {
+        missing_scopes(&self.scopes, scopes)
+    }
+}
+
+fn missing_scopes(granted: &[String], required: &[&str]) -> Result<(), ApiError> {
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|scope| !grants(granted, scope))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let (list, noun) = match missing.as_slice() {
+        [one] => ((*one).to_owned(), "scope"),
+        many => (many.join(", "), "scopes"),
+    };
+    Err(ApiError::forbidden(format!(
+        "This request requires the {list} {noun}, which the access token was not granted."
+    )))
 }
 
 impl<R: ScopeSet> FromRequestParts<Sandbox> for Authorized<R> {
@@ -88,22 +122,15 @@ impl<R: ScopeSet> FromRequestParts<Sandbox> for Authorized<R> {
         let active = store.active_token(&token).ok_or_else(|| {
             ApiError::unauthenticated("The access token is invalid or has been revoked.")
         })?;
-        let missing: Vec<&str> = R::REQUIRED
-            .iter()
-            .copied()
-            .filter(|scope| !grants(&active.scopes, scope))
-            .collect();
-        if !missing.is_empty() {
-            let (list, noun) = match missing.as_slice() {
-                [one] => ((*one).to_owned(), "scope"),
-                many => (many.join(", "), "scopes"),
-            };
-            return Err(ApiError::forbidden(format!(
-                "This request requires the {list} {noun}, which the access token was not granted."
-            )));
-        }
+        missing_scopes(&active.scopes, R::REQUIRED)?;
+        let owner = match &active.kind {
+            TokenKind::OAuth { client_id } => Owner::App(client_id.clone()),
+            TokenKind::ApiKey => Owner::ApiKey(active.id),
+        };
         Ok(Authorized {
             token_id: active.id,
+            owner,
+            scopes: active.scopes.clone(),
             _required: PhantomData,
         })
     }
@@ -126,6 +153,25 @@ impl<S: Send + Sync> FromRequest<S> for ApiJson {
         }
         serde_json::from_slice(&bytes)
             .map(ApiJson)
+            .map_err(|e| ApiError::validation(format!("The request body is not valid JSON: {e}.")))
+    }
+}
+
+/// Like [`ApiJson`], but an empty body reads as `{}` (sandbox controls with optional fields).
+pub(crate) struct MaybeJson(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for MaybeJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(MaybeJson(Value::Object(serde_json::Map::new())));
+        }
+        serde_json::from_slice(&bytes)
+            .map(MaybeJson)
             .map_err(|e| ApiError::validation(format!("The request body is not valid JSON: {e}.")))
     }
 }
@@ -175,4 +221,9 @@ pub(crate) fn single<'a>(
 pub(crate) fn path_uuid(path: Result<Path<String>, PathRejection>) -> Result<Uuid, String> {
     let raw = path.map(|Path(raw)| raw).unwrap_or_default();
     Uuid::parse_str(&raw).map_err(|_| raw)
+}
+
+/// Two path segments (`/{a}/{b}`); empty strings when unreadable, which then match nothing.
+pub(crate) fn path_pair(path: Result<Path<(String, String)>, PathRejection>) -> (String, String) {
+    path.map(|Path(pair)| pair).unwrap_or_default()
 }

@@ -50,7 +50,7 @@ async fn show(
     ))
 }
 
-fn member_json(workspace_id: Uuid, member: &Member) -> Value {
+pub(super) fn member_json(workspace_id: Uuid, member: &Member) -> Value {
     json!({
         "id": { "workspace_id": workspace_id, "workspace_member_id": member.id },
         "first_name": member.first_name,

@@ -1,20 +1,33 @@
 //! The HTTP app: each feature module owns its routes; this file merges them and applies the
-//! layers shared by all (request logging, JSON fallbacks).
+//! layers shared by all (request logging, fault injection, JSON fallbacks).
 
 mod admin;
+mod attributes;
 mod authorize;
+mod body;
+mod calls;
+mod comments;
+mod console;
+mod controls;
+mod entries;
 mod error;
 mod extract;
+mod faults;
 mod introspect;
+mod lists;
 mod members;
+mod notes;
+mod record_values;
+mod records;
 mod task_body;
 mod tasks;
 mod token;
+mod webhooks;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -25,18 +38,48 @@ use crate::Sandbox;
 use error::ApiError;
 
 pub(crate) fn router(sandbox: Sandbox) -> Router {
+    let provider = sandbox.provider().map(|p| p.router()).unwrap_or_default();
     Router::new()
         .merge(authorize::router())
         .merge(token::router())
         .merge(introspect::router())
         .merge(tasks::router())
         .merge(members::router())
+        .merge(webhooks::router())
+        .merge(records::router())
+        .merge(attributes::router())
+        .merge(lists::router())
+        .merge(entries::router())
+        .merge(notes::router())
+        .merge(comments::router())
+        .merge(calls::router())
         .merge(admin::router())
         .route("/static/sandbox.css", get(stylesheet))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            sandbox.clone(),
+            faults::inject,
+        ))
+        .layer(middleware::from_fn_with_state(
+            sandbox.clone(),
+            count_request,
+        ))
         .layer(middleware::from_fn(log_request))
         .with_state(sandbox)
+        .merge(provider)
+}
+
+async fn count_request(State(sandbox): State<Sandbox>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    *sandbox
+        .shared()
+        .requests
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .entry(path)
+        .or_default() += 1;
+    next.run(request).await
 }
 
 async fn stylesheet() -> Response {

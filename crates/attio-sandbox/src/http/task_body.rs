@@ -4,7 +4,9 @@
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::body::Fields;
 use super::error::ApiError;
+use super::records::{object, referenced_record};
 use crate::store::{LinkedRecord, NewTask, Store, TaskPatch};
 use crate::timestamp::parse_deadline;
 
@@ -22,7 +24,7 @@ const PATCH_KEYS: [&str; 4] = ["deadline_at", "is_completed", "linked_records", 
 const MAX_CONTENT_CHARS: usize = 2000;
 
 pub(super) fn parse_create(store: &Store, body: Value) -> Result<NewTask, ApiError> {
-    let mut data = data_object(body)?;
+    let mut data = Fields::data(body)?.into_map();
     if let Some(key) = data.keys().find(|k| !CREATE_KEYS.contains(&k.as_str())) {
         return Err(ApiError::validation(format!(
             "Unknown field \"data.{key}\"; a task is created from exactly {}.",
@@ -55,7 +57,7 @@ pub(super) fn parse_create(store: &Store, body: Value) -> Result<NewTask, ApiErr
 }
 
 pub(super) fn parse_patch(store: &Store, body: Value) -> Result<TaskPatch, ApiError> {
-    let data = data_object(body)?;
+    let data = Fields::data(body)?.into_map();
     if let Some(key) = data.keys().find(|k| !PATCH_KEYS.contains(&k.as_str())) {
         let why = if key == "content" {
             "the content of a task cannot be changed"
@@ -77,21 +79,6 @@ pub(super) fn parse_patch(store: &Store, body: Value) -> Result<TaskPatch, ApiEr
         }
     }
     Ok(patch)
-}
-
-fn data_object(body: Value) -> Result<Map<String, Value>, ApiError> {
-    match body {
-        Value::Object(mut top) => match top.remove("data") {
-            Some(Value::Object(data)) => Ok(data),
-            Some(_) => Err(ApiError::validation("\"data\" must be an object.")),
-            None => Err(ApiError::validation(
-                "The body must have a \"data\" object.",
-            )),
-        },
-        _ => Err(ApiError::validation(
-            "The body must be a JSON object with a \"data\" object.",
-        )),
-    }
 }
 
 fn deadline(value: Value) -> Result<Option<time::OffsetDateTime>, ApiError> {
@@ -141,12 +128,7 @@ fn linked_records(store: &Store, value: Value) -> Result<Vec<LinkedRecord>, ApiE
     let mut links: Vec<LinkedRecord> = Vec::new();
     for mut item in array(value, "linked_records")? {
         let target = string(&item, "target_object", "linked_records")?.to_owned();
-        let kind = store
-            .object(&target)
-            .ok_or_else(|| {
-                ApiError::not_found(format!("Object with slug/ID \"{target}\" not found."))
-            })?
-            .kind;
+        let kind = object(store, &target)?;
         item.remove("target_object");
         let mut rest = item.into_iter();
         let (Some((key, value)), None) = (rest.next(), rest.next()) else {
@@ -160,12 +142,7 @@ fn linked_records(store: &Store, value: Value) -> Result<Vec<LinkedRecord>, ApiE
                 .as_str()
                 .and_then(|s| Uuid::parse_str(s).ok())
                 .ok_or_else(|| ApiError::validation("target_record_id must be a UUID."))?;
-            store.record(kind, id).ok_or_else(|| {
-                ApiError::value_not_found(format!(
-                    "Record with ID \"{id}\" not found in object \"{}\".",
-                    kind.slug()
-                ))
-            })?
+            referenced_record(store, kind, id)?
         } else if key == unique_slug {
             let wanted = single_unique_value(value, unique_slug, unique_field)?;
             store.record_by_unique_value(kind, &wanted).ok_or_else(|| {

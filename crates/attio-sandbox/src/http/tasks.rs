@@ -9,8 +9,9 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use super::extract::{pairs, path_uuid, single, ApiJson, Authorized, ScopeSet};
+use super::records::object;
 use super::task_body::{parse_create, parse_patch};
-use crate::store::{Actor, AssigneeFilter, LinkedRecord, Store, Task, TaskFilter, TaskSort};
+use crate::store::{AssigneeFilter, LinkedRecord, Store, Task, TaskFilter, TaskSort};
 use crate::timestamp::{format, now};
 use crate::Sandbox;
 
@@ -85,14 +86,14 @@ async fn create(
 ) -> Result<Json<Value>, ApiError> {
     let mut store = sandbox.store();
     let new = parse_create(&store, body)?;
-    let task = store.create_task(new, Actor::ApiToken(auth.token_id), now());
+    let task = store.create_task(new, auth.actor(), now());
     Ok(Json(
         json!({ "data": task_json(store.workspace.id, &task) }),
     ))
 }
 
 async fn update(
-    _auth: Authorized<WriteTasks>,
+    auth: Authorized<WriteTasks>,
     State(sandbox): State<Sandbox>,
     path: Result<Path<String>, PathRejection>,
     ApiJson(body): ApiJson,
@@ -101,7 +102,7 @@ async fn update(
     let id = find(&store, path)?.id;
     let patch = parse_patch(&store, body)?;
     let task = store
-        .update_task(id, patch, now())
+        .update_task(id, patch, auth.actor(), now())
         .ok_or_else(|| not_found(&id.to_string()))?;
     Ok(Json(
         json!({ "data": task_json(store.workspace.id, &task) }),
@@ -109,13 +110,13 @@ async fn update(
 }
 
 async fn remove(
-    _auth: Authorized<DeleteTasks>,
+    auth: Authorized<DeleteTasks>,
     State(sandbox): State<Sandbox>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let mut store = sandbox.store();
     let id = find(&store, path)?.id;
-    store.delete_task(id);
+    store.delete_task(id, auth.actor());
     Ok(Json(json!({})))
 }
 
@@ -130,11 +131,6 @@ fn not_found(id: &str) -> ApiError {
 
 /// The Task object of attio-api.md 3.2, plus `completed_at`.
 pub(super) fn task_json(workspace_id: Uuid, task: &Task) -> Value {
-    let (actor_type, actor_id) = match task.created_by {
-        Actor::WorkspaceMember(id) => ("workspace-member", Some(id)),
-        Actor::ApiToken(id) => ("api-token", Some(id)),
-        Actor::System => ("system", None),
-    };
     json!({
         "id": { "workspace_id": workspace_id, "task_id": task.id },
         "content_plaintext": task.content,
@@ -149,7 +145,7 @@ pub(super) fn task_json(workspace_id: Uuid, task: &Task) -> Value {
             "referenced_actor_type": "workspace-member",
             "referenced_actor_id": id,
         })).collect::<Vec<_>>(),
-        "created_by_actor": { "type": actor_type, "id": actor_id },
+        "created_by_actor": task.created_by.event_json(),
         "created_at": format(task.created_at),
     })
 }
@@ -221,17 +217,15 @@ impl ListQuery {
                     "linked_record_id requires linked_object.",
                 ))
             }
-            (Some(object), Some(record)) => {
-                let object = store.object(object).ok_or_else(|| {
-                    ApiError::not_found(format!("Object with slug/ID \"{object}\" not found."))
-                })?;
+            (Some(object_key), Some(record)) => {
+                let kind = object(store, object_key)?;
                 let record_id = Uuid::parse_str(record).map_err(|_| {
                     ApiError::validation(format!(
                         "linked_record_id must be a UUID, got \"{record}\"."
                     ))
                 })?;
                 Some(LinkedRecord {
-                    object: object.kind,
+                    object: kind,
                     record_id,
                 })
             }

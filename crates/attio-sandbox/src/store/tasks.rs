@@ -1,19 +1,14 @@
 //! Tasks: the stored shape, and the list/create/update/delete operations with Attio's semantics.
+//! Each change emits `task.created`, `task.updated` or `task.deleted`.
 
 use std::cmp::Ordering;
 
+use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{ObjectKind, Store};
-
-/// Who created something, as Attio's `created_by_actor` reports it.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Actor {
-    WorkspaceMember(Uuid),
-    ApiToken(Uuid),
-    System,
-}
+use super::{Actor, ObjectKind, Store};
+use crate::events::Event;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct LinkedRecord {
@@ -21,7 +16,7 @@ pub(crate) struct LinkedRecord {
     pub record_id: Uuid,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Task {
     pub id: Uuid,
     pub content: String,
@@ -143,6 +138,11 @@ impl Store {
         self.tasks.len()
     }
 
+    fn task_event(&mut self, event_type: &'static str, task_id: Uuid, actor: Actor) {
+        let id: Value = json!({ "workspace_id": self.workspace.id, "task_id": task_id });
+        self.emit(Event::new(event_type, id, vec![], actor));
+    }
+
     pub fn create_task(&mut self, new: NewTask, actor: Actor, now: OffsetDateTime) -> Task {
         let task = Task {
             id: Uuid::new_v4(),
@@ -156,13 +156,21 @@ impl Store {
             created_at: now,
         };
         self.tasks.push(task.clone());
+        self.task_event("task.created", task.id, actor);
         task
     }
 
     /// Applies a patch. Completing stamps `completed_at` (kept if already completed);
-    /// re-opening clears it.
-    pub fn update_task(&mut self, id: Uuid, patch: TaskPatch, now: OffsetDateTime) -> Option<Task> {
+    /// re-opening clears it. One `task.updated` when anything changed, none otherwise.
+    pub fn update_task(
+        &mut self,
+        id: Uuid,
+        patch: TaskPatch,
+        actor: Actor,
+        now: OffsetDateTime,
+    ) -> Option<Task> {
         let task = self.tasks.iter_mut().find(|t| t.id == id)?;
+        let before = task.clone();
         if let Some(deadline) = patch.deadline_at {
             task.deadline_at = deadline;
         }
@@ -180,12 +188,45 @@ impl Store {
         if let Some(assignees) = patch.assignees {
             task.assignees = assignees;
         }
-        Some(task.clone())
+        let task = task.clone();
+        if task != before {
+            self.task_event("task.updated", id, actor);
+        }
+        Some(task)
     }
 
-    pub fn delete_task(&mut self, id: Uuid) -> bool {
+    pub fn delete_task(&mut self, id: Uuid, actor: Actor) -> bool {
         let before = self.tasks.len();
         self.tasks.retain(|t| t.id != id);
-        self.tasks.len() != before
+        let deleted = self.tasks.len() != before;
+        if deleted {
+            self.task_event("task.deleted", id, actor);
+        }
+        deleted
+    }
+
+    /// Drops links to a record that no longer exists (no event: the task itself did not change
+    /// in a way Attio reports).
+    pub(super) fn unlink_record(&mut self, object: ObjectKind, record_id: Uuid) {
+        for task in &mut self.tasks {
+            task.linked_records
+                .retain(|l| !(l.object == object && l.record_id == record_id));
+        }
+    }
+
+    /// Points links at `from` to `to` instead, keeping each link once (after a merge).
+    pub(super) fn relink_record(&mut self, object: ObjectKind, from: Uuid, to: Uuid) {
+        for task in &mut self.tasks {
+            let mut links = Vec::with_capacity(task.linked_records.len());
+            for mut link in task.linked_records.drain(..) {
+                if link.object == object && link.record_id == from {
+                    link.record_id = to;
+                }
+                if !links.contains(&link) {
+                    links.push(link);
+                }
+            }
+            task.linked_records = links;
+        }
     }
 }

@@ -1,11 +1,17 @@
 //! Black-box conformance tests: each test spawns a sandbox on a free port and speaks HTTP to it,
-//! checking the wire formats of attio-api.md.
+//! checking the wire formats of attio-api.md; webhook tests receive deliveries on a recording
+//! receiver of their own.
 
 mod admin;
+mod console;
+mod events;
+mod faults;
 mod members;
 mod oauth;
+mod receiver;
 mod scopes;
 mod tasks;
+mod webhooks;
 
 use attio_sandbox::{Config, Sandbox, SpawnedSandbox, DEFAULT_REDIRECT_URI};
 use reqwest::{Method, StatusCode};

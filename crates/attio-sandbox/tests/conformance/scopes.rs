@@ -154,7 +154,7 @@ async fn api_tokens_also_work_as_the_basic_username() {
 async fn unknown_paths_methods_and_broken_json_get_flat_errors() {
     let t = spawn().await;
     let key = t.key();
-    let (status, body) = t.get("/v2/notes", &key).await;
+    let (status, body) = t.get("/v2/not-an-endpoint", &key).await;
     assert_flat_error(status, &body, (404, "invalid_request_error", "not_found"));
 
     let (status, body) = t.call(Method::PUT, "/v2/tasks", &key, None).await;

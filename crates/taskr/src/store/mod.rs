@@ -1,13 +1,21 @@
 //! The store: one API for everything Taskr keeps, so that handlers never see SQL and a second
 //! backend (PostgreSQL) can be added beside SQLite without touching them. Every query of
 //! user-owned data takes the owner's id.
+//!
+//! The API is split by concern into six traits; `Store` is all of them. Callers import
+//! `crate::store::prelude::*` to call any of it.
 
+mod connection_types;
 mod sqlite;
+mod sync_types;
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub use connection_types::*;
+pub use sqlite::connections::contexts;
 pub use sqlite::SqliteStore;
+pub use sync_types::*;
 
 use crate::crypto::Sealed;
 
@@ -64,6 +72,8 @@ pub struct Workspace {
     pub info: WorkspaceInfo,
     pub last_synced_at: Option<i64>,
     pub sync_error: Option<String>,
+    /// Why live updates are off, when they are.
+    pub webhook_note: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,8 +117,9 @@ pub struct TaskList {
     pub total: u64,
 }
 
+/// Users, sessions and pending OAuth states.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait AccountStore: Send + Sync {
     async fn create_user(
         &self,
         username: &str,
@@ -117,6 +128,7 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> StoreResult<User>;
     async fn user_by_username_key(&self, key: &str) -> StoreResult<Option<UserWithPassword>>;
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
 
     async fn create_session(
         &self,
@@ -134,26 +146,158 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes expired sessions and OAuth states; returns how many rows went.
     async fn purge_expired(&self, now: i64) -> StoreResult<u64>;
+}
 
+/// Attio links, the workspaces they point at, and each workspace's webhook.
+#[async_trait]
+pub trait LinkStore: Send + Sync {
     /// Records the workspace and replaces the user's link in one transaction.
     async fn save_link(&self, workspace: &WorkspaceInfo, link: &Link) -> StoreResult<()>;
     async fn link(&self, user: UserId) -> StoreResult<Option<Link>>;
     async fn mark_link_broken(&self, user: UserId, reason: &str) -> StoreResult<()>;
     /// Deletes the user's link; when it was the workspace's last, the workspace's cache goes too.
     async fn delete_link(&self, user: UserId) -> StoreResult<Option<Link>>;
+    /// Active links of a workspace, oldest first: whose token the worker may use.
+    async fn active_links(&self, workspace: Uuid) -> StoreResult<Vec<Link>>;
+    /// How many links (of any status) point at the workspace.
+    async fn link_count(&self, workspace: Uuid) -> StoreResult<u64>;
+    /// Every workspace that at least one user links.
+    async fn linked_workspaces(&self) -> StoreResult<Vec<Uuid>>;
 
     async fn workspace_for_user(&self, user: UserId) -> StoreResult<Option<Workspace>>;
-    /// Replaces the workspace's cached members and tasks with a fresh full copy.
+    async fn record_sync_error(&self, workspace: Uuid, error: &str) -> StoreResult<()>;
+
+    async fn webhook_for_workspace(&self, workspace: Uuid) -> StoreResult<Option<WebhookRecord>>;
+    async fn webhook_by_id(&self, webhook_id: Uuid) -> StoreResult<Option<WebhookRecord>>;
+    /// Stores the workspace's webhook unless it already has one; false when it had.
+    async fn insert_webhook(&self, webhook: &WebhookRecord) -> StoreResult<bool>;
+    /// Replaces the workspace's webhook (after re-creating it at Attio).
+    async fn replace_webhook(&self, webhook: &WebhookRecord) -> StoreResult<()>;
+    async fn set_webhook_status(
+        &self,
+        workspace: Uuid,
+        status: &str,
+        checked_at: i64,
+    ) -> StoreResult<()>;
+    async fn delete_webhook(&self, workspace: Uuid) -> StoreResult<()>;
+    async fn set_webhook_note(&self, workspace: Uuid, note: Option<&str>) -> StoreResult<()>;
+}
+
+/// The per-workspace cache of tasks and members.
+#[async_trait]
+pub trait CacheStore: Send + Sync {
+    /// Replaces the workspace's cached members and tasks with a fresh full copy; returns what
+    /// changed compared with the cache before.
     async fn replace_workspace_cache(
         &self,
         workspace: Uuid,
         members: &[attio::WorkspaceMember],
         tasks: &[attio::Task],
         now: i64,
-    ) -> StoreResult<()>;
-    async fn record_sync_error(&self, workspace: Uuid, error: &str) -> StoreResult<()>;
+    ) -> StoreResult<CacheDiff>;
 
     /// Tasks of the workspace the user is linked to; empty when the user has no link.
     async fn tasks_for_user(&self, user: UserId, query: &TaskQuery) -> StoreResult<TaskList>;
     async fn members_for_user(&self, user: UserId) -> StoreResult<Vec<attio::WorkspaceMember>>;
+    /// One cached task of the user's workspace.
+    async fn task_for_user(&self, user: UserId, task: Uuid) -> StoreResult<Option<attio::Task>>;
+}
+
+/// The durable webhook inbox and the activity feed.
+#[async_trait]
+pub trait InboxStore: Send + Sync {
+    /// Stores a verified delivery; false when its idempotency key was seen before.
+    async fn inbox_insert(&self, delivery: &NewDelivery) -> StoreResult<bool>;
+    /// Leases up to `limit` due rows (pending, next attempt in the past, no live lease).
+    async fn inbox_claim(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<InboxRow>>;
+    /// Releases every lease: at start-up of the only instance using this database, leases held
+    /// by a process that died are void.
+    async fn inbox_release_leases(&self) -> StoreResult<u64>;
+    /// Applies a workspace's batch in one transaction: task upserts and deletions, an optional
+    /// full member list, the activity entries, and marks the rows done.
+    async fn inbox_apply(&self, batch: &AppliedBatch, now_ms: i64) -> StoreResult<()>;
+    /// Puts rows back for a later attempt, with the error that stopped them.
+    async fn inbox_retry(&self, ids: &[i64], next_attempt_ms: i64, error: &str) -> StoreResult<()>;
+    /// Rows of the user's workspace that have failed at least once and are not applied yet.
+    async fn inbox_backlog(&self, user: UserId) -> StoreResult<Backlog>;
+    /// Forgets applied deliveries older than `before_ms` (their keys are no longer needed).
+    async fn inbox_purge(&self, before_ms: i64) -> StoreResult<u64>;
+
+    async fn activity_for_user(
+        &self,
+        user: UserId,
+        query: &ActivityQuery,
+    ) -> StoreResult<ActivityPage>;
+}
+
+/// Connections and their OAuth flows in progress.
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    async fn connection(
+        &self,
+        provider: &str,
+        owner: &Owner,
+    ) -> StoreResult<Option<ConnectionRecord>>;
+    /// The user's own connections and those of the workspace they are linked to.
+    async fn connections_visible_to(
+        &self,
+        user: UserId,
+        workspace: Option<Uuid>,
+    ) -> StoreResult<Vec<ConnectionRecord>>;
+    /// Creates or replaces the connection of `provider` for its owner; returns it with its id.
+    async fn put_connection(&self, record: &ConnectionRecord) -> StoreResult<ConnectionRecord>;
+    /// Stores refreshed tokens if the connection is still at `expected_version`; false when
+    /// another refresh got there first.
+    async fn update_tokens(
+        &self,
+        id: i64,
+        expected_version: i64,
+        update: &TokenUpdate,
+        now: i64,
+    ) -> StoreResult<bool>;
+    async fn mark_needs_reconnect(&self, id: i64, reason: &str, now: i64) -> StoreResult<()>;
+    async fn delete_connection(
+        &self,
+        provider: &str,
+        owner: &Owner,
+    ) -> StoreResult<Option<ConnectionRecord>>;
+    async fn put_connection_flow(&self, flow: &ConnectionFlow) -> StoreResult<()>;
+    /// Removes and returns the flow, so that its state is used once only.
+    async fn take_connection_flow(&self, state_hash: &[u8]) -> StoreResult<Option<ConnectionFlow>>;
+}
+
+/// Every sealed value, for `taskr keys rotate`.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Sealed values whose key is not `current_key_id`.
+    async fn sealed_values_not_under(&self, current_key_id: &str) -> StoreResult<Vec<SealedValue>>;
+    /// Replaces a sealed value if it still is `old` (a concurrent change wins); true if replaced.
+    async fn reseal(
+        &self,
+        slot: &SealedSlot,
+        old: &crate::crypto::Sealed,
+        new: &crate::crypto::Sealed,
+    ) -> StoreResult<bool>;
+}
+
+/// Everything Taskr keeps.
+pub trait Store:
+    AccountStore + LinkStore + CacheStore + InboxStore + ConnectionStore + KeyStore + 'static
+{
+}
+impl<T> Store for T where
+    T: AccountStore + LinkStore + CacheStore + InboxStore + ConnectionStore + KeyStore + 'static
+{
+}
+
+/// The store's traits, for calling any of them on `dyn Store`.
+pub mod prelude {
+    pub use super::{
+        AccountStore, CacheStore, ConnectionStore, InboxStore, KeyStore, LinkStore, Store,
+    };
 }

@@ -1,9 +1,14 @@
 //! The web layer: one router per feature, merged here, with the layers applied once.
 
 mod accounts;
+mod activity;
 mod attio;
+pub mod connections;
+mod live;
+mod sequence;
 pub mod session;
 mod tasks;
+mod webhook;
 
 use std::time::Duration;
 
@@ -59,6 +64,10 @@ impl Notice {
             "broken" => ("error", "Attio no longer accepts Taskr's access. Please reconnect."),
             "logged-out" => ("success", "You are logged out."),
             "welcome" => ("success", "Your account is ready. Connect Attio to see your tasks."),
+            "connection-ok" => ("success", "The connection works."),
+            "connection-removed" => ("success", "The connection is removed and was revoked at the provider."),
+            "connection-removed-unrevoked" => ("error", "The connection is removed here, but the provider could not be told to revoke it."),
+            "enrolled" => ("success", "The contact was added to the sequence."),
             _ => return None,
         };
         Some(Self { kind, message })
@@ -83,6 +92,16 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+async fn live_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/live.js"),
+    )
+}
+
 async fn not_found() -> Response {
     error_page(
         StatusCode::NOT_FOUND,
@@ -90,8 +109,9 @@ async fn not_found() -> Response {
     )
 }
 
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
+                   connect-src 'self'; img-src 'self' data:; form-action 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
 
 pub fn router(state: AppState) -> Router {
     let x_request_id = header::HeaderName::from_static("x-request-id");
@@ -99,12 +119,19 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::router())
         .merge(attio::router())
         .merge(tasks::router())
+        .merge(activity::router())
+        .merge(live::router())
+        .merge(connections::router())
+        .merge(sequence::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::visitor_layer,
         ))
+        // Machine-to-machine and static routes: no sessions, no CSRF.
+        .merge(webhook::router())
         .route("/static/taskr.css", get(stylesheet))
+        .route("/static/live.js", get(live_script))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

@@ -121,6 +121,47 @@ fn cookie_session_id(parts: &Parts) -> Option<String> {
         })
 }
 
+/// Where to come back to after connecting: the page itself for a GET; for a form post, the
+/// page the form was on (a same-origin `Referer`), or home.
+fn return_path(parts: &Parts) -> String {
+    if parts.method == Method::GET {
+        return parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "/".to_owned());
+    }
+    let referer = parts
+        .headers
+        .get(axum::http::header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| url::Url::parse(v).ok());
+    let host = parts
+        .headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    match (referer, host) {
+        (Some(url), Some(host))
+            if url
+                .host_str()
+                .map(|h| match url.port() {
+                    Some(port) => format!("{h}:{port}"),
+                    None => h.to_owned(),
+                })
+                .as_deref()
+                == Some(host) =>
+        {
+            let mut path = url.path().to_owned();
+            if let Some(q) = url.query() {
+                path.push('?');
+                path.push_str(q);
+            }
+            super::safe_next(Some(&path))
+        }
+        _ => "/".to_owned(),
+    }
+}
+
 fn is_form(parts: &Parts) -> bool {
     parts
         .headers
@@ -181,8 +222,15 @@ pub async fn visitor_layer(
         Body::from(bytes)
     };
 
-    parts.extensions.insert(visitor);
+    parts.extensions.insert(visitor.clone());
+    let return_to = return_path(&parts);
     let mut response = next.run(Request::from_parts(parts, body)).await;
+    if let Some(prompt) = response
+        .extensions_mut()
+        .remove::<crate::error::PendingPrompt>()
+    {
+        response = super::connections::prompt_page(&visitor, &prompt.0, &return_to);
+    }
     let handler_set_cookie = response
         .headers()
         .get_all(SET_COOKIE)

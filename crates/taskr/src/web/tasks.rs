@@ -60,6 +60,7 @@ struct RecordView {
 
 struct TaskView {
     content: String,
+    sequence_href: Option<String>,
     assignees: Vec<String>,
     deadline: Option<String>,
     overdue: bool,
@@ -74,6 +75,8 @@ struct TasksPage {
     workspace_name: String,
     last_synced: Option<String>,
     sync_error: Option<String>,
+    webhook_note: Option<String>,
+    live_status: String,
     filters: Vec<FilterLink>,
     filter_key: &'static str,
     tasks: Vec<TaskView>,
@@ -153,7 +156,7 @@ fn record_label(object: &str) -> &str {
     }
 }
 
-fn task_view(task: attio::Task, names: &HashMap<Uuid, String>) -> TaskView {
+fn task_view(task: attio::Task, names: &HashMap<Uuid, String>, sequences: bool) -> TaskView {
     let assignees = task
         .assignees
         .iter()
@@ -176,7 +179,13 @@ fn task_view(task: attio::Task, names: &HashMap<Uuid, String>) -> TaskView {
         }
         _ => (None, false),
     };
+    let links_person = task
+        .linked_records
+        .iter()
+        .any(|r| r.target_object_id == "people");
     TaskView {
+        sequence_href: (sequences && links_person)
+            .then(|| format!("/tasks/{}/sequence", task.id.task_id)),
         content: task.content_plaintext,
         assignees,
         deadline,
@@ -273,12 +282,24 @@ async fn user_home(
         .into_iter()
         .map(|m| (m.id.workspace_member_id, m.display_name()))
         .collect();
+    let live_status = match state.store.webhook_for_workspace(link.workspace_id).await? {
+        Some(webhook) => match webhook.status.as_str() {
+            "active" => "Live updates are on.".to_owned(),
+            "degraded" => "Attio reports that deliveries to Taskr are failing (webhook degraded); \
+                           Taskr reconciles periodically meanwhile."
+                .to_owned(),
+            other => format!("Attio reports the webhook as {other}; Taskr will re-create it."),
+        },
+        None => "Live updates start once Taskr's webhook is registered.".to_owned(),
+    };
     let shown = list.tasks.len() as u64;
     let page_view = TasksPage {
         nav: Nav::new(visitor, notice),
         workspace_name: workspace.info.name,
         last_synced: workspace.last_synced_at.map(format_unix),
         sync_error: workspace.sync_error,
+        webhook_note: workspace.webhook_note,
+        live_status,
         filters: FILTERS
             .iter()
             .map(|(key, label)| FilterLink {
@@ -300,7 +321,7 @@ async fn user_home(
         tasks: list
             .tasks
             .into_iter()
-            .map(|t| task_view(t, &names))
+            .map(|t| task_view(t, &names, super::sequence::enabled(state)))
             .collect(),
         total: list.total,
         shown_from: if shown == 0 { 0 } else { u64::from(offset) + 1 },

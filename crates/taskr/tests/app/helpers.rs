@@ -18,15 +18,31 @@ use url::Url;
 pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestOptions {
+    /// Serve the sandbox's OAuth provider and sequencer API, and configure Taskr's
+    /// "sequencer" provider for it.
+    pub sequencer: Option<attio_sandbox::provider::ProviderConfig>,
+    /// Whether Taskr asks the provider for PKCE.
+    pub pkce: bool,
+    /// Extra providers (e.g. a secret kind) besides the sequencer.
+    pub extra_providers: Vec<taskr::connections::Provider>,
     pub app_scopes: Vec<String>,
     pub auth_rate_per_minute: u32,
+    pub reconcile_interval: std::time::Duration,
+    /// Run the background inbox worker; tests that count exactly drain it themselves.
+    pub worker: bool,
 }
 
 impl Default for TestOptions {
     fn default() -> Self {
         Self {
+            sequencer: None,
+            pkce: true,
+            extra_providers: Vec::new(),
             app_scopes: ATTIO_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
             auth_rate_per_minute: 1000,
+            // Tests reconcile on demand; the periodic pass stays out of their way.
+            reconcile_interval: std::time::Duration::from_secs(3600),
+            worker: true,
         }
     }
 }
@@ -34,6 +50,8 @@ impl Default for TestOptions {
 pub struct TestApp {
     pub base: String,
     pub sandbox: SpawnedSandbox,
+    /// The OAuth provider and sequencer API, when the options asked for them.
+    pub provider: Option<(attio_sandbox::provider::Provider, String)>,
     pub state: AppState,
     pub data_dir: TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -76,6 +94,33 @@ pub fn location(response: &Response) -> String {
         .to_str()
         .expect("ascii location")
         .to_owned()
+}
+
+/// Taskr's provider entry for the sandbox's OAuth server at `url`.
+pub fn sequencer_provider(
+    url: &str,
+    config: &attio_sandbox::provider::ProviderConfig,
+    pkce: bool,
+) -> taskr::connections::Provider {
+    use taskr::connections::providers::{OAuth2Config, ProviderKind};
+    let at = |path: &str| Url::parse(&format!("{url}{path}")).unwrap();
+    taskr::connections::Provider {
+        name: "sequencer".into(),
+        display_name: "Sequencer".into(),
+        allow_user: true,
+        allow_workspace: true,
+        kind: ProviderKind::OAuth2(Box::new(OAuth2Config {
+            authorize_url: at("/provider/authorize"),
+            token_url: at("/provider/token"),
+            client_id: config.client_id.clone(),
+            client_secret: Redacted(config.client_secret.clone()),
+            scopes: vec!["sequences:read".into(), "enrollments:write".into()],
+            pkce,
+            extra_authorize_params: [("prompt".to_owned(), "consent".to_owned())].into(),
+            revocation_url: Some(at("/provider/revoke")),
+            refresh_margin: std::time::Duration::from_secs(300),
+        })),
+    }
 }
 
 /// The value of the first `name="field" value="…"` in a page.
@@ -124,6 +169,22 @@ impl TestApp {
         .unwrap();
         let sandbox_url = Url::parse(&sandbox.base_url()).unwrap();
 
+        let mut providers = options.extra_providers.clone();
+        let mut sequencer_api_url = None;
+        let provider = match options.sequencer.clone() {
+            Some(mut config) => {
+                config.redirect_uris = vec![format!("{base}/connections/sequencer/callback")];
+                let provider = attio_sandbox::provider::Provider::new(config.clone());
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let url = format!("http://{}", listener.local_addr().unwrap());
+                let router = provider.router();
+                tokio::spawn(async move { axum::serve(listener, router).await });
+                providers.push(sequencer_provider(&url, &config, options.pkce));
+                sequencer_api_url = Some(Url::parse(&url).unwrap());
+                Some((provider, url))
+            }
+            None => None,
+        };
         let data_dir = tempfile::tempdir().unwrap();
         let settings = Settings {
             listen: addr,
@@ -138,6 +199,11 @@ impl TestApp {
                 client_secret: Redacted(client_secret),
             },
             auth_rate_per_minute: NonZeroU32::new(options.auth_rate_per_minute).unwrap(),
+            reconcile_interval: options.reconcile_interval,
+            run_worker: options.worker,
+            old_keys: Vec::new(),
+            providers,
+            sequencer_api_url,
         };
         let app = Application::build(settings, listener).await.unwrap();
         let state = app.state().clone();
@@ -148,6 +214,7 @@ impl TestApp {
         Self {
             base,
             sandbox,
+            provider,
             state,
             data_dir,
             stop: Some(stop),
@@ -311,6 +378,77 @@ impl TestApp {
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK, "create task in sandbox");
         response.json().await.unwrap()
+    }
+
+    /// The workspace's webhook as Taskr stored it. Where the sandbox registered none (it cannot
+    /// reach us, say), one is planted so that deliveries can still be signed.
+    pub async fn webhook(&self) -> (uuid::Uuid, attio::WebhookSecret) {
+        let workspace = self.sandbox.sandbox.workspace_id();
+        if self
+            .state
+            .store
+            .webhook_for_workspace(workspace)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            let secret = "a".repeat(64);
+            let record = taskr::store::WebhookRecord {
+                workspace_id: workspace,
+                webhook_id: uuid::Uuid::new_v4(),
+                target_url: self.url("/webhooks/attio"),
+                secret: self
+                    .state
+                    .cipher
+                    .seal(secret.as_bytes(), &format!("webhook_secret:{workspace}")),
+                status: "active".into(),
+                checked_at: taskr::now(),
+                created_at: taskr::now(),
+            };
+            self.state.store.insert_webhook(&record).await.unwrap();
+        }
+        let record = self
+            .state
+            .store
+            .webhook_for_workspace(workspace)
+            .await
+            .unwrap()
+            .unwrap();
+        let (_, secret) = taskr::webhooks::secret_for(&self.state, record.webhook_id)
+            .await
+            .unwrap()
+            .unwrap();
+        (record.webhook_id, secret)
+    }
+
+    async fn database(&self) -> sqlx::SqlitePool {
+        sqlx::SqlitePool::connect(&format!(
+            "sqlite://{}",
+            self.data_dir.path().join("taskr.db").display()
+        ))
+        .await
+        .unwrap()
+    }
+
+    /// A number from Taskr's database, read behind its back.
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.database().await)
+            .await
+            .unwrap()
+    }
+
+    /// A statement run on Taskr's database behind its back (to break or repair something).
+    pub async fn execute(&self, sql: &str) {
+        sqlx::query(sql)
+            .execute(&self.database().await)
+            .await
+            .unwrap();
+    }
+
+    /// How many requests the sandbox has answered for exactly this path.
+    pub async fn sandbox_requests_for(&self, path: &str) -> usize {
+        self.sandbox.sandbox.request_count(path)
     }
 
     /// Every byte Taskr has written to its database files (main file and WAL).

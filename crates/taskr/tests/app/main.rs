@@ -4,6 +4,9 @@
 mod accounts;
 mod attio_link;
 mod browser;
+mod connections;
+mod crash;
 mod helpers;
 mod security;
 mod tasks;
+mod webhooks;

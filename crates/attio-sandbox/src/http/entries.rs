@@ -1,0 +1,146 @@
+//! `/v2/lists/{list}/entries`: add a record to a list, read, update (one `list-entry.updated`
+//! per changed attribute) and remove entries.
+
+use std::collections::BTreeMap;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::body::Fields;
+use super::error::ApiError;
+use super::extract::{path_pair, ApiJson, Authorized, ScopeSet};
+use super::lists::find as find_list;
+use super::record_values::{entry_values, plain, values_json};
+use super::records::{object, referenced_record};
+use crate::store::{AttributeParent, Entry, Store};
+use crate::timestamp::{format, now};
+use crate::Sandbox;
+
+pub(super) struct ReadEntries;
+impl ScopeSet for ReadEntries {
+    const REQUIRED: &'static [&'static str] = &["list_entry:read", "list_configuration:read"];
+}
+
+pub(super) struct WriteEntries;
+impl ScopeSet for WriteEntries {
+    const REQUIRED: &'static [&'static str] = &["list_entry:read-write", "list_configuration:read"];
+}
+
+pub(super) fn router() -> Router<Sandbox> {
+    Router::new()
+        .route("/v2/lists/{list}/entries", post(create))
+        .route(
+            "/v2/lists/{list}/entries/{entry_id}",
+            get(show).patch(update).delete(remove),
+        )
+}
+
+fn entry_not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("List entry with ID \"{id}\" not found."))
+}
+
+/// The list's id and an existing entry's id.
+fn find(store: &Store, (list_key, entry_key): &(String, String)) -> Result<(Uuid, Uuid), ApiError> {
+    let list_id = find_list(store, list_key)?.id;
+    Uuid::parse_str(entry_key)
+        .ok()
+        .filter(|id| store.entry(list_id, *id).is_some())
+        .map(|id| (list_id, id))
+        .ok_or_else(|| entry_not_found(entry_key))
+}
+
+async fn create(
+    auth: Authorized<WriteEntries>,
+    State(sandbox): State<Sandbox>,
+    Path(list_key): Path<String>,
+    ApiJson(body): ApiJson,
+) -> Result<Json<Value>, ApiError> {
+    let mut data = Fields::data(body)?;
+    data.only(&["parent_record_id", "parent_object", "entry_values"])?;
+    data.require(&["parent_record_id", "parent_object", "entry_values"])?;
+    let record_id = data
+        .uuid("parent_record_id")?
+        .ok_or_else(|| ApiError::validation("data.parent_record_id is required."))?;
+    let parent = data.text("parent_object")?;
+    let values = data.object_field("entry_values")?.unwrap_or_default();
+    let mut store = sandbox.store();
+    let list = find_list(&store, &list_key)?.clone();
+    let kind = object(&store, &parent)?;
+    if kind != list.parent_object {
+        return Err(ApiError::validation(format!(
+            "The list \"{}\" holds {} records, not {}.",
+            list.api_slug,
+            list.parent_object.slug(),
+            kind.slug()
+        )));
+    }
+    referenced_record(&store, kind, record_id)?;
+    let values: BTreeMap<Uuid, Value> = entry_values(&store, list.id, values)?
+        .into_iter()
+        .filter_map(|(id, v)| v.map(|v| (id, v)))
+        .collect();
+    let entry = store.create_entry(list.id, kind, record_id, values, auth.actor(), now());
+    Ok(Json(json!({ "data": entry_json(&store, &entry) })))
+}
+
+async fn show(
+    _auth: Authorized<ReadEntries>,
+    State(sandbox): State<Sandbox>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let keys = path_pair(path);
+    let store = sandbox.store();
+    let (list_id, entry_id) = find(&store, &keys)?;
+    let entry = store
+        .entry(list_id, entry_id)
+        .ok_or_else(|| entry_not_found(&keys.1))?;
+    Ok(Json(json!({ "data": entry_json(&store, entry) })))
+}
+
+async fn update(
+    auth: Authorized<WriteEntries>,
+    State(sandbox): State<Sandbox>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    ApiJson(body): ApiJson,
+) -> Result<Json<Value>, ApiError> {
+    let keys = path_pair(path);
+    let mut data = Fields::data(body)?;
+    data.only(&["entry_values"])?;
+    data.require(&["entry_values"])?;
+    let values = data.object_field("entry_values")?.unwrap_or_default();
+    let mut store = sandbox.store();
+    let (list_id, entry_id) = find(&store, &keys)?;
+    let values = entry_values(&store, list_id, values)?;
+    let entry = store
+        .update_entry(list_id, entry_id, values, auth.actor())
+        .ok_or_else(|| entry_not_found(&keys.1))?;
+    Ok(Json(json!({ "data": entry_json(&store, &entry) })))
+}
+
+async fn remove(
+    auth: Authorized<WriteEntries>,
+    State(sandbox): State<Sandbox>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let keys = path_pair(path);
+    let mut store = sandbox.store();
+    let (list_id, entry_id) = find(&store, &keys)?;
+    store.delete_entry(list_id, entry_id, auth.actor());
+    Ok(Json(json!({})))
+}
+
+/// The Entry object.
+fn entry_json(store: &Store, entry: &Entry) -> Value {
+    let attributes = store.attributes_of(AttributeParent::List(entry.list_id));
+    json!({
+        "id": { "workspace_id": store.workspace.id, "list_id": entry.list_id, "entry_id": entry.id },
+        "parent_record_id": entry.record_id,
+        "parent_object": entry.object.slug(),
+        "created_at": format(entry.created_at),
+        "entry_values": values_json(&attributes, |a| plain(a, entry.values.get(&a.id))),
+    })
+}

@@ -1,0 +1,198 @@
+//! `/v2/objects/{object}/records`: create, get, update (PATCH appends to multiselect values, PUT
+//! replaces them) and delete people and company records.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::body::Fields;
+use super::error::ApiError;
+use super::extract::{path_pair, ApiJson, Authorized, MaybeJson, ScopeSet};
+use super::record_values::{record_changes, record_json};
+use crate::store::{ObjectKind, Record, Store};
+use crate::timestamp::now;
+use crate::Sandbox;
+
+pub(super) struct ReadRecords;
+impl ScopeSet for ReadRecords {
+    const REQUIRED: &'static [&'static str] =
+        &["record_permission:read", "object_configuration:read"];
+}
+
+pub(super) struct WriteRecords;
+impl ScopeSet for WriteRecords {
+    const REQUIRED: &'static [&'static str] =
+        &["record_permission:read-write", "object_configuration:read"];
+}
+
+pub(super) fn router() -> Router<Sandbox> {
+    Router::new()
+        .route("/v2/objects/{object}/records", post(create))
+        .route("/v2/objects/{object}/records/query", post(query))
+        .route(
+            "/v2/objects/{object}/records/{record_id}",
+            get(show).patch(patch).put(replace).delete(remove),
+        )
+}
+
+/// The object named by slug or ID.
+pub(super) fn object(store: &Store, slug_or_id: &str) -> Result<ObjectKind, ApiError> {
+    store.object(slug_or_id).map(|o| o.kind).ok_or_else(|| {
+        ApiError::not_found(format!("Object with slug/ID \"{slug_or_id}\" not found."))
+    })
+}
+
+/// A record a request body refers to; a missing one is 400 `value_not_found`.
+pub(super) fn referenced_record(
+    store: &Store,
+    kind: ObjectKind,
+    id: Uuid,
+) -> Result<&Record, ApiError> {
+    store.record(kind, id).ok_or_else(|| {
+        ApiError::value_not_found(format!(
+            "Record with ID \"{id}\" not found in object \"{}\".",
+            kind.slug()
+        ))
+    })
+}
+
+fn record_not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("Record with ID \"{id}\" not found."))
+}
+
+/// The object and the ID of an existing record in it.
+fn find(store: &Store, object_key: &str, record_key: &str) -> Result<(ObjectKind, Uuid), ApiError> {
+    let object = object(store, object_key)?;
+    Uuid::parse_str(record_key)
+        .ok()
+        .filter(|id| store.record(object, *id).is_some())
+        .map(|id| (object, id))
+        .ok_or_else(|| record_not_found(record_key))
+}
+
+/// `{"data": {"values": {...}}}`.
+fn values(body: Value) -> Result<serde_json::Map<String, Value>, ApiError> {
+    let mut data = Fields::data(body)?;
+    data.only(&["values"])?;
+    data.require(&["values"])?;
+    Ok(data.object_field("values")?.unwrap_or_default())
+}
+
+async fn create(
+    auth: Authorized<WriteRecords>,
+    State(sandbox): State<Sandbox>,
+    Path(object_key): Path<String>,
+    ApiJson(body): ApiJson,
+) -> Result<Json<Value>, ApiError> {
+    let values = values(body)?;
+    let mut store = sandbox.store();
+    let object = object(&store, &object_key)?;
+    let changes = record_changes(&store, object, values, None, false)?;
+    let record = store
+        .create_record(object, changes, auth.actor(), now())
+        .map_err(conflict)?;
+    Ok(Json(json!({ "data": record_json(&store, &record) })))
+}
+
+/// Lists records, oldest first: `{"limit", "offset"}` (default 500 and 0). The sandbox does not
+/// implement `filter` or `sorts`.
+async fn query(
+    _auth: Authorized<ReadRecords>,
+    State(sandbox): State<Sandbox>,
+    Path(object_key): Path<String>,
+    MaybeJson(body): MaybeJson,
+) -> Result<Json<Value>, ApiError> {
+    let mut fields = Fields::object(body)?;
+    fields.only(&["limit", "offset"])?;
+    let mut number = |key: &str, default: u64| match fields.take(key) {
+        None => Ok(default),
+        Some(value) => value
+            .as_u64()
+            .ok_or_else(|| ApiError::validation(format!("{key} must be a non-negative integer."))),
+    };
+    let limit = number("limit", 500)? as usize;
+    let offset = number("offset", 0)? as usize;
+    let store = sandbox.store();
+    let object = object(&store, &object_key)?;
+    let data: Vec<Value> = store
+        .records
+        .iter()
+        .filter(|r| r.object == object)
+        .skip(offset)
+        .take(limit)
+        .map(|r| record_json(&store, r))
+        .collect();
+    Ok(Json(json!({ "data": data })))
+}
+
+async fn show(
+    _auth: Authorized<ReadRecords>,
+    State(sandbox): State<Sandbox>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let (object_key, record_key) = path_pair(path);
+    let store = sandbox.store();
+    let (object, id) = find(&store, &object_key, &record_key)?;
+    let record = store
+        .record(object, id)
+        .ok_or_else(|| record_not_found(&record_key))?;
+    Ok(Json(json!({ "data": record_json(&store, record) })))
+}
+
+async fn patch(
+    auth: Authorized<WriteRecords>,
+    state: State<Sandbox>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    ApiJson(body): ApiJson,
+) -> Result<Json<Value>, ApiError> {
+    update(auth, state, path, body, true)
+}
+
+async fn replace(
+    auth: Authorized<WriteRecords>,
+    state: State<Sandbox>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    ApiJson(body): ApiJson,
+) -> Result<Json<Value>, ApiError> {
+    update(auth, state, path, body, false)
+}
+
+fn update(
+    auth: Authorized<WriteRecords>,
+    State(sandbox): State<Sandbox>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: Value,
+    append: bool,
+) -> Result<Json<Value>, ApiError> {
+    let (object_key, record_key) = path_pair(path);
+    let values = values(body)?;
+    let mut store = sandbox.store();
+    let (object, id) = find(&store, &object_key, &record_key)?;
+    let changes = record_changes(&store, object, values, store.record(object, id), append)?;
+    let record = store
+        .update_record(object, id, changes, auth.actor())
+        .map_err(conflict)?
+        .ok_or_else(|| record_not_found(&record_key))?;
+    Ok(Json(json!({ "data": record_json(&store, &record) })))
+}
+
+async fn remove(
+    auth: Authorized<WriteRecords>,
+    State(sandbox): State<Sandbox>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let (object_key, record_key) = path_pair(path);
+    let mut store = sandbox.store();
+    let (object, id) = find(&store, &object_key, &record_key)?;
+    store.delete_record(object, id, auth.actor());
+    Ok(Json(json!({})))
+}
+
+fn conflict(value: String) -> ApiError {
+    ApiError::uniqueness_conflict(format!(
+        "Another record already has the unique value \"{value}\"."
+    ))
+}

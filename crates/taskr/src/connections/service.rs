@@ -1,0 +1,518 @@
+//! The read API for server code: `user(ctx, provider)` and `workspace(ctx, provider)` give a
+//! `Connection`, refreshed first when it is about to expire. At most one refresh runs per
+//! connection: concurrent readers wait for it and get the new token. A missing or broken
+//! connection is a typed `ConnectionRequired`, which the web layer turns into a prompt.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use uuid::Uuid;
+
+use super::oauth::{self, TokenError};
+use super::providers::Provider;
+use crate::crypto::{Cipher, Sealed};
+use crate::store::{
+    contexts, ConnectionRecord, ConnectionStatus, Owner, OwnerKind, Store, TokenUpdate, UserId,
+};
+
+/// Who is asking: the user, and the workspace they are linked to (if any) with their role there.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub user: UserId,
+    pub workspace: Option<Uuid>,
+    pub is_admin: bool,
+}
+
+/// A connection's value, hidden from `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub id: i64,
+    pub value: Secret,
+    pub owned_by: Owner,
+    pub created_by: UserId,
+    provider: String,
+    version: i64,
+}
+
+/// What the user must do before the code that asked can go on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionRequired {
+    pub provider: String,
+    pub display_name: String,
+    pub scope: OwnerKind,
+    /// Why: never connected, or broken (with the reason).
+    pub reason: Option<String>,
+    /// False for a workspace connection and a non-admin (they must ask an admin), or when the
+    /// user has no linked workspace for a workspace connection.
+    pub can_connect: bool,
+    pub has_workspace: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("a {} connection to {} is required", .0.scope.as_str(), .0.display_name)]
+    Required(Box<ConnectionRequired>),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// What a call to a provider's API reports back to [`Connections::call`].
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The provider answered 401: the token is stale or revoked.
+    #[error("the provider refused the credentials")]
+    Unauthorized,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// What a new connection holds: a secret, or an OAuth grant's tokens.
+pub(super) struct NewValue<'a> {
+    pub value: &'a str,
+    pub refresh: Option<&'a str>,
+    pub expires_at: Option<i64>,
+    pub scope: Option<String>,
+}
+
+pub struct Connections {
+    providers: Vec<Provider>,
+    store: Arc<dyn Store>,
+    cipher: Cipher,
+    http: reqwest::Client,
+    refreshing: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+fn value_context(record_provider: &str, owner: &Owner, part: &str) -> String {
+    contexts::connection(record_provider, owner.kind.as_str(), &owner.id, part)
+}
+
+/// The last 4 characters, the only part of a value ever shown.
+pub fn hint(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    chars[chars.len().saturating_sub(4)..].iter().collect()
+}
+
+impl Connections {
+    pub fn new(
+        providers: Vec<Provider>,
+        store: Arc<dyn Store>,
+        cipher: Cipher,
+        http: reqwest::Client,
+    ) -> Self {
+        Self {
+            providers,
+            store,
+            cipher,
+            http,
+            refreshing: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn providers(&self) -> &[Provider] {
+        &self.providers
+    }
+
+    pub fn provider(&self, name: &str) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.name == name)
+    }
+
+    pub(super) fn cipher(&self) -> &Cipher {
+        &self.cipher
+    }
+
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(super) fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// The user's own connection to `provider`.
+    pub async fn user(&self, ctx: &Ctx, provider: &str) -> Result<Connection, ConnectionError> {
+        self.read(ctx, provider, OwnerKind::User).await
+    }
+
+    /// The connection to `provider` shared by the user's workspace.
+    pub async fn workspace(
+        &self,
+        ctx: &Ctx,
+        provider: &str,
+    ) -> Result<Connection, ConnectionError> {
+        self.read(ctx, provider, OwnerKind::Workspace).await
+    }
+
+    pub(super) fn required(
+        &self,
+        provider: &Provider,
+        ctx: &Ctx,
+        scope: OwnerKind,
+        reason: Option<String>,
+    ) -> ConnectionError {
+        let can_connect = match scope {
+            OwnerKind::User => true,
+            OwnerKind::Workspace => ctx.workspace.is_some() && ctx.is_admin,
+        };
+        ConnectionError::Required(Box::new(ConnectionRequired {
+            provider: provider.name.clone(),
+            display_name: provider.display_name.clone(),
+            scope,
+            reason,
+            can_connect,
+            has_workspace: ctx.workspace.is_some(),
+        }))
+    }
+
+    pub(super) fn owner(&self, ctx: &Ctx, scope: OwnerKind) -> Option<Owner> {
+        match scope {
+            OwnerKind::User => Some(Owner::user(ctx.user)),
+            OwnerKind::Workspace => ctx.workspace.map(Owner::workspace),
+        }
+    }
+
+    fn provider_for(&self, name: &str, scope: OwnerKind) -> Result<&Provider, ConnectionError> {
+        let provider = self
+            .provider(name)
+            .ok_or_else(|| anyhow::anyhow!("no connection provider is named {name:?}"))?;
+        let allowed = match scope {
+            OwnerKind::User => provider.allow_user,
+            OwnerKind::Workspace => provider.allow_workspace,
+        };
+        if !allowed {
+            return Err(anyhow::anyhow!(
+                "provider {name:?} does not allow {} connections",
+                scope.as_str()
+            )
+            .into());
+        }
+        Ok(provider)
+    }
+
+    async fn read(
+        &self,
+        ctx: &Ctx,
+        name: &str,
+        scope: OwnerKind,
+    ) -> Result<Connection, ConnectionError> {
+        let provider = self.provider_for(name, scope)?;
+        let Some(owner) = self.owner(ctx, scope) else {
+            return Err(self.required(
+                provider,
+                ctx,
+                scope,
+                Some("Connect an Attio workspace first.".into()),
+            ));
+        };
+        let record = self
+            .store
+            .connection(name, &owner)
+            .await
+            .map_err(anyhow::Error::from)?
+            .ok_or_else(|| self.required(provider, ctx, scope, None))?;
+        let record = self.fresh(provider, ctx, record, false).await?;
+        self.open(&record)
+    }
+
+    fn open(&self, record: &ConnectionRecord) -> Result<Connection, ConnectionError> {
+        let bytes = self
+            .cipher
+            .open(
+                &record.value,
+                &value_context(&record.provider, &record.owner, "value"),
+            )
+            .map_err(anyhow::Error::from)?;
+        Ok(Connection {
+            id: record.id,
+            value: Secret(String::from_utf8(bytes).map_err(anyhow::Error::from)?),
+            owned_by: record.owner.clone(),
+            created_by: record.created_by,
+            provider: record.provider.clone(),
+            version: record.version,
+        })
+    }
+
+    fn due(provider: &Provider, record: &ConnectionRecord) -> bool {
+        match (provider.oauth2(), record.expires_at) {
+            (Some(config), Some(expires_at)) => {
+                expires_at - crate::now() <= config.refresh_margin.as_secs() as i64
+            }
+            _ => false,
+        }
+    }
+
+    fn lock_for(&self, id: i64) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(id).or_default().clone()
+    }
+
+    /// Returns a usable record: as stored, or refreshed when due (or when `force`d by a 401 on
+    /// the version the caller saw). One refresh per connection at a time.
+    async fn fresh(
+        &self,
+        provider: &Provider,
+        ctx: &Ctx,
+        record: ConnectionRecord,
+        force: bool,
+    ) -> Result<ConnectionRecord, ConnectionError> {
+        let scope = record.owner.kind;
+        if record.status == ConnectionStatus::NeedsReconnect {
+            return Err(self.required(provider, ctx, scope, record.status_reason.clone()));
+        }
+        if !force && !Self::due(provider, &record) {
+            return Ok(record);
+        }
+        let Some(config) = provider.oauth2() else {
+            // A secret cannot be refreshed: a 401 means it is wrong or revoked.
+            let reason = format!("{} refused the stored secret.", provider.display_name);
+            self.store
+                .mark_needs_reconnect(record.id, &reason, crate::now())
+                .await
+                .map_err(anyhow::Error::from)?;
+            return Err(self.required(provider, ctx, scope, Some(reason)));
+        };
+        let seen_version = record.version;
+        let lock = self.lock_for(record.id);
+        let _guard = lock.lock().await;
+        // Whoever held the lock before us may have refreshed already.
+        let current = self
+            .store
+            .connection(&record.provider, &record.owner)
+            .await
+            .map_err(anyhow::Error::from)?
+            .ok_or_else(|| self.required(provider, ctx, scope, None))?;
+        if current.status == ConnectionStatus::NeedsReconnect {
+            return Err(self.required(provider, ctx, scope, current.status_reason.clone()));
+        }
+        if current.version != seen_version && !Self::due(provider, &current) {
+            return Ok(current);
+        }
+        if !force && !Self::due(provider, &current) {
+            return Ok(current);
+        }
+        let Some(sealed_refresh) = &current.refresh else {
+            let reason = "The token expired and the provider gave no refresh token.".to_owned();
+            self.store
+                .mark_needs_reconnect(current.id, &reason, crate::now())
+                .await
+                .map_err(anyhow::Error::from)?;
+            return Err(self.required(provider, ctx, scope, Some(reason)));
+        };
+        let refresh_token = String::from_utf8(
+            self.cipher
+                .open(
+                    sealed_refresh,
+                    &value_context(&current.provider, &current.owner, "refresh"),
+                )
+                .map_err(anyhow::Error::from)?,
+        )
+        .map_err(anyhow::Error::from)?;
+        tracing::info!(connection = current.id, provider = %current.provider, "refreshing a connection");
+        match oauth::refresh(&self.http, config, &refresh_token).await {
+            Ok(tokens) => {
+                let update = TokenUpdate {
+                    value: self.cipher.seal(
+                        tokens.access_token.as_bytes(),
+                        &value_context(&current.provider, &current.owner, "value"),
+                    ),
+                    // No new refresh token in the answer: the old one stays.
+                    refresh: tokens.refresh_token.as_deref().map(|t| {
+                        self.cipher.seal(
+                            t.as_bytes(),
+                            &value_context(&current.provider, &current.owner, "refresh"),
+                        )
+                    }),
+                    expires_at: tokens.expires_in.map(|d| crate::now() + d.as_secs() as i64),
+                    scope: tokens.scope,
+                    hint: hint(&tokens.access_token),
+                };
+                let stored = self
+                    .store
+                    .update_tokens(current.id, current.version, &update, crate::now())
+                    .await
+                    .map_err(anyhow::Error::from)?;
+                if !stored {
+                    tracing::info!(connection = current.id, "another instance refreshed first");
+                }
+                self.reload(provider, ctx, &current).await
+            }
+            Err(e) if e.is_invalid_grant() => {
+                // Another instance may have refreshed (and rotated the refresh token) meanwhile.
+                let latest = self.reload(provider, ctx, &current).await?;
+                if latest.version != current.version {
+                    return Ok(latest);
+                }
+                let reason = format!(
+                    "{} refused to renew access ({e}). Reconnect to continue.",
+                    provider.display_name
+                );
+                tracing::warn!(connection = current.id, error = %e, "refresh failed for good");
+                self.store
+                    .mark_needs_reconnect(current.id, &reason, crate::now())
+                    .await
+                    .map_err(anyhow::Error::from)?;
+                Err(self.required(provider, ctx, scope, Some(reason)))
+            }
+            Err(e @ TokenError::Refused { .. }) => {
+                let reason = format!(
+                    "{} refused to renew access ({e}). Reconnect to continue.",
+                    provider.display_name
+                );
+                self.store
+                    .mark_needs_reconnect(current.id, &reason, crate::now())
+                    .await
+                    .map_err(anyhow::Error::from)?;
+                Err(self.required(provider, ctx, scope, Some(reason)))
+            }
+            Err(e @ TokenError::Unavailable(_)) => {
+                let still_valid = current.expires_at.is_none_or(|t| t > crate::now());
+                if still_valid && !force {
+                    tracing::warn!(connection = current.id, error = %e, "refresh postponed; the token is still valid");
+                    Ok(current)
+                } else {
+                    Err(anyhow::anyhow!(
+                        "could not renew the {} connection: {e}",
+                        provider.display_name
+                    )
+                    .into())
+                }
+            }
+        }
+    }
+
+    async fn reload(
+        &self,
+        provider: &Provider,
+        ctx: &Ctx,
+        record: &ConnectionRecord,
+    ) -> Result<ConnectionRecord, ConnectionError> {
+        self.store
+            .connection(&record.provider, &record.owner)
+            .await
+            .map_err(anyhow::Error::from)?
+            .ok_or_else(|| self.required(provider, ctx, record.owner.kind, None))
+    }
+
+    /// After the provider answered 401 to `connection`: refresh once (unless someone already
+    /// did since it was read) and return the new connection.
+    pub async fn after_unauthorized(
+        &self,
+        ctx: &Ctx,
+        connection: &Connection,
+    ) -> Result<Connection, ConnectionError> {
+        let provider = self.provider_for(&connection.provider, connection.owned_by.kind)?;
+        let record = self
+            .store
+            .connection(&connection.provider, &connection.owned_by)
+            .await
+            .map_err(anyhow::Error::from)?
+            .ok_or_else(|| self.required(provider, ctx, connection.owned_by.kind, None))?;
+        let record = if record.version == connection.version {
+            self.fresh(provider, ctx, record, true).await?
+        } else {
+            self.fresh(provider, ctx, record, false).await?
+        };
+        self.open(&record)
+    }
+
+    /// Calls a provider's API with the user's or workspace's connection: on a 401 it refreshes
+    /// once and retries once, never more; a second 401 marks the connection for reconnecting.
+    pub async fn call<T, F, Fut>(
+        &self,
+        ctx: &Ctx,
+        provider: &str,
+        scope: OwnerKind,
+        f: F,
+    ) -> Result<T, ConnectionError>
+    where
+        F: Fn(Connection) -> Fut,
+        Fut: Future<Output = Result<T, CallError>>,
+    {
+        let connection = self.read(ctx, provider, scope).await?;
+        match f(connection.clone()).await {
+            Ok(value) => return Ok(value),
+            Err(CallError::Other(e)) => return Err(e.into()),
+            Err(CallError::Unauthorized) => {}
+        }
+        let retried = self.after_unauthorized(ctx, &connection).await?;
+        match f(retried.clone()).await {
+            Ok(value) => Ok(value),
+            Err(CallError::Other(e)) => Err(e.into()),
+            Err(CallError::Unauthorized) => {
+                let provider = self.provider_for(provider, scope)?;
+                let reason = format!("{} refused a freshly renewed token.", provider.display_name);
+                self.store
+                    .mark_needs_reconnect(retried.id, &reason, crate::now())
+                    .await
+                    .map_err(anyhow::Error::from)?;
+                Err(self.required(provider, ctx, scope, Some(reason)))
+            }
+        }
+    }
+
+    /// Seals and stores a value for `owner` (a secret, or an OAuth grant's tokens).
+    pub(super) async fn store_value(
+        &self,
+        provider: &Provider,
+        owner: Owner,
+        created_by: UserId,
+        value: NewValue<'_>,
+    ) -> anyhow::Result<ConnectionRecord> {
+        let now = crate::now();
+        let record = ConnectionRecord {
+            id: 0,
+            provider: provider.name.clone(),
+            kind: provider.kind_name().to_owned(),
+            value: self.cipher.seal(
+                value.value.as_bytes(),
+                &value_context(&provider.name, &owner, "value"),
+            ),
+            refresh: value.refresh.map(|r| {
+                self.cipher.seal(
+                    r.as_bytes(),
+                    &value_context(&provider.name, &owner, "refresh"),
+                )
+            }),
+            expires_at: value.expires_at,
+            scope: value.scope,
+            hint: hint(value.value),
+            status: ConnectionStatus::Active,
+            status_reason: None,
+            created_by,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            owner,
+        };
+        Ok(self.store.put_connection(&record).await?)
+    }
+
+    /// Opens a sealed part of a stored connection (for revocation at disconnect).
+    pub(super) fn open_part(
+        &self,
+        record: &ConnectionRecord,
+        sealed: &Sealed,
+        part: &str,
+    ) -> anyhow::Result<String> {
+        Ok(String::from_utf8(self.cipher.open(
+            sealed,
+            &value_context(&record.provider, &record.owner, part),
+        )?)?)
+    }
+}

@@ -1,0 +1,212 @@
+//! The per-workspace cache of tasks and members in SQLite.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use sqlx::SqliteConnection;
+use uuid::Uuid;
+
+use super::{from_json, to_json, SqliteStore};
+use crate::store::{CacheDiff, CacheStore, StoreResult, TaskFilter, TaskList, TaskQuery, UserId};
+
+/// Writes one task (and its assignee index) into the cache.
+pub(super) async fn upsert_task(
+    conn: &mut SqliteConnection,
+    workspace: &str,
+    task: &attio::Task,
+) -> StoreResult<()> {
+    let task_id = task.id.task_id.to_string();
+    sqlx::query(
+        "INSERT INTO tasks (workspace_id, task_id, is_completed, created_at, data)
+         VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (workspace_id, task_id) DO UPDATE SET
+            is_completed = excluded.is_completed, created_at = excluded.created_at,
+            data = excluded.data",
+    )
+    .bind(workspace)
+    .bind(&task_id)
+    .bind(task.is_completed)
+    .bind(&task.created_at)
+    .bind(to_json(task)?)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM task_assignees WHERE workspace_id = ? AND task_id = ?")
+        .bind(workspace)
+        .bind(&task_id)
+        .execute(&mut *conn)
+        .await?;
+    for member in task.assignees.iter().filter_map(|a| a.referenced_actor_id) {
+        sqlx::query(
+            "INSERT OR IGNORE INTO task_assignees (workspace_id, task_id, member_id)
+             VALUES (?, ?, ?)",
+        )
+        .bind(workspace)
+        .bind(&task_id)
+        .bind(member.to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn delete_task(
+    conn: &mut SqliteConnection,
+    workspace: &str,
+    task: Uuid,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM tasks WHERE workspace_id = ? AND task_id = ?")
+        .bind(workspace)
+        .bind(task.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn replace_members(
+    conn: &mut SqliteConnection,
+    workspace: &str,
+    members: &[attio::WorkspaceMember],
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM members WHERE workspace_id = ?")
+        .bind(workspace)
+        .execute(&mut *conn)
+        .await?;
+    for member in members {
+        sqlx::query("INSERT INTO members (workspace_id, member_id, data) VALUES (?, ?, ?)")
+            .bind(workspace)
+            .bind(member.id.workspace_member_id.to_string())
+            .bind(to_json(member)?)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl CacheStore for SqliteStore {
+    #[tracing::instrument(skip_all, fields(workspace = %workspace, tasks = tasks.len()))]
+    async fn replace_workspace_cache(
+        &self,
+        workspace: Uuid,
+        members: &[attio::WorkspaceMember],
+        tasks: &[attio::Task],
+        now: i64,
+    ) -> StoreResult<CacheDiff> {
+        let ws = workspace.to_string();
+        let mut tx = self.pool.begin().await?;
+        replace_members(&mut tx, &ws, members).await?;
+        let existing: HashMap<String, String> = sqlx::query_as::<_, (String, String)>(
+            "SELECT task_id, data FROM tasks WHERE workspace_id = ?",
+        )
+        .bind(&ws)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        let mut diff = CacheDiff::default();
+        let mut seen = std::collections::HashSet::new();
+        for task in tasks {
+            let id = task.id.task_id.to_string();
+            let data = to_json(task)?;
+            match existing.get(&id) {
+                Some(old) if *old == data => {}
+                Some(_) => {
+                    diff.changed += 1;
+                    upsert_task(&mut tx, &ws, task).await?;
+                }
+                None => {
+                    diff.added += 1;
+                    upsert_task(&mut tx, &ws, task).await?;
+                }
+            }
+            seen.insert(id);
+        }
+        for id in existing.keys().filter(|id| !seen.contains(*id)) {
+            diff.removed += 1;
+            sqlx::query("DELETE FROM tasks WHERE workspace_id = ? AND task_id = ?")
+                .bind(&ws)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE workspaces SET last_synced_at = ?, sync_error = NULL WHERE id = ?")
+            .bind(now)
+            .bind(&ws)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(diff)
+    }
+
+    #[tracing::instrument(skip_all, fields(user = %user))]
+    async fn tasks_for_user(&self, user: UserId, query: &TaskQuery) -> StoreResult<TaskList> {
+        // One statement shape per filter; the user id is always part of the join, so a user
+        // can only ever read the workspace they are linked to.
+        let (condition, member) = match query.filter {
+            TaskFilter::All => ("1 = 1", None),
+            TaskFilter::Open => ("t.is_completed = 0", None),
+            TaskFilter::Completed => ("t.is_completed = 1", None),
+            TaskFilter::AssignedTo(member) => (
+                "EXISTS (SELECT 1 FROM task_assignees a WHERE a.workspace_id = t.workspace_id
+                         AND a.task_id = t.task_id AND a.member_id = ?)",
+                Some(member.to_string()),
+            ),
+        };
+        let from = format!(
+            "FROM tasks t JOIN attio_links l ON l.workspace_id = t.workspace_id
+             WHERE l.user_id = ? AND {condition}"
+        );
+        let count_sql = format!("SELECT COUNT(*) {from}");
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(user.0);
+        if let Some(member) = &member {
+            count = count.bind(member);
+        }
+        let total = count.fetch_one(&self.pool).await?;
+
+        // Open tasks first, then by creation time, oldest first (Attio's own default order).
+        let list_sql = format!(
+            "SELECT t.data {from} ORDER BY t.is_completed ASC, t.created_at ASC, t.task_id
+             LIMIT ? OFFSET ?"
+        );
+        let mut list = sqlx::query_scalar::<_, String>(&list_sql).bind(user.0);
+        if let Some(member) = &member {
+            list = list.bind(member);
+        }
+        let rows = list
+            .bind(i64::from(query.limit))
+            .bind(i64::from(query.offset))
+            .fetch_all(&self.pool)
+            .await?;
+        let tasks = rows
+            .iter()
+            .map(|raw| from_json(raw))
+            .collect::<StoreResult<Vec<attio::Task>>>()?;
+        Ok(TaskList {
+            tasks,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+
+    async fn members_for_user(&self, user: UserId) -> StoreResult<Vec<attio::WorkspaceMember>> {
+        let rows = sqlx::query_scalar::<_, String>(
+            "SELECT m.data FROM members m JOIN attio_links l ON l.workspace_id = m.workspace_id
+             WHERE l.user_id = ? ORDER BY m.member_id",
+        )
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|raw| from_json(raw)).collect()
+    }
+
+    async fn task_for_user(&self, user: UserId, task: Uuid) -> StoreResult<Option<attio::Task>> {
+        let row: Option<String> = sqlx::query_scalar(
+            "SELECT t.data FROM tasks t JOIN attio_links l ON l.workspace_id = t.workspace_id
+             WHERE l.user_id = ? AND t.task_id = ?",
+        )
+        .bind(user.0)
+        .bind(task.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_deref().map(from_json).transpose()
+    }
+}

@@ -1,0 +1,253 @@
+//! The durable webhook inbox and the activity feed in SQLite.
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::cache::{delete_task, replace_members, upsert_task};
+use super::{from_json, parse_uuid, SqliteStore};
+use crate::store::{
+    Activity, ActivityPage, ActivityQuery, AppliedBatch, Backlog, InboxRow, InboxStore,
+    NewDelivery, StoreResult, UserId,
+};
+
+#[async_trait]
+impl InboxStore for SqliteStore {
+    async fn inbox_insert(&self, delivery: &NewDelivery) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO inbox (idempotency_key, webhook_id, workspace_id, body, received_ms,
+                                next_attempt_ms)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(&delivery.idempotency_key)
+        .bind(delivery.webhook_id.to_string())
+        .bind(delivery.workspace_id.to_string())
+        .bind(&delivery.body)
+        .bind(delivery.received_ms)
+        .bind(delivery.received_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn inbox_claim(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<InboxRow>> {
+        // A lease, not a lock: a worker that dies mid-batch leaves rows that become due again
+        // when the lease runs out.
+        let rows = sqlx::query(
+            "UPDATE inbox SET lease_until_ms = ?
+             WHERE id IN (SELECT id FROM inbox
+                          WHERE status = 'pending' AND next_attempt_ms <= ?
+                            AND (lease_until_ms IS NULL OR lease_until_ms <= ?)
+                          ORDER BY id LIMIT ?)
+             RETURNING id, idempotency_key, workspace_id, body, received_ms, attempts",
+        )
+        .bind(now_ms + lease_ms)
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut claimed = rows
+            .iter()
+            .map(|row| {
+                Ok(InboxRow {
+                    id: row.try_get("id")?,
+                    idempotency_key: row.try_get("idempotency_key")?,
+                    workspace_id: parse_uuid(&row.try_get::<String, _>("workspace_id")?)?,
+                    body: row.try_get("body")?,
+                    received_ms: row.try_get("received_ms")?,
+                    attempts: row.try_get("attempts")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        claimed.sort_by_key(|row| row.id);
+        Ok(claimed)
+    }
+
+    async fn inbox_release_leases(&self) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE inbox SET lease_until_ms = NULL
+             WHERE status = 'pending' AND lease_until_ms IS NOT NULL",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    #[tracing::instrument(skip_all, fields(workspace = %batch.workspace_id, rows = batch.done.len()))]
+    async fn inbox_apply(&self, batch: &AppliedBatch, now_ms: i64) -> StoreResult<()> {
+        let ws = batch.workspace_id.to_string();
+        let mut tx = self.pool.begin().await?;
+        // The cache and the feed belong to a workspace somebody still links; for one that has
+        // gone, the rows are only marked done.
+        let linked: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = ?)")
+                .bind(&ws)
+                .fetch_one(&mut *tx)
+                .await?;
+        if linked {
+            if let Some(members) = &batch.members {
+                replace_members(&mut tx, &ws, members).await?;
+            }
+            for task in &batch.upserts {
+                upsert_task(&mut tx, &ws, task).await?;
+            }
+            for task in &batch.deletions {
+                delete_task(&mut tx, &ws, *task).await?;
+            }
+            for a in &batch.activities {
+                sqlx::query(
+                    "INSERT OR IGNORE INTO activity (workspace_id, inbox_id, event_index, event_type,
+                        actor_type, actor_id, subject_kind, subject_id, occurred_ms)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(&ws)
+                .bind(a.inbox_id)
+                .bind(a.event_index)
+                .bind(&a.event_type)
+                .bind(&a.actor_type)
+                .bind(&a.actor_id)
+                .bind(&a.subject_kind)
+                .bind(&a.subject_id)
+                .bind(a.occurred_ms)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        for id in &batch.done {
+            sqlx::query(
+                "UPDATE inbox SET status = 'done', processed_ms = ?, lease_until_ms = NULL,
+                    attempts = attempts + 1, last_error = NULL
+                 WHERE id = ? AND status = 'pending'",
+            )
+            .bind(now_ms)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn inbox_retry(&self, ids: &[i64], next_attempt_ms: i64, error: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for id in ids {
+            sqlx::query(
+                "UPDATE inbox SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ?,
+                    lease_until_ms = NULL
+                 WHERE id = ? AND status = 'pending'",
+            )
+            .bind(next_attempt_ms)
+            .bind(error)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn inbox_backlog(&self, user: UserId) -> StoreResult<Backlog> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS waiting,
+                    COALESCE(SUM(CASE WHEN i.last_error IS NOT NULL THEN 1 ELSE 0 END), 0) AS failing,
+                    MAX(CASE WHEN i.last_error IS NOT NULL THEN i.id END) AS last_failing
+             FROM inbox i JOIN attio_links l ON l.workspace_id = i.workspace_id
+             WHERE l.user_id = ? AND i.status = 'pending'",
+        )
+        .bind(user.0)
+        .fetch_one(&self.pool)
+        .await?;
+        let last_failing: Option<i64> = row.try_get("last_failing")?;
+        let last_error = match last_failing {
+            Some(id) => {
+                sqlx::query_scalar("SELECT last_error FROM inbox WHERE id = ?")
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+            None => None,
+        };
+        Ok(Backlog {
+            waiting: u64::try_from(row.try_get::<i64, _>("waiting")?).unwrap_or(0),
+            failing: u64::try_from(row.try_get::<i64, _>("failing")?).unwrap_or(0),
+            last_error,
+        })
+    }
+
+    async fn inbox_purge(&self, before_ms: i64) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM inbox WHERE status = 'done' AND received_ms < ?")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn activity_for_user(
+        &self,
+        user: UserId,
+        query: &ActivityQuery,
+    ) -> StoreResult<ActivityPage> {
+        let type_filter = if query.event_type.is_some() {
+            "AND a.event_type = ?"
+        } else {
+            ""
+        };
+        let from = format!(
+            "FROM activity a JOIN attio_links l ON l.workspace_id = a.workspace_id
+             WHERE l.user_id = ? {type_filter}"
+        );
+        let count_sql = format!("SELECT COUNT(*) {from}");
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(user.0);
+        if let Some(t) = &query.event_type {
+            count = count.bind(t);
+        }
+        let total = count.fetch_one(&self.pool).await?;
+        let list_sql = format!(
+            "SELECT a.id, a.event_type, a.actor_type, a.actor_id, a.subject_kind, a.subject_id,
+                    a.occurred_ms, t.data AS task
+             {from_joined}
+             ORDER BY a.id DESC LIMIT ? OFFSET ?",
+            from_joined = from.replacen(
+                "WHERE",
+                "LEFT JOIN tasks t ON t.workspace_id = a.workspace_id
+                    AND a.subject_kind = 'task' AND t.task_id = a.subject_id
+                 WHERE",
+                1
+            )
+        );
+        let mut list = sqlx::query(&list_sql).bind(user.0);
+        if let Some(t) = &query.event_type {
+            list = list.bind(t);
+        }
+        let rows = list
+            .bind(i64::from(query.limit))
+            .bind(i64::from(query.offset))
+            .fetch_all(&self.pool)
+            .await?;
+        let entries = rows
+            .iter()
+            .map(|row| {
+                let task: Option<String> = row.try_get("task")?;
+                Ok(Activity {
+                    id: row.try_get("id")?,
+                    event_type: row.try_get("event_type")?,
+                    actor_type: row.try_get("actor_type")?,
+                    actor_id: row.try_get("actor_id")?,
+                    subject_kind: row.try_get("subject_kind")?,
+                    subject_id: row.try_get("subject_id")?,
+                    task: task.as_deref().map(from_json).transpose()?,
+                    occurred_ms: row.try_get("occurred_ms")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(ActivityPage {
+            entries,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+}

@@ -1,0 +1,265 @@
+//! Attio links, workspaces and webhooks in SQLite.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{link_from_row, parse_uuid, SqliteStore};
+use crate::crypto::Sealed;
+use crate::store::{
+    Link, LinkStatus, LinkStore, StoreResult, UserId, WebhookRecord, Workspace, WorkspaceInfo,
+};
+
+fn webhook_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<WebhookRecord> {
+    Ok(WebhookRecord {
+        workspace_id: parse_uuid(&row.try_get::<String, _>("workspace_id")?)?,
+        webhook_id: parse_uuid(&row.try_get::<String, _>("webhook_id")?)?,
+        target_url: row.try_get("target_url")?,
+        secret: Sealed {
+            key_id: row.try_get("secret_key_id")?,
+            bytes: row.try_get("secret_sealed")?,
+        },
+        status: row.try_get("status")?,
+        checked_at: row.try_get("checked_at")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+#[async_trait]
+impl LinkStore for SqliteStore {
+    #[tracing::instrument(skip_all, fields(user = %link.user_id, workspace = %workspace.id))]
+    async fn save_link(&self, workspace: &WorkspaceInfo, link: &Link) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO workspaces (id, name, slug) VALUES (?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, slug = excluded.slug",
+        )
+        .bind(workspace.id.to_string())
+        .bind(&workspace.name)
+        .bind(&workspace.slug)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO attio_links (user_id, workspace_id, member_id, scopes, token_key_id,
+                                      token_sealed, status, broken_reason, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (user_id) DO UPDATE SET
+                workspace_id = excluded.workspace_id, member_id = excluded.member_id,
+                scopes = excluded.scopes, token_key_id = excluded.token_key_id,
+                token_sealed = excluded.token_sealed, status = excluded.status,
+                broken_reason = excluded.broken_reason, created_at = excluded.created_at",
+        )
+        .bind(link.user_id.0)
+        .bind(link.workspace_id.to_string())
+        .bind(link.member_id.map(|m| m.to_string()))
+        .bind(&link.scopes)
+        .bind(&link.token.key_id)
+        .bind(&link.token.bytes)
+        .bind(match link.status {
+            LinkStatus::Active => "active",
+            LinkStatus::Broken => "broken",
+        })
+        .bind(&link.broken_reason)
+        .bind(link.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn link(&self, user: UserId) -> StoreResult<Option<Link>> {
+        let row = sqlx::query("SELECT * FROM attio_links WHERE user_id = ?")
+            .bind(user.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(link_from_row).transpose()
+    }
+
+    async fn mark_link_broken(&self, user: UserId, reason: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE attio_links SET status = 'broken', broken_reason = ? WHERE user_id = ?",
+        )
+        .bind(reason)
+        .bind(user.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(user = %user))]
+    async fn delete_link(&self, user: UserId) -> StoreResult<Option<Link>> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("DELETE FROM attio_links WHERE user_id = ? RETURNING *")
+            .bind(user.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let link = row.as_ref().map(link_from_row).transpose()?;
+        if let Some(link) = &link {
+            // The cache belongs to the workspace; once nobody links it, nobody may read it.
+            sqlx::query(
+                "DELETE FROM workspaces WHERE id = ?
+                 AND NOT EXISTS (SELECT 1 FROM attio_links WHERE workspace_id = ?)",
+            )
+            .bind(link.workspace_id.to_string())
+            .bind(link.workspace_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(link)
+    }
+
+    async fn workspace_for_user(&self, user: UserId) -> StoreResult<Option<Workspace>> {
+        let row = sqlx::query(
+            "SELECT w.id, w.name, w.slug, w.last_synced_at, w.sync_error, w.webhook_note
+             FROM workspaces w JOIN attio_links l ON l.workspace_id = w.id
+             WHERE l.user_id = ?",
+        )
+        .bind(user.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(Workspace {
+                info: WorkspaceInfo {
+                    id: parse_uuid(&row.try_get::<String, _>("id")?)?,
+                    name: row.try_get("name")?,
+                    slug: row.try_get("slug")?,
+                },
+                last_synced_at: row.try_get("last_synced_at")?,
+                sync_error: row.try_get("sync_error")?,
+                webhook_note: row.try_get("webhook_note")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn record_sync_error(&self, workspace: Uuid, error: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE workspaces SET sync_error = ? WHERE id = ?")
+            .bind(error)
+            .bind(workspace.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn active_links(&self, workspace: Uuid) -> StoreResult<Vec<Link>> {
+        let rows = sqlx::query(
+            "SELECT * FROM attio_links WHERE workspace_id = ? AND status = 'active'
+             ORDER BY created_at, user_id",
+        )
+        .bind(workspace.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(link_from_row).collect()
+    }
+
+    async fn link_count(&self, workspace: Uuid) -> StoreResult<u64> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM attio_links WHERE workspace_id = ?")
+                .bind(workspace.to_string())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn linked_workspaces(&self) -> StoreResult<Vec<Uuid>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT workspace_id FROM attio_links ORDER BY workspace_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|id| parse_uuid(id)).collect()
+    }
+
+    async fn webhook_for_workspace(&self, workspace: Uuid) -> StoreResult<Option<WebhookRecord>> {
+        let row = sqlx::query("SELECT * FROM webhooks WHERE workspace_id = ?")
+            .bind(workspace.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(webhook_from_row).transpose()
+    }
+
+    async fn webhook_by_id(&self, webhook_id: Uuid) -> StoreResult<Option<WebhookRecord>> {
+        let row = sqlx::query("SELECT * FROM webhooks WHERE webhook_id = ?")
+            .bind(webhook_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(webhook_from_row).transpose()
+    }
+
+    async fn insert_webhook(&self, webhook: &WebhookRecord) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO webhooks (workspace_id, webhook_id, target_url, secret_key_id,
+                                   secret_sealed, status, checked_at, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id) DO NOTHING",
+        )
+        .bind(webhook.workspace_id.to_string())
+        .bind(webhook.webhook_id.to_string())
+        .bind(&webhook.target_url)
+        .bind(&webhook.secret.key_id)
+        .bind(&webhook.secret.bytes)
+        .bind(&webhook.status)
+        .bind(webhook.checked_at)
+        .bind(webhook.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn replace_webhook(&self, webhook: &WebhookRecord) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM webhooks WHERE workspace_id = ?")
+            .bind(webhook.workspace_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO webhooks (workspace_id, webhook_id, target_url, secret_key_id,
+                                   secret_sealed, status, checked_at, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(webhook.workspace_id.to_string())
+        .bind(webhook.webhook_id.to_string())
+        .bind(&webhook.target_url)
+        .bind(&webhook.secret.key_id)
+        .bind(&webhook.secret.bytes)
+        .bind(&webhook.status)
+        .bind(webhook.checked_at)
+        .bind(webhook.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_webhook_status(
+        &self,
+        workspace: Uuid,
+        status: &str,
+        checked_at: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE webhooks SET status = ?, checked_at = ? WHERE workspace_id = ?")
+            .bind(status)
+            .bind(checked_at)
+            .bind(workspace.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_webhook(&self, workspace: Uuid) -> StoreResult<()> {
+        sqlx::query("DELETE FROM webhooks WHERE workspace_id = ?")
+            .bind(workspace.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_webhook_note(&self, workspace: Uuid, note: Option<&str>) -> StoreResult<()> {
+        sqlx::query("UPDATE workspaces SET webhook_note = ? WHERE id = ?")
+            .bind(note)
+            .bind(workspace.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

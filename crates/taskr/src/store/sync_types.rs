@@ -1,0 +1,108 @@
+//! The store's types for webhooks, the inbox and the activity feed.
+
+use uuid::Uuid;
+
+use crate::crypto::Sealed;
+
+/// A workspace's webhook at Attio, with its sealed signing secret.
+#[derive(Debug, Clone)]
+pub struct WebhookRecord {
+    pub workspace_id: Uuid,
+    pub webhook_id: Uuid,
+    pub target_url: String,
+    pub secret: Sealed,
+    /// `active`, `degraded` or `inactive`, as Attio last reported it.
+    pub status: String,
+    pub checked_at: i64,
+    pub created_at: i64,
+}
+
+/// A verified delivery, as it is written before Taskr answers 2xx.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub idempotency_key: String,
+    pub webhook_id: Uuid,
+    pub workspace_id: Uuid,
+    pub body: Vec<u8>,
+    pub received_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub workspace_id: Uuid,
+    pub body: Vec<u8>,
+    pub received_ms: i64,
+    pub attempts: i64,
+}
+
+/// One event for the activity feed.
+#[derive(Debug, Clone)]
+pub struct NewActivity {
+    pub inbox_id: i64,
+    pub event_index: i64,
+    pub event_type: String,
+    pub actor_type: Option<String>,
+    pub actor_id: Option<String>,
+    pub subject_kind: Option<String>,
+    pub subject_id: Option<String>,
+    pub occurred_ms: i64,
+}
+
+/// What the worker applies for one workspace in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct AppliedBatch {
+    pub workspace_id: Uuid,
+    pub upserts: Vec<attio::Task>,
+    pub deletions: Vec<Uuid>,
+    pub members: Option<Vec<attio::WorkspaceMember>>,
+    pub activities: Vec<NewActivity>,
+    pub done: Vec<i64>,
+}
+
+/// What a full sync changed in the cache.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheDiff {
+    pub added: u64,
+    pub changed: u64,
+    pub removed: u64,
+}
+
+impl CacheDiff {
+    pub fn is_empty(&self) -> bool {
+        self.added + self.changed + self.removed == 0
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Backlog {
+    pub waiting: u64,
+    pub failing: u64,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ActivityQuery {
+    pub event_type: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Activity {
+    pub id: i64,
+    pub event_type: String,
+    pub actor_type: Option<String>,
+    pub actor_id: Option<String>,
+    pub subject_kind: Option<String>,
+    pub subject_id: Option<String>,
+    /// The cached task the event refers to, when it is a task that still exists.
+    pub task: Option<attio::Task>,
+    pub occurred_ms: i64,
+}
+
+pub struct ActivityPage {
+    pub entries: Vec<Activity>,
+    pub total: u64,
+}

@@ -1,0 +1,201 @@
+//! The activity feed: every event Attio delivered for the user's workspace, newest first,
+//! paged and filterable by event type; live like the tasks page.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use super::{render, Nav, Visitor};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::{Activity, ActivityQuery};
+
+const PAGE_SIZE: u32 = 50;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/activity", get(activity_page))
+}
+
+#[derive(Deserialize)]
+struct ActivityParams {
+    #[serde(rename = "type")]
+    event_type: Option<String>,
+    page: Option<String>,
+}
+
+struct EntryView {
+    when: String,
+    event_type: String,
+    known: bool,
+    actor: String,
+    subject: String,
+}
+
+#[derive(Template)]
+#[template(path = "activity.html")]
+struct ActivityPage {
+    nav: Nav,
+    workspace_name: String,
+    event_types: Vec<String>,
+    selected_type: Option<String>,
+    type_param: String,
+    entries: Vec<EntryView>,
+    backlog_waiting: u64,
+    backlog_failing: u64,
+    backlog_error: Option<String>,
+    total: u64,
+    shown_from: u64,
+    shown_to: u64,
+    prev_page: Option<u32>,
+    next_page: Option<u32>,
+}
+
+fn format_ms(ms: i64) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+fn actor_name(entry: &Activity, names: &HashMap<String, String>) -> String {
+    match (entry.actor_type.as_deref(), entry.actor_id.as_deref()) {
+        (Some("workspace-member"), Some(id)) => names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| format!("Member {}", short(id))),
+        (Some("api-token"), _) => "An API token".to_owned(),
+        (Some("app"), _) => "An app".to_owned(),
+        (Some("system"), _) => "Attio".to_owned(),
+        (Some(other), _) => other.to_owned(),
+        (None, _) => "Unknown".to_owned(),
+    }
+}
+
+fn subject_text(entry: &Activity, names: &HashMap<String, String>) -> String {
+    let id = entry.subject_id.as_deref().unwrap_or_default();
+    match entry.subject_kind.as_deref() {
+        Some("task") => match &entry.task {
+            Some(task) => format!("Task “{}”", task.content_plaintext),
+            None => format!("Task {} (no longer in the workspace)", short(id)),
+        },
+        Some("member") => match names.get(id) {
+            Some(name) => format!("Member {name}"),
+            None => format!("Member {}", short(id)),
+        },
+        Some(kind) => {
+            let label = kind
+                .strip_prefix("record:")
+                .map(|object| format!("Record in {object}"))
+                .unwrap_or_else(|| {
+                    let mut label = kind.replace('-', " ");
+                    if let Some(first) = label.get_mut(..1) {
+                        first.make_ascii_uppercase();
+                    }
+                    label
+                });
+            format!("{label} {}", short(id))
+        }
+        None => "—".to_owned(),
+    }
+}
+
+async fn activity_page(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(params): Query<ActivityParams>,
+) -> Result<Response, AppError> {
+    let user = visitor.require_user("/activity")?;
+    let Some(workspace) = state.store.workspace_for_user(user.id).await? else {
+        return Ok(Redirect::to("/").into_response());
+    };
+    let event_type = params
+        .event_type
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    if let Some(t) = &event_type {
+        if t.len() > 100
+            || !t
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+        {
+            return Err(AppError::BadRequest("That is not an event type.".into()));
+        }
+    }
+    let page = match params.page.as_deref() {
+        None | Some("") => 1,
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|p| (1..=1_000_000).contains(p))
+            .ok_or_else(|| {
+                AppError::BadRequest("The page number must be a positive whole number.".into())
+            })?,
+    };
+    let offset = (page - 1).saturating_mul(PAGE_SIZE);
+    let feed = state
+        .store
+        .activity_for_user(
+            user.id,
+            &ActivityQuery {
+                event_type: event_type.clone(),
+                limit: PAGE_SIZE,
+                offset,
+            },
+        )
+        .await?;
+    let backlog = state.store.inbox_backlog(user.id).await?;
+    let names: HashMap<String, String> = state
+        .store
+        .members_for_user(user.id)
+        .await?
+        .into_iter()
+        .map(|m| (m.id.workspace_member_id.to_string(), m.display_name()))
+        .collect();
+    let shown = feed.entries.len() as u64;
+    let entries = feed
+        .entries
+        .iter()
+        .map(|e| EntryView {
+            when: format_ms(e.occurred_ms),
+            known: attio::EventType::parse(&e.event_type).is_known(),
+            event_type: e.event_type.clone(),
+            actor: actor_name(e, &names),
+            subject: subject_text(e, &names),
+        })
+        .collect();
+    let mut event_types: Vec<String> = attio::EventType::ALL
+        .iter()
+        .map(|t| t.as_str().to_owned())
+        .collect();
+    event_types.sort();
+    render(&ActivityPage {
+        nav: Nav::new(&visitor, None),
+        workspace_name: workspace.info.name,
+        event_types,
+        type_param: event_type
+            .as_deref()
+            .map(|t| form_urlencoded::byte_serialize(t.as_bytes()).collect())
+            .unwrap_or_default(),
+        selected_type: event_type,
+        entries,
+        backlog_waiting: backlog.waiting,
+        backlog_failing: backlog.failing,
+        backlog_error: backlog.last_error,
+        total: feed.total,
+        shown_from: if shown == 0 { 0 } else { u64::from(offset) + 1 },
+        shown_to: u64::from(offset) + shown,
+        prev_page: (page > 1).then(|| page - 1),
+        next_page: (u64::from(offset) + shown < feed.total).then(|| page + 1),
+    })
+}

@@ -1,0 +1,47 @@
+//! `GET /live`: server-sent events that tell an open page its workspace changed. The page's
+//! script then fetches the fresh HTML; pages work without it.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::StreamExt;
+
+use super::Visitor;
+use crate::error::AppError;
+use crate::live::Change;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/live", get(live))
+}
+
+async fn live(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
+    let user = visitor.require_user("/")?;
+    let workspace = state
+        .store
+        .link(user.id)
+        .await?
+        .map(|link| link.workspace_id);
+    let events = BroadcastStream::new(state.live.subscribe()).filter_map(move |item| {
+        let name = match item {
+            Ok(event) if Some(event.workspace) == workspace => match event.change {
+                Change::Tasks => "tasks",
+                Change::Activity => "activity",
+            },
+            Ok(_) => return None,
+            // Fell behind: whatever was missed, a full refresh covers it.
+            Err(BroadcastStreamRecvError::Lagged(_)) => "tasks",
+        };
+        Some(Ok::<_, Infallible>(Event::default().event(name).data(name)))
+    });
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}
