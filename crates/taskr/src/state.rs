@@ -30,6 +30,7 @@ pub struct AppState {
     /// The "Attio cannot reach us" warning is logged once per process.
     pub webhook_unreachable_logged: Arc<std::sync::OnceLock<()>>,
     pub connections: Arc<Connections>,
+    pub inbox_writer: crate::inbox_writer::InboxWriter,
 }
 
 impl AppState {
@@ -48,6 +49,7 @@ impl AppState {
         ));
         Self {
             connections,
+            inbox_writer: crate::inbox_writer::InboxWriter::start(store.clone()),
             store,
             cipher,
             attio: Arc::new(attio),

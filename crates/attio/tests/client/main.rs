@@ -183,3 +183,89 @@ async fn http_failures_map_to_typed_errors() {
     let error = unreachable.self_info().await.unwrap_err();
     assert!(error.is_transient(), "{error:?}");
 }
+
+/// A receiver on port 0 that keeps each delivery's raw body and signature.
+async fn receiver() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<(Vec<u8>, String)>,
+) {
+    use axum::body::Bytes;
+    use axum::http::HeaderMap;
+    let (sender, received) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let sender = sender.clone();
+            async move {
+                let signature = headers
+                    .get("attio-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let _ = sender.send((body.to_vec(), signature));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, received)
+}
+
+#[tokio::test]
+async fn webhooks_are_managed_and_their_deliveries_verify_and_parse() {
+    use attio::{EventType, Subscription, WebhookPayload};
+    let sandbox = sandbox().await;
+    let api = client(&sandbox, &sandbox.sandbox.mint_api_key(None));
+    let (url, mut received) = receiver().await;
+    let created = api
+        .create_webhook(&url, &Subscription::all_events())
+        .await
+        .unwrap();
+    assert_eq!(created.secret.expose().len(), 64);
+    assert!(!format!("{created:?}").contains(created.secret.expose()));
+    let id = created.webhook.id.webhook_id;
+    assert_eq!(created.webhook.subscriptions.len(), 27);
+    assert_eq!(api.get_webhook(id).await.unwrap().status, "active");
+    assert!(api
+        .list_webhooks(10, 0)
+        .await
+        .unwrap()
+        .iter()
+        .any(|w| w.id.webhook_id == id));
+
+    // A real change is delivered, signed over the exact bytes, and parses into a typed event.
+    let task = sandbox.sandbox.create_task_as_member("Typed delivery");
+    let (body, signature) =
+        tokio::time::timeout(std::time::Duration::from_secs(10), received.recv())
+            .await
+            .expect("a delivery")
+            .unwrap();
+    assert!(created.secret.verify(&body, &signature));
+    let mut tampered = body.clone();
+    tampered.push(b' ');
+    assert!(!created.secret.verify(&tampered, &signature));
+    let payload: WebhookPayload = serde_json::from_slice(&body).unwrap();
+    assert_eq!(payload.webhook_id, Some(id));
+    assert_eq!(payload.events[0].event_type, EventType::TaskCreated);
+    assert_eq!(
+        payload.events[0].subject(),
+        Some(attio::webhooks::Subject::Task(task))
+    );
+
+    let only_tasks = vec![Subscription {
+        event_type: "task.deleted".into(),
+        filter: None,
+    }];
+    let updated = api
+        .update_webhook(id, None, Some(&only_tasks))
+        .await
+        .unwrap();
+    assert_eq!(updated.subscriptions.len(), 1);
+    api.delete_webhook(id).await.unwrap();
+    assert!(matches!(
+        api.get_webhook(id).await,
+        Err(AttioError::NotFound(_))
+    ));
+}

@@ -306,6 +306,7 @@ pub async fn disconnect(
         }
     }
     connections.store().delete_connection(name, &owner).await?;
+    connections.invalidate(name, &owner);
     tracing::info!(provider = name, scope = scope.as_str(), user = %ctx.user, revoked, "disconnected");
     Ok(revoked)
 }

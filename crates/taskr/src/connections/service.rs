@@ -91,12 +91,19 @@ pub(super) struct NewValue<'a> {
     pub scope: Option<String>,
 }
 
+/// How long an opened connection is served from memory. Writes made through this process
+/// invalidate it at once; a change made by another instance is seen within this time.
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+type CacheKey = (String, Owner);
+
 pub struct Connections {
     providers: Vec<Provider>,
     store: Arc<dyn Store>,
     cipher: Cipher,
     http: reqwest::Client,
     refreshing: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    cache: Mutex<HashMap<CacheKey, (std::time::Instant, ConnectionRecord, Connection)>>,
 }
 
 fn value_context(record_provider: &str, owner: &Owner, part: &str) -> String {
@@ -122,7 +129,41 @@ impl Connections {
             cipher,
             http,
             refreshing: Mutex::new(HashMap::new()),
+            cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Drops every cached copy, so that the next reads go to the store (for tools and tests
+    /// that change the store behind this process's back).
+    pub fn forget_cached(&self) {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// Forgets the cached copy of a connection (after any write to it).
+    pub(super) fn invalidate(&self, provider: &str, owner: &Owner) {
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(provider.to_owned(), owner.clone()));
+    }
+
+    fn cached(&self, provider: &str, owner: &Owner) -> Option<(ConnectionRecord, Connection)> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(&(provider.to_owned(), owner.clone()))
+            .filter(|(at, _, _)| at.elapsed() < CACHE_TTL)
+            .map(|(_, record, connection)| (record.clone(), connection.clone()))
+    }
+
+    fn remember(&self, record: &ConnectionRecord, connection: &Connection) {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            (record.provider.clone(), record.owner.clone()),
+            (
+                std::time::Instant::now(),
+                record.clone(),
+                connection.clone(),
+            ),
+        );
     }
 
     pub fn providers(&self) -> &[Provider] {
@@ -220,6 +261,12 @@ impl Connections {
                 Some("Connect an Attio workspace first.".into()),
             ));
         };
+        // The common case: a recent, valid copy in memory, not due for renewal.
+        if let Some((record, connection)) = self.cached(name, &owner) {
+            if record.status == ConnectionStatus::Active && !Self::due(provider, &record) {
+                return Ok(connection);
+            }
+        }
         let record = self
             .store
             .connection(name, &owner)
@@ -227,7 +274,9 @@ impl Connections {
             .map_err(anyhow::Error::from)?
             .ok_or_else(|| self.required(provider, ctx, scope, None))?;
         let record = self.fresh(provider, ctx, record, false).await?;
-        self.open(&record)
+        let connection = self.open(&record)?;
+        self.remember(&record, &connection);
+        Ok(connection)
     }
 
     fn open(&self, record: &ConnectionRecord) -> Result<Connection, ConnectionError> {
@@ -278,6 +327,7 @@ impl Connections {
         if !force && !Self::due(provider, &record) {
             return Ok(record);
         }
+        self.invalidate(&record.provider, &record.owner);
         let Some(config) = provider.oauth2() else {
             // A secret cannot be refreshed: a 401 means it is wrong or revoked.
             let reason = format!("{} refused the stored secret.", provider.display_name);
@@ -300,7 +350,9 @@ impl Connections {
         if current.status == ConnectionStatus::NeedsReconnect {
             return Err(self.required(provider, ctx, scope, current.status_reason.clone()));
         }
-        if current.version != seen_version && !Self::due(provider, &current) {
+        if current.version != seen_version {
+            // Renewed while we waited (or since the caller read it): that is the new token,
+            // even if the provider's tokens are so short-lived that it is due again already.
             return Ok(current);
         }
         if !force && !Self::due(provider, &current) {
@@ -416,6 +468,7 @@ impl Connections {
         ctx: &Ctx,
         connection: &Connection,
     ) -> Result<Connection, ConnectionError> {
+        self.invalidate(&connection.provider, &connection.owned_by);
         let provider = self.provider_for(&connection.provider, connection.owned_by.kind)?;
         let record = self
             .store
@@ -455,6 +508,7 @@ impl Connections {
             Ok(value) => Ok(value),
             Err(CallError::Other(e)) => Err(e.into()),
             Err(CallError::Unauthorized) => {
+                self.invalidate(provider, &retried.owned_by);
                 let provider = self.provider_for(provider, scope)?;
                 let reason = format!("{} refused a freshly renewed token.", provider.display_name);
                 self.store
@@ -500,6 +554,7 @@ impl Connections {
             version: 1,
             owner,
         };
+        self.invalidate(&record.provider, &record.owner);
         Ok(self.store.put_connection(&record).await?)
     }
 

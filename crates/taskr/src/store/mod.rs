@@ -207,7 +207,14 @@ pub trait CacheStore: Send + Sync {
 #[async_trait]
 pub trait InboxStore: Send + Sync {
     /// Stores a verified delivery; false when its idempotency key was seen before.
-    async fn inbox_insert(&self, delivery: &NewDelivery) -> StoreResult<bool>;
+    async fn inbox_insert(&self, delivery: &NewDelivery) -> StoreResult<bool> {
+        Ok(self
+            .inbox_insert_many(std::slice::from_ref(delivery))
+            .await?[0])
+    }
+    /// Stores several deliveries in one transaction (one commit for all); for each, false when
+    /// its idempotency key was seen before.
+    async fn inbox_insert_many(&self, deliveries: &[NewDelivery]) -> StoreResult<Vec<bool>>;
     /// Leases up to `limit` due rows (pending, next attempt in the past, no live lease).
     async fn inbox_claim(
         &self,

@@ -119,7 +119,7 @@ async fn receive(
         body: body.to_vec(),
         received_ms: crate::now_ms(),
     };
-    match state.store.inbox_insert(&delivery).await {
+    match state.inbox_writer.insert(delivery).await {
         Ok(true) => {
             state.inbox_ready.notify_one();
             answer(StatusCode::OK, "stored")

@@ -1,5 +1,6 @@
 //! A browser smoke test: headless Chromium through chromedriver signs up, connects Attio,
-//! approves on the sandbox's consent page and sees the tasks. Skips, saying why, where no
+//! approves on the sandbox's consent page, sees the tasks, and sees a task created in the
+//! sandbox appear without reloading. Skips, saying why, where no
 //! chromedriver is installed (`.ci/run` installs it and sets
 //! `TASKR_REQUIRE_BROWSER`, which turns the skip into a failure).
 

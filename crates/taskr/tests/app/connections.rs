@@ -379,6 +379,7 @@ async fn fifty_concurrent_reads_of_an_expiring_connection_cause_one_refresh() {
         taskr::now() + 60
     ))
     .await;
+    app.state.connections.forget_cached();
     let before = provider(&app).refresh_requests();
     let mut reads = Vec::new();
     for _ in 0..50 {
@@ -432,6 +433,7 @@ async fn a_revoked_grant_leads_to_needs_reconnect() {
         taskr::now() + 10
     ))
     .await;
+    app.state.connections.forget_cached();
     match app.state.connections.user(&ctx, "sequencer").await {
         Err(ConnectionError::Required(required)) => {
             assert!(required.reason.unwrap().contains("refused to renew access"));

@@ -30,6 +30,9 @@ pub struct TestOptions {
     pub reconcile_interval: std::time::Duration,
     /// Run the background inbox worker; tests that count exactly drain it themselves.
     pub worker: bool,
+    /// The sandbox's settings (its `apps` are replaced by Taskr's). Retries are fast by
+    /// default so that a failed delivery is retried within a test.
+    pub sandbox: attio_sandbox::Config,
 }
 
 impl Default for TestOptions {
@@ -43,6 +46,10 @@ impl Default for TestOptions {
             // Tests reconcile on demand; the periodic pass stays out of their way.
             reconcile_interval: std::time::Duration::from_secs(3600),
             worker: true,
+            sandbox: attio_sandbox::Config {
+                retry_base: std::time::Duration::from_millis(20),
+                ..Default::default()
+            },
         }
     }
 }
@@ -162,7 +169,7 @@ impl TestApp {
                 redirect_uris: vec![redirect_uri],
                 scopes: options.app_scopes.clone(),
             }],
-            ..Default::default()
+            ..options.sandbox.clone()
         })
         .spawn()
         .await

@@ -8,5 +8,6 @@ mod connections;
 mod crash;
 mod helpers;
 mod security;
+mod sync;
 mod tasks;
 mod webhooks;

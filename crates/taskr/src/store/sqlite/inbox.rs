@@ -12,21 +12,27 @@ use crate::store::{
 
 #[async_trait]
 impl InboxStore for SqliteStore {
-    async fn inbox_insert(&self, delivery: &NewDelivery) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO inbox (idempotency_key, webhook_id, workspace_id, body, received_ms,
-                                next_attempt_ms)
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind(&delivery.idempotency_key)
-        .bind(delivery.webhook_id.to_string())
-        .bind(delivery.workspace_id.to_string())
-        .bind(&delivery.body)
-        .bind(delivery.received_ms)
-        .bind(delivery.received_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+    async fn inbox_insert_many(&self, deliveries: &[NewDelivery]) -> StoreResult<Vec<bool>> {
+        let mut tx = self.pool.begin().await?;
+        let mut inserted = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            let done = sqlx::query(
+                "INSERT INTO inbox (idempotency_key, webhook_id, workspace_id, body, received_ms,
+                                    next_attempt_ms)
+                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+            )
+            .bind(&delivery.idempotency_key)
+            .bind(delivery.webhook_id.to_string())
+            .bind(delivery.workspace_id.to_string())
+            .bind(&delivery.body)
+            .bind(delivery.received_ms)
+            .bind(delivery.received_ms)
+            .execute(&mut *tx)
+            .await?;
+            inserted.push(done.rows_affected() == 1);
+        }
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     async fn inbox_claim(
