@@ -96,7 +96,7 @@ fn subject_text(entry: &Activity, names: &HashMap<String, String>) -> String {
         Some(kind) => {
             let label = kind
                 .strip_prefix("record:")
-                .map(|object| format!("Record in {object}"))
+                .map(|object| format!("Record in {}", short(object)))
                 .unwrap_or_else(|| {
                     let mut label = kind.replace('-', " ");
                     if let Some(first) = label.get_mut(..1) {
@@ -132,16 +132,7 @@ async fn activity_page(
             return Err(AppError::BadRequest("That is not an event type.".into()));
         }
     }
-    let page = match params.page.as_deref() {
-        None | Some("") => 1,
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
-            .filter(|p| (1..=1_000_000).contains(p))
-            .ok_or_else(|| {
-                AppError::BadRequest("The page number must be a positive whole number.".into())
-            })?,
-    };
+    let page = super::parse_page(params.page.as_deref())?;
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
     let feed = state
         .store

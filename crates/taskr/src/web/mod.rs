@@ -163,6 +163,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A `page` query parameter: absent means 1; anything but a whole number from 1 is a 400.
+pub fn parse_page(raw: Option<&str>) -> Result<u32, AppError> {
+    match raw {
+        None | Some("") => Ok(1),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|p| (1..=1_000_000).contains(p))
+            .ok_or_else(|| {
+                AppError::BadRequest("The page number must be a positive whole number.".into())
+            }),
+    }
+}
+
 /// Accepts only local paths as a place to return to, so that a log-in link cannot send people
 /// to another site.
 pub fn safe_next(next: Option<&str>) -> String {

@@ -107,16 +107,7 @@ fn parse_query(query: &PageQuery) -> Result<(&'static str, u32), AppError> {
             ))
         }
     };
-    let page = match query.page.as_deref() {
-        None | Some("") => 1,
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
-            .filter(|p| (1..=1_000_000).contains(p))
-            .ok_or_else(|| {
-                AppError::BadRequest("The page number must be a positive whole number.".into())
-            })?,
-    };
+    let page = super::parse_page(query.page.as_deref())?;
     Ok((key, page))
 }
 
