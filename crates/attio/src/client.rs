@@ -37,6 +37,7 @@ pub struct Client {
     api_url: Url,
     token: AccessToken,
     http: reqwest::Client,
+    rate_limit_retries: u32,
 }
 
 impl Client {
@@ -45,7 +46,15 @@ impl Client {
             api_url,
             token,
             http,
+            rate_limit_retries: RATE_LIMIT_RETRIES,
         }
+    }
+
+    /// How often a 429 is retried here (waiting out `Retry-After`) before it is returned. A
+    /// caller with its own schedule, like a queue worker, sets 0 and gets the 429 at once.
+    pub fn with_rate_limit_retries(mut self, retries: u32) -> Self {
+        self.rate_limit_retries = retries;
+        self
     }
 
     fn url(&self, path: &str) -> Url {
@@ -83,7 +92,7 @@ impl Client {
             }
             let error = AttioError::from_response(response).await;
             match error {
-                AttioError::RateLimited { retry_after } if attempt < RATE_LIMIT_RETRIES => {
+                AttioError::RateLimited { retry_after } if attempt < self.rate_limit_retries => {
                     attempt += 1;
                     let wait = retry_after
                         .unwrap_or(Duration::from_secs(1))

@@ -243,7 +243,12 @@ async fn fetch_changes(
     }
     let mut last_error = None;
     for link in links {
-        let client = state.attio.client(open_token(state, &link)?);
+        // A 429 comes back at once: the inbox's own back-off honours its Retry-After without
+        // holding up other workspaces.
+        let client = state
+            .attio
+            .client(open_token(state, &link)?)
+            .with_rate_limit_retries(0);
         let attempt = async {
             let mut upserts = Vec::new();
             let mut deletions = Vec::new();

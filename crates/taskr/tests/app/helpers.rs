@@ -33,6 +33,8 @@ pub struct TestOptions {
     /// The sandbox's settings (its `apps` are replaced by Taskr's). Retries are fast by
     /// default so that a failed delivery is retried within a test.
     pub sandbox: attio_sandbox::Config,
+    /// The sealing key (64 hex digits); a random one when `None`.
+    pub key: Option<String>,
 }
 
 impl Default for TestOptions {
@@ -50,6 +52,7 @@ impl Default for TestOptions {
                 retry_base: std::time::Duration::from_millis(20),
                 ..Default::default()
             },
+            key: None,
         }
     }
 }
@@ -198,7 +201,10 @@ impl TestApp {
             public_url: Url::parse(&base).unwrap(),
             data_dir: data_dir.path().to_owned(),
             database_url: format!("sqlite://{}", data_dir.path().join("taskr.db").display()),
-            key: KeySource::Given(KeyMaterial::generate()),
+            key: KeySource::Given(match &options.key {
+                Some(raw) => KeyMaterial::parse(raw).unwrap(),
+                None => KeyMaterial::generate(),
+            }),
             attio: AttioMode::Remote {
                 app_url: sandbox_url.clone(),
                 api_url: sandbox_url,

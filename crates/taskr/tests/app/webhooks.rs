@@ -402,3 +402,42 @@ async fn failing_deliveries_are_retried_and_shown_never_dropped() {
         .await
         .contains("Waits for Attio"));
 }
+
+#[tokio::test]
+async fn a_rate_limited_fetch_waits_for_retry_after_then_applies() {
+    let h = hooked().await;
+    let task = h.app.create_task("Fetched after the rate limit").await;
+    h.settle().await;
+    taskr::worker::drain(&h.app.state).await.unwrap();
+    // Attio answers the next task fetch with 429 and Retry-After 30 s.
+    let fault = Client::new()
+        .post(format!("{}/_sandbox/faults", h.app.sandbox.base_url()))
+        .json(&json!({"path_prefix": "/v2/tasks/", "rate_limit_rate": 1.0, "retry_after_secs": 30, "times": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert!(fault.status().is_success());
+    let body = delivery(
+        h.webhook_id,
+        "task.updated",
+        json!({"workspace_id": h.workspace(), "task_id": task["data"]["id"]["task_id"]}),
+    );
+    h.deliver(&body, "rate-limited").await;
+    let before = taskr::now_ms();
+    taskr::worker::drain(&h.app.state).await.unwrap();
+    let next = h
+        .app
+        .count("SELECT next_attempt_ms FROM inbox WHERE idempotency_key = 'rate-limited' AND status = 'pending'")
+        .await;
+    assert!(
+        next >= before + 25_000,
+        "the retry waits for Retry-After (next in {} ms)",
+        next - before
+    );
+    // When it comes due, it is applied (the fault was for one request).
+    h.app
+        .execute("UPDATE inbox SET next_attempt_ms = 0 WHERE idempotency_key = 'rate-limited'")
+        .await;
+    taskr::worker::drain(&h.app.state).await.unwrap();
+    assert_eq!(h.activities_for_key("rate-limited").await, 1);
+}
