@@ -12,6 +12,7 @@ mod faults;
 mod helpers;
 mod http;
 mod ids;
+mod pages;
 pub mod provider;
 mod scopes;
 mod seed;

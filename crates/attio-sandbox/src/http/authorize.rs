@@ -4,8 +4,8 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use url::Url;
@@ -179,27 +179,8 @@ fn parse_redirect(uri: &str) -> Result<Url, PageError> {
 
 /// A 302 to the client with `params` (and `state` if the client sent one) added to the
 /// redirect URI's own query.
-fn redirect(
-    mut url: Url,
-    params: &[(&str, &str)],
-    state: Option<&str>,
-) -> Result<Response, PageError> {
-    {
-        let mut query = url.query_pairs_mut();
-        query.extend_pairs(params);
-        if let Some(state) = state {
-            query.append_pair("state", state);
-        }
-    }
-    let location = HeaderValue::from_str(url.as_str()).map_err(|_| {
+fn redirect(url: Url, params: &[(&str, &str)], state: Option<&str>) -> Result<Response, PageError> {
+    crate::pages::redirect_to_client(url, params, state).ok_or_else(|| {
         PageError::bad_request("Invalid redirect URI", "The redirect URI cannot be used.")
-    })?;
-    Ok((
-        StatusCode::FOUND,
-        [
-            (header::LOCATION, location),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-    )
-        .into_response())
+    })
 }
