@@ -281,10 +281,10 @@ pub async fn disconnect(
         return Ok(true);
     };
     let mut revoked = true;
-    if let (Some(config), Some(url)) = (
-        provider.oauth2(),
-        provider.oauth2().and_then(|c| c.revocation_url.as_ref()),
-    ) {
+    let revocation = provider
+        .oauth2()
+        .and_then(|config| Some((config, config.revocation_url.as_ref()?)));
+    if let Some((config, url)) = revocation {
         // Revoking the refresh token ends the whole grant; the access token is revoked too in
         // case the provider treats them separately.
         let mut parts = Vec::new();

@@ -51,8 +51,16 @@ pub async fn ctx_for(state: &AppState, user: &User) -> Result<Ctx, AppError> {
     })
 }
 
-fn parse_scope(raw: &str) -> Result<OwnerKind, AppError> {
-    OwnerKind::parse(raw).ok_or(AppError::NotFound)
+/// What every per-connection action starts with: a logged-in user's context and the scope
+/// (`user` or `workspace`) named in the path.
+async fn scoped(
+    state: &AppState,
+    visitor: &Visitor,
+    scope: &str,
+) -> Result<(Ctx, OwnerKind), AppError> {
+    let user = visitor.require_user("/connections")?;
+    let scope = OwnerKind::parse(scope).ok_or(AppError::NotFound)?;
+    Ok((ctx_for(state, user).await?, scope))
 }
 
 fn flow_error(e: FlowError) -> AppError {
@@ -295,9 +303,7 @@ async fn connect(
     Path((name, scope)): Path<(String, String)>,
     Query(q): Query<ReturnQuery>,
 ) -> Result<Response, AppError> {
-    let user = visitor.require_user("/connections")?;
-    let scope = parse_scope(&scope)?;
-    let ctx = ctx_for(&state, user).await?;
+    let (ctx, scope) = scoped(&state, &visitor, &scope).await?;
     let return_to = safe_next(q.return_to.as_deref().or(Some("/connections")));
     let provider = state
         .connections
@@ -341,9 +347,7 @@ async fn save_secret(
     Path((name, scope)): Path<(String, String)>,
     Form(form): Form<SecretForm>,
 ) -> Result<Response, AppError> {
-    let user = visitor.require_user("/connections")?;
-    let scope = parse_scope(&scope)?;
-    let ctx = ctx_for(&state, user).await?;
+    let (ctx, scope) = scoped(&state, &visitor, &scope).await?;
     let return_to = safe_next(form.return_to.as_deref().or(Some("/connections")));
     match connections::save_secret(&state.connections, &ctx, &name, scope, &form.value).await {
         Ok(()) => Ok(Redirect::to(&return_to).into_response()),
@@ -402,9 +406,7 @@ async fn disconnect(
     visitor: Visitor,
     Path((name, scope)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let user = visitor.require_user("/connections")?;
-    let scope = parse_scope(&scope)?;
-    let ctx = ctx_for(&state, user).await?;
+    let (ctx, scope) = scoped(&state, &visitor, &scope).await?;
     let revoked = connections::disconnect(&state.connections, &ctx, &name, scope)
         .await
         .map_err(flow_error)?;
@@ -422,9 +424,7 @@ async fn test(
     visitor: Visitor,
     Path((name, scope)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let user = visitor.require_user("/connections")?;
-    let scope = parse_scope(&scope)?;
-    let ctx = ctx_for(&state, user).await?;
+    let (ctx, scope) = scoped(&state, &visitor, &scope).await?;
     if state.connections.provider(&name).is_none() {
         return Err(AppError::NotFound);
     }
