@@ -46,23 +46,27 @@ struct SequencerClient {
     client_secret: String,
 }
 
-/// The sealing key: configured, or (demo mode only) read or created in the data directory.
-fn load_key(settings: &Settings) -> anyhow::Result<KeyMaterial> {
-    if settings.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-            format!(
-                "creating the data directory {}",
-                settings.data_dir.display()
-            )
-        })?;
-    }
+/// The sealing key: configured, or (demo mode only) read or created in the data directory. A
+/// demo key is only created for a database that holds nothing sealed: replacing a key that
+/// data depends on would make that data unreadable without a word.
+fn load_key(settings: &Settings, sealed_ids: &[String]) -> anyhow::Result<KeyMaterial> {
     Ok(match &settings.key {
         KeySource::Given(key) => key.clone(),
         KeySource::DataDirFile => {
+            let path = settings.data_dir.join("encryption.key");
+            if !path.exists() && !sealed_ids.is_empty() {
+                anyhow::bail!(
+                    "demo mode: {} is missing, but the database holds values sealed with key {}; \
+                     restore that file (or set TASKR_ENCRYPTION_KEY to that key). Taskr does not \
+                     make a new key, which would leave those values unreadable.",
+                    path.display(),
+                    sealed_ids.join(", ")
+                );
+            }
             let (key, created) = KeyMaterial::load_or_create_file(&settings.data_dir)?;
             if created {
                 tracing::warn!(
-                    path = %settings.data_dir.join("encryption.key").display(),
+                    path = %path.display(),
                     "demo mode: generated an encryption key; set TASKR_ENCRYPTION_KEY in production"
                 );
             }
@@ -71,22 +75,53 @@ fn load_key(settings: &Settings) -> anyhow::Result<KeyMaterial> {
     })
 }
 
+/// Opens the store with private files, loads the key, and refuses to go on when stored values
+/// are sealed under a key id that no configured key has (a lost or mistyped key is caught at
+/// start-up, not at the first "Sync now").
+async fn open_store_and_cipher(settings: &Settings) -> anyhow::Result<(SqliteStore, Cipher)> {
+    if settings.database_url.starts_with("sqlite:") {
+        crate::private_files::private_dir(&settings.data_dir)?;
+    }
+    let store = SqliteStore::connect(&settings.database_url).await?;
+    let sealed_ids = store
+        .sealed_key_ids()
+        .await
+        .context("reading which keys sealed the stored values")?;
+    let key = load_key(settings, &sealed_ids)?;
+    let cipher = Cipher::with_older_keys(&key, &settings.old_keys);
+    let missing: Vec<&str> = sealed_ids
+        .iter()
+        .map(String::as_str)
+        .filter(|id| !cipher.opens(id))
+        .collect();
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "the database holds values sealed with key {} but no configured key has that id \
+             (TASKR_ENCRYPTION_KEY is key {}); set TASKR_ENCRYPTION_KEY or \
+             TASKR_OLD_ENCRYPTION_KEYS to the key with that id",
+            missing.join(", "),
+            cipher.key_id()
+        );
+    }
+    Ok((store, cipher))
+}
+
 /// The store and cipher alone, for commands that do not serve (`taskr keys rotate`).
 pub async fn open_store(
     settings: &Settings,
 ) -> anyhow::Result<(Arc<dyn crate::store::Store>, Cipher)> {
-    let key = load_key(settings)?;
-    let store = SqliteStore::connect(&settings.database_url).await?;
-    Ok((
-        Arc::new(store),
-        Cipher::with_older_keys(&key, &settings.old_keys),
-    ))
+    let (store, cipher) = open_store_and_cipher(settings).await?;
+    Ok((Arc::new(store), cipher))
 }
 
 impl Application {
     pub async fn build(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
-        let key = load_key(&settings)?;
-        let store = SqliteStore::connect(&settings.database_url).await?;
+        let (store, cipher) = open_store_and_cipher(&settings).await?;
+        crate::accounts::backfill_username_keys(&store)
+            .await
+            .context("normalising the usernames of existing accounts")?;
+        // Made once here, off the request path: unknown-user log-ins verify against it.
+        tokio::task::spawn_blocking(crate::accounts::dummy_hash).await?;
         // SQLite serves one Taskr instance: leases left by a process that died (a crash, a
         // SIGKILL) are void, so its claimed rows are due again at once.
         let released = store.inbox_release_leases().await?;
@@ -172,7 +207,6 @@ impl Application {
         if let Some(embedded) = &sandbox {
             add_demo_sequencer(&mut settings, embedded)?;
         }
-        let cipher = Cipher::with_older_keys(&key, &settings.old_keys);
         let state = AppState::new(Arc::new(store), cipher, gateway, settings);
         Ok(Self {
             listener,
@@ -311,6 +345,9 @@ async fn upkeep(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
             Err(e) => tracing::warn!(error = %e, "could not purge expired sessions"),
         }
         state.auth_limiter.retain_recent();
+        state
+            .login_throttle
+            .retain_recent(std::time::Instant::now());
         // Attio retries for about 3 days; idempotency keys are kept for 5.
         let horizon = crate::now_ms() - 5 * 24 * 3600 * 1000;
         if let Err(e) = state.store.inbox_purge(horizon).await {

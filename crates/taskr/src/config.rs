@@ -89,6 +89,14 @@ pub struct Cli {
     /// Log-in and sign-up attempts allowed per client address per minute.
     #[arg(long, env = "TASKR_AUTH_RATE_PER_MINUTE", default_value = "10")]
     pub auth_rate_per_minute: NonZeroU32,
+
+    /// Threads that hash and check passwords (Argon2id, 19 MiB each); default: one per core.
+    #[arg(long, env = "TASKR_PASSWORD_HASH_WORKERS")]
+    pub password_hash_workers: Option<std::num::NonZeroUsize>,
+
+    /// Log-ins and sign-ups that may wait for a hashing thread; beyond this they get a 503.
+    #[arg(long, env = "TASKR_PASSWORD_HASH_QUEUE", default_value = "64")]
+    pub password_hash_queue: usize,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -145,6 +153,23 @@ pub struct Settings {
     pub old_keys: Vec<KeyMaterial>,
     pub providers: Vec<crate::connections::Provider>,
     pub sequencer_api_url: Option<Url>,
+    pub password_hashing: PasswordHashing,
+}
+
+/// How much password hashing may run at once, and how much may wait.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordHashing {
+    pub workers: usize,
+    pub queue: usize,
+}
+
+impl Default for PasswordHashing {
+    fn default() -> Self {
+        Self {
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            queue: 64,
+        }
+    }
 }
 
 /// Where the sealing key comes from.
@@ -274,6 +299,12 @@ impl Settings {
             old_keys,
             providers,
             sequencer_api_url,
+            password_hashing: PasswordHashing {
+                workers: cli
+                    .password_hash_workers
+                    .map_or_else(|| PasswordHashing::default().workers, |n| n.get()),
+                queue: cli.password_hash_queue,
+            },
         })
     }
 

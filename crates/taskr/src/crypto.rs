@@ -179,6 +179,11 @@ impl Cipher {
         &self.key_id
     }
 
+    /// Whether values sealed under `key_id` can be opened (the current key or an older one).
+    pub fn opens(&self, key_id: &str) -> bool {
+        key_id == self.key_id || self.older.iter().any(|(id, _)| id == key_id)
+    }
+
     /// Seals `plaintext`; `context` names the row it belongs to, so a sealed value copied to
     /// another row does not open.
     pub fn seal(&self, plaintext: &[u8], context: &str) -> Sealed {

@@ -21,6 +21,12 @@ pub enum AppError {
     NotFound,
     #[error("Too many attempts from your address. Wait a minute and try again.")]
     RateLimited,
+    /// Taskr is at capacity for this kind of work; the visitor should retry shortly.
+    #[error("{message}")]
+    Busy {
+        message: &'static str,
+        retry_after_secs: u64,
+    },
     /// Attio (or another upstream) failed; the message is safe to show.
     #[error("{0}")]
     Upstream(String),
@@ -68,6 +74,7 @@ impl AppError {
             Self::Csrf | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::LoginRequired { .. } => StatusCode::SEE_OTHER,
@@ -113,7 +120,20 @@ impl IntoResponse for AppError {
             }
             other => {
                 let status = other.status();
-                error_page(status, other.to_string())
+                let retry_after = match &other {
+                    Self::RateLimited => Some(60),
+                    Self::Busy {
+                        retry_after_secs, ..
+                    } => Some(*retry_after_secs),
+                    _ => None,
+                };
+                let mut response = error_page(status, other.to_string());
+                if let Some(secs) = retry_after {
+                    response
+                        .headers_mut()
+                        .insert(axum::http::header::RETRY_AFTER, secs.into());
+                }
+                response
             }
         }
     }

@@ -7,8 +7,13 @@ use taskr::config::{Cli, Command, KeysCommand, Settings};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // A `.env` file, as in Attio's tutorial; real environment variables win.
-    let _ = dotenvy::dotenv();
+    // A `.env` file in the working directory, as in Attio's tutorial; real environment
+    // variables win. A malformed line stops start-up: silently skipping it (and everything
+    // after it) would start Taskr with settings nobody chose.
+    if let Err(e) = taskr::config_text::load_dotenv(std::path::Path::new(".env")) {
+        eprintln!("taskr: {e}");
+        std::process::exit(2);
+    }
     let mut cli = Cli::parse();
     let command = cli.command.take();
     let settings = match Settings::from_cli(cli) {

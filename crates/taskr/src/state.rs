@@ -31,6 +31,10 @@ pub struct AppState {
     pub webhook_unreachable_logged: Arc<std::sync::OnceLock<()>>,
     pub connections: Arc<Connections>,
     pub inbox_writer: crate::inbox_writer::InboxWriter,
+    /// The bounded pool every password hash and check runs on.
+    pub hasher: Arc<crate::accounts::Hasher>,
+    /// Failed log-ins per account (and per account on a known device).
+    pub login_throttle: Arc<crate::accounts::LoginThrottle>,
 }
 
 impl AppState {
@@ -47,7 +51,13 @@ impl AppState {
             cipher.clone(),
             attio.http.clone(),
         ));
+        let hasher = Arc::new(crate::accounts::Hasher::start(
+            settings.password_hashing.workers,
+            settings.password_hashing.queue,
+        ));
         Self {
+            hasher,
+            login_throttle: Arc::new(crate::accounts::LoginThrottle::new(Default::default())),
             connections,
             inbox_writer: crate::inbox_writer::InboxWriter::start(store.clone()),
             store,

@@ -257,7 +257,18 @@ fn validate(raw: RawProvider, env: &dyn Fn(&str) -> Option<String>) -> Result<Pr
 
 /// Parses a providers file's text; `env` reads environment variables (injected for tests).
 pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<Provider>, String> {
-    let file: ProvidersFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    parse_named("the connections file", text, env)
+}
+
+/// [`parse`], naming the file in errors. A TOML error gives file, line and column but never
+/// the line's text, which may be a `client_secret`.
+pub fn parse_named(
+    origin: &str,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Provider>, String> {
+    let file: ProvidersFile =
+        toml::from_str(text).map_err(|e| crate::config_text::toml_error(origin, text, &e))?;
     let mut providers = Vec::new();
     for raw in file.providers {
         let provider = validate(raw, env)?;
@@ -271,7 +282,9 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<Pro
 
 pub fn load(path: &Path) -> Result<Vec<Provider>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    parse(&text, &|var| std::env::var(var).ok())
+    parse_named(&path.display().to_string(), &text, &|var| {
+        std::env::var(var).ok()
+    })
 }
 
 #[cfg(test)]
@@ -340,10 +353,23 @@ mod tests {
             ("[[provider]]\nname = \"Bad Name\"\nkind = \"secret\"\nuser = true".to_owned(), "name must be"),
             ("[[provider]]\nname = \"p\"\nkind = \"secret\"".to_owned(), "user = true and/or workspace"),
             (format!("{}\n{}", base("kind = \"secret\""), base("kind = \"secret\"")), "declared twice"),
+            (base("kind = \"secret\"\npkce = \"maybe\""), "connections file:5:"),
         ];
         for (text, expected) in cases {
             let error = parse(&text, &env).expect_err(&text);
             assert!(error.contains(expected), "{text}\n→ {error}");
         }
+    }
+
+    #[test]
+    fn a_syntax_error_on_a_secret_line_names_the_place_not_the_secret() {
+        let text = "[[provider]]\nname = \"p\"\nkind = \"oauth2\"\nuser = true\n\
+                    client_secret = \"sk_live_hunter2\nclient_id = \"c\"\n";
+        let error = parse_named("/etc/taskr/connections.toml", text, &env).unwrap_err();
+        assert!(
+            error.starts_with("/etc/taskr/connections.toml:5:"),
+            "{error}"
+        );
+        assert!(!error.contains("hunter2"), "{error}");
     }
 }

@@ -110,10 +110,18 @@ fn value_context(record_provider: &str, owner: &Owner, part: &str) -> String {
     contexts::connection(record_provider, owner.kind.as_str(), &owner.id, part)
 }
 
-/// The last 4 characters, the only part of a value ever shown.
+/// Values shorter than this are never hinted at: 4 characters of a 5-character secret give
+/// most of it away.
+pub const HINT_MIN_LENGTH: usize = 12;
+
+/// The last 4 characters of a value of at least [`HINT_MIN_LENGTH`], the only part ever shown;
+/// nothing for a shorter one.
 pub fn hint(value: &str) -> String {
     let chars: Vec<char> = value.chars().collect();
-    chars[chars.len().saturating_sub(4)..].iter().collect()
+    if chars.len() < HINT_MIN_LENGTH {
+        return String::new();
+    }
+    chars[chars.len() - 4..].iter().collect()
 }
 
 impl Connections {

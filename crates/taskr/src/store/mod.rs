@@ -43,6 +43,8 @@ pub struct UserWithPassword {
 pub enum StoreError {
     #[error("that username is taken")]
     UsernameTaken,
+    #[error("that username looks like an existing one")]
+    UsernameLookalike,
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
     #[error(transparent)]
@@ -124,9 +126,17 @@ pub trait AccountStore: Send + Sync {
         &self,
         username: &str,
         username_key: &str,
+        username_skeleton: &str,
         password_hash: &str,
         now: i64,
     ) -> StoreResult<User>;
+    /// Whether a user has this key or this confusable skeleton.
+    async fn username_in_use(&self, key: &str, skeleton: &str) -> StoreResult<bool>;
+    /// Users created before usernames had skeletons.
+    async fn users_without_skeleton(&self) -> StoreResult<Vec<User>>;
+    /// Sets a user's key and skeleton; false when another user already has either.
+    async fn set_username_keys(&self, user: UserId, key: &str, skeleton: &str)
+        -> StoreResult<bool>;
     async fn user_by_username_key(&self, key: &str) -> StoreResult<Option<UserWithPassword>>;
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
 
@@ -281,6 +291,9 @@ pub trait ConnectionStore: Send + Sync {
 /// Every sealed value, for `taskr keys rotate`.
 #[async_trait]
 pub trait KeyStore: Send + Sync {
+    /// Every key id that some stored sealed value names, so that start-up can refuse to run
+    /// without a key the data depends on.
+    async fn sealed_key_ids(&self) -> StoreResult<Vec<String>>;
     /// Sealed values whose key is not `current_key_id`.
     async fn sealed_values_not_under(&self, current_key_id: &str) -> StoreResult<Vec<SealedValue>>;
     /// Replaces a sealed value if it still is `old` (a concurrent change wins); true if replaced.

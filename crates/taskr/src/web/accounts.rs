@@ -1,12 +1,14 @@
 //! Sign-up, log-in and log-out pages. Bad input comes back on the form with a message and what
-//! the user typed (never the password); log-in and sign-up are rate limited per client address.
+//! the user typed (never the password); log-in and sign-up are rate limited per client address,
+//! and failed log-ins are throttled per account (see `accounts::throttle`).
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::header::SET_COOKIE;
-use axum::http::StatusCode;
+use axum::http::header::{COOKIE, RETRY_AFTER, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -78,6 +80,57 @@ fn form_error(status: StatusCode, form: AuthForm) -> Result<Response, AppError> 
     Ok(response)
 }
 
+/// The same form again, with a status and a `Retry-After`.
+fn form_retry(status: StatusCode, form: AuthForm, wait: Duration) -> Result<Response, AppError> {
+    let mut response = form_error(status, form)?;
+    // Whole seconds, rounded up, so that a client that waits exactly this long gets in.
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, secs.max(1).into());
+    Ok(response)
+}
+
+const BUSY_MESSAGE: &str =
+    "Taskr is busy checking passwords right now. Please try again in a few seconds.";
+const BUSY_RETRY: Duration = Duration::from_secs(2);
+
+/// The cookie that marks a browser that has logged in to an account before.
+const DEVICE_COOKIE: &str = "taskr_device";
+const DEVICE_TTL_SECS: i64 = 365 * 24 * 3600;
+
+fn device_token(state: &AppState, account_key: &str) -> String {
+    hex::encode(state.cipher.mac("known-device", account_key.as_bytes()))
+}
+
+/// Whether this browser has logged in to the account `account_key` before.
+fn is_known_device(state: &AppState, headers: &HeaderMap, account_key: &str) -> bool {
+    let expected = device_token(state, account_key);
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(name, value)| {
+            name == DEVICE_COOKIE
+                && subtle::ConstantTimeEq::ct_eq(value.as_bytes(), expected.as_bytes()).into()
+        })
+}
+
+fn device_cookie(state: &AppState, account_key: &str) -> HeaderValue {
+    let secure = if state.settings.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{DEVICE_COOKIE}={}; Path=/login; HttpOnly; SameSite=Lax; Max-Age={DEVICE_TTL_SECS}{secure}",
+        device_token(state, account_key)
+    );
+    HeaderValue::from_str(&cookie).expect("hex is a valid cookie value")
+}
+
 #[derive(Deserialize)]
 struct Credentials {
     #[serde(default)]
@@ -131,11 +184,23 @@ async fn signup(
             )
         }
     };
-    match accounts::sign_up(state.store.as_ref(), &username, password, crate::now()).await {
+    match accounts::sign_up(
+        state.store.as_ref(),
+        &state.hasher,
+        &username,
+        password,
+        crate::now(),
+    )
+    .await
+    {
         Ok(user) => {
             tracing::info!(user = %user.id, "signed up");
             let cookie = session::start_session(&state, &visitor, &user).await?;
-            Ok(logged_in_redirect(cookie, "/?notice=welcome"))
+            let mut response = logged_in_redirect(cookie, "/?notice=welcome");
+            response
+                .headers_mut()
+                .append(SET_COOKIE, device_cookie(&state, &username.key()));
+            Ok(response)
         }
         Err(AccountError::UsernameTaken) => form_error(
             StatusCode::CONFLICT,
@@ -144,6 +209,21 @@ async fn signup(
                 typed,
                 Some("That username is taken. Try another one, or log in.".to_owned()),
             ),
+        ),
+        Err(AccountError::UsernameLookalike) => form_error(
+            StatusCode::CONFLICT,
+            AuthForm::signup(
+                &visitor,
+                typed,
+                Some(
+                    "That username looks too much like an existing one. Choose another.".to_owned(),
+                ),
+            ),
+        ),
+        Err(AccountError::Busy) => form_retry(
+            StatusCode::SERVICE_UNAVAILABLE,
+            AuthForm::signup(&visitor, typed, Some(BUSY_MESSAGE.to_owned())),
+            BUSY_RETRY,
         ),
         Err(e) => Err(AppError::Internal(e.into())),
     }
@@ -164,6 +244,7 @@ async fn login_page(
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     visitor: Visitor,
     Form(form): Form<Credentials>,
 ) -> Result<Response, AppError> {
@@ -181,20 +262,65 @@ async fn login(
             ),
         );
     }
-    match accounts::log_in(state.store.as_ref(), &form.username, &form.password).await {
-        Ok(user) => {
-            tracing::info!(user = %user.id, "logged in");
-            let cookie = session::start_session(&state, &visitor, &user).await?;
-            Ok(logged_in_redirect(cookie, &next))
-        }
-        Err(AccountError::BadCredentials) => form_error(
-            StatusCode::UNAUTHORIZED,
+    // A known device is throttled on its own count, so that nobody else's failures slow it.
+    let account = accounts::key_of(&form.username);
+    let throttle_key = if is_known_device(&state, &headers, &account) {
+        format!("device:{account}")
+    } else {
+        format!("account:{account}")
+    };
+    if let Err(wait) = state.login_throttle.check(&throttle_key, Instant::now()) {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return form_retry(
+            StatusCode::TOO_MANY_REQUESTS,
             AuthForm::login(
                 &visitor,
                 typed,
                 next,
-                Some("Wrong username or password.".to_owned()),
+                Some(format!(
+                    "Too many failed log-ins for this account. Try again in {secs} second{}.",
+                    if secs == 1 { "" } else { "s" }
+                )),
             ),
+            wait,
+        );
+    }
+    match accounts::log_in(
+        state.store.as_ref(),
+        &state.hasher,
+        &form.username,
+        &form.password,
+    )
+    .await
+    {
+        Ok(user) => {
+            tracing::info!(user = %user.id, "logged in");
+            state.login_throttle.record_success(&throttle_key);
+            let cookie = session::start_session(&state, &visitor, &user).await?;
+            let mut response = logged_in_redirect(cookie, &next);
+            response
+                .headers_mut()
+                .append(SET_COOKIE, device_cookie(&state, &account));
+            Ok(response)
+        }
+        Err(AccountError::BadCredentials) => {
+            state
+                .login_throttle
+                .record_failure(&throttle_key, Instant::now());
+            form_error(
+                StatusCode::UNAUTHORIZED,
+                AuthForm::login(
+                    &visitor,
+                    typed,
+                    next,
+                    Some("Wrong username or password.".to_owned()),
+                ),
+            )
+        }
+        Err(AccountError::Busy) => form_retry(
+            StatusCode::SERVICE_UNAVAILABLE,
+            AuthForm::login(&visitor, typed, next, Some(BUSY_MESSAGE.to_owned())),
+            BUSY_RETRY,
         ),
         Err(e) => Err(AppError::Internal(e.into())),
     }

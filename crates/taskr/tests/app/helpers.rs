@@ -217,6 +217,7 @@ impl TestApp {
             old_keys: Vec::new(),
             providers,
             sequencer_api_url,
+            password_hashing: Default::default(),
         };
         let app = Application::build(settings, listener).await.unwrap();
         let state = app.state().clone();

@@ -15,15 +15,18 @@ impl AccountStore for SqliteStore {
         &self,
         username: &str,
         username_key: &str,
+        username_skeleton: &str,
         password_hash: &str,
         now: i64,
     ) -> StoreResult<User> {
         let result = sqlx::query(
-            "INSERT INTO users (username, username_key, password_hash, created_at)
-             VALUES (?, ?, ?, ?)",
+            "INSERT INTO users (username, username_key, username_skeleton, password_hash,
+                                created_at)
+             VALUES (?, ?, ?, ?, ?)",
         )
         .bind(username)
         .bind(username_key)
+        .bind(username_skeleton)
         .bind(password_hash)
         .bind(now)
         .execute(&self.pool)
@@ -34,8 +37,60 @@ impl AccountStore for SqliteStore {
                 username: username.to_owned(),
             }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Err(StoreError::UsernameTaken)
+                // Two sign-ups raced past `username_in_use`; say which constraint stopped it.
+                if e.message().contains("username_key") {
+                    Err(StoreError::UsernameTaken)
+                } else {
+                    Err(StoreError::UsernameLookalike)
+                }
             }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn username_in_use(&self, key: &str, skeleton: &str) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM users WHERE username_key = ? OR username_skeleton = ?",
+        )
+        .bind(key)
+        .bind(skeleton)
+        .fetch_one(&self.pool)
+        .await?
+            > 0)
+    }
+
+    async fn users_without_skeleton(&self) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query(
+            "SELECT id, username FROM users WHERE username_skeleton IS NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(User {
+                    id: UserId(row.try_get("id")?),
+                    username: row.try_get("username")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_username_keys(
+        &self,
+        user: UserId,
+        key: &str,
+        skeleton: &str,
+    ) -> StoreResult<bool> {
+        let result =
+            sqlx::query("UPDATE users SET username_key = ?, username_skeleton = ? WHERE id = ?")
+                .bind(key)
+                .bind(skeleton)
+                .bind(user.0)
+                .execute(&self.pool)
+                .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
             Err(e) => Err(e.into()),
         }
     }

@@ -252,6 +252,19 @@ pub mod contexts {
 
 #[async_trait]
 impl KeyStore for SqliteStore {
+    async fn sealed_key_ids(&self) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT token_key_id FROM attio_links
+             UNION SELECT secret_key_id FROM webhooks
+             UNION SELECT value_key_id FROM connections
+             UNION SELECT refresh_key_id FROM connections WHERE refresh_key_id IS NOT NULL
+             UNION SELECT verifier_key_id FROM connection_flows
+             ORDER BY 1",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn sealed_values_not_under(&self, key: &str) -> StoreResult<Vec<SealedValue>> {
         let mut values = Vec::new();
         for row in sqlx::query(

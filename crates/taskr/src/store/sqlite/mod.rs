@@ -67,6 +67,15 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        let file = options.get_filename().to_owned();
+        if !file.as_os_str().is_empty() && file.as_os_str() != ":memory:" {
+            crate::private_files::private_file(&file)?;
+            for suffix in ["-wal", "-shm", "-journal"] {
+                let mut side = file.clone().into_os_string();
+                side.push(suffix);
+                crate::private_files::private_if_present(std::path::Path::new(&side))?;
+            }
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
