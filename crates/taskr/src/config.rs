@@ -154,6 +154,8 @@ pub struct Settings {
     pub providers: Vec<crate::connections::Provider>,
     pub sequencer_api_url: Option<Url>,
     pub password_hashing: PasswordHashing,
+    /// How failed log-ins slow further attempts at the same account.
+    pub login_throttle: crate::accounts::ThrottlePolicy,
 }
 
 /// How much password hashing may run at once, and how much may wait.
@@ -305,6 +307,7 @@ impl Settings {
                     .map_or_else(|| PasswordHashing::default().workers, |n| n.get()),
                 queue: cli.password_hash_queue,
             },
+            login_throttle: Default::default(),
         })
     }
 

@@ -57,7 +57,9 @@ impl AppState {
         ));
         Self {
             hasher,
-            login_throttle: Arc::new(crate::accounts::LoginThrottle::new(Default::default())),
+            login_throttle: Arc::new(crate::accounts::LoginThrottle::new(
+                settings.login_throttle.clone(),
+            )),
             connections,
             inbox_writer: crate::inbox_writer::InboxWriter::start(store.clone()),
             store,

@@ -720,3 +720,37 @@ async fn the_keys_rotate_command_reseals_a_live_database_and_can_run_again() {
         "values under an unconfigured key are an error"
     );
 }
+
+#[tokio::test]
+async fn a_short_secret_is_never_hinted_at_and_a_long_one_only_by_its_last_four() {
+    use taskr::connections::providers::parse;
+    let mailer = parse(
+        "[[provider]]\nname = \"mailer\"\ndisplay_name = \"Mailer\"\nkind = \"secret\"\nuser = true",
+        &|_| None,
+    )
+    .unwrap();
+    let app = TestApp::spawn_with(TestOptions {
+        extra_providers: mailer,
+        ..Default::default()
+    })
+    .await;
+    let client = app.user("shorty").await;
+    app.connect(&client).await;
+    for (secret, shown, hidden) in [
+        ("k9x2q", "value hidden", "9x2q"),
+        ("abcdefghijk", "value hidden", "hijk"),
+        ("abcdefghijkl", "value …ijkl", "value hidden"),
+    ] {
+        let response = app
+            .post_form(
+                &client,
+                "/connections/mailer/user/secret",
+                &[("value", secret)],
+            )
+            .await;
+        assert_eq!(location(&response), "/connections", "{secret}");
+        let page = app.page(&client, "/connections").await;
+        assert!(page.contains(shown), "{secret}: {shown}");
+        assert!(!page.contains(hidden), "{secret}: {hidden}");
+    }
+}

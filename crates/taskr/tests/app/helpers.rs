@@ -35,6 +35,8 @@ pub struct TestOptions {
     pub sandbox: attio_sandbox::Config,
     /// The sealing key (64 hex digits); a random one when `None`.
     pub key: Option<String>,
+    pub password_hashing: taskr::config::PasswordHashing,
+    pub login_throttle: taskr::accounts::ThrottlePolicy,
 }
 
 impl Default for TestOptions {
@@ -53,6 +55,8 @@ impl Default for TestOptions {
                 ..Default::default()
             },
             key: None,
+            password_hashing: Default::default(),
+            login_throttle: Default::default(),
         }
     }
 }
@@ -217,7 +221,8 @@ impl TestApp {
             old_keys: Vec::new(),
             providers,
             sequencer_api_url,
-            password_hashing: Default::default(),
+            password_hashing: options.password_hashing,
+            login_throttle: options.login_throttle.clone(),
         };
         let app = Application::build(settings, listener).await.unwrap();
         let state = app.state().clone();
