@@ -454,3 +454,114 @@ mod tests {
         assert_eq!(peek_webhook_id(b"not json"), None);
     }
 }
+
+/// Arbitrary input never panics the parser or the verifier, and the verifier accepts exactly
+/// the signatures made for the body.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// JSON that looks like deliveries: right keys, wrong or random values.
+    fn delivery_like() -> impl Strategy<Value = String> {
+        let value = prop_oneof![
+            Just("null".to_owned()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            "[a-z0-9.-]{0,12}".prop_map(|s| format!("\"{s}\"")),
+            Just("\"6f0e3b8e-1c2d-4e5f-8a9b-0c1d2e3f4a5b\"".to_owned()),
+            Just("{}".to_owned()),
+            Just("[]".to_owned()),
+        ];
+        let event_type = prop_oneof![
+            Just("task.created".to_owned()),
+            Just("record.merged".to_owned()),
+            Just("list-entry.updated".to_owned()),
+            "[a-z.-]{0,20}",
+        ];
+        let key = prop_oneof![
+            Just("task_id"),
+            Just("workspace_id"),
+            Just("object_id"),
+            Just("record_id"),
+            Just("list_id"),
+            Just("entry_id"),
+            Just("attribute_id"),
+            Just("note_id"),
+            Just("comment_id"),
+            Just("thread_id"),
+            Just("workspace_member_id"),
+            Just("call_recording_id"),
+            Just("duplicate_record_id"),
+        ];
+        let id = proptest::collection::vec((key, value.clone()), 0..6).prop_map(|pairs| {
+            let fields: Vec<String> = pairs
+                .into_iter()
+                .map(|(k, v)| format!("\"{k}\":{v}"))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        });
+        let event = (event_type, id, value.clone()).prop_map(|(t, id, actor)| {
+            format!("{{\"event_type\":\"{t}\",\"id\":{id},\"actor\":{{\"type\":{actor},\"id\":{actor}}}}}")
+        });
+        (proptest::collection::vec(event, 0..4), value, any::<bool>()).prop_map(
+            |(events, webhook_id, bare)| {
+                if bare && !events.is_empty() {
+                    events[0].clone()
+                } else {
+                    format!(
+                        "{{\"webhook_id\":{webhook_id},\"events\":[{}]}}",
+                        events.join(",")
+                    )
+                }
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_the_parser(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let parsed = serde_json::from_slice::<WebhookPayload>(&body);
+            if let Ok(payload) = parsed {
+                for event in &payload.events {
+                    let _ = event.subject();
+                }
+            }
+            let _ = peek_webhook_id(&body);
+        }
+
+        #[test]
+        fn delivery_shaped_json_never_panics_and_subjects_are_consistent(body in delivery_like()) {
+            if let Ok(payload) = serde_json::from_str::<WebhookPayload>(&body) {
+                for event in &payload.events {
+                    // A subject is only ever read from ids that are there.
+                    if let Some(Subject::Task(id)) = event.subject() {
+                        prop_assert_eq!(Some(id), event.id.task_id);
+                    }
+                    let _ = event.event_type.as_str();
+                }
+            }
+        }
+
+        #[test]
+        fn only_the_right_signature_verifies(
+            secret in "[ -~]{1,64}",
+            body in proptest::collection::vec(any::<u8>(), 0..256),
+            header in "[ -~]{0,80}",
+        ) {
+            let secret = WebhookSecret::new(secret);
+            let good = secret.sign(&body);
+            prop_assert!(secret.verify(&body, &good));
+            prop_assert!(secret.verify(&body, &good.to_uppercase()));
+            let prefixed = format!("sha256={good}");
+            prop_assert!(secret.verify(&body, &prefixed));
+            // A random header verifies only if it happens to be the signature itself.
+            let random_ok = secret.verify(&body, &header);
+            let trimmed = header.trim();
+            let normalised = trimmed.strip_prefix("sha256=").unwrap_or(trimmed).to_lowercase();
+            prop_assert_eq!(random_ok, normalised == good);
+            let mut other = body.clone();
+            other.push(0);
+            prop_assert!(!secret.verify(&other, &good));
+        }
+    }
+}

@@ -8,6 +8,7 @@ mod events;
 mod faults;
 mod members;
 mod oauth;
+mod properties;
 mod receiver;
 mod scopes;
 mod tasks;
