@@ -348,6 +348,11 @@ pub async fn run(server: &mut Server, args: &AuthArgs) -> Result<()> {
         sampler::max_fds(&samples, burst_start, burst_end).to_string(),
         "",
     );
+    table.row(
+        "server threads, peak",
+        sampler::max_threads(&samples, burst_start, burst_end).to_string(),
+        "",
+    );
     table.row("server Max open files", server.max_open_files(), "");
     table.row(
         "server still running at the end",

@@ -16,6 +16,7 @@ pub struct Sample {
     pub rss_kib: u64,
     pub hwm_kib: u64,
     pub fds: u64,
+    pub threads: u64,
 }
 
 pub struct Sampler {
@@ -25,20 +26,23 @@ pub struct Sampler {
     task: JoinHandle<()>,
 }
 
-fn status_kib(status: &str, field: &str) -> Option<u64> {
+/// A number field of /proc/<pid>/status ("VmRSS:   1234 kB", "Threads:  9").
+fn status_field(status: &str, field: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// One reading, or `None` once the process is gone.
-pub fn read(pid: u32) -> Option<(u64, u64, u64)> {
+/// One reading taken `at`, or `None` once the process is gone.
+fn read(pid: u32, at: Duration) -> Option<Sample> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count() as u64;
-    Some((
-        status_kib(&status, "VmRSS:")?,
-        status_kib(&status, "VmHWM:")?,
+    Some(Sample {
+        at,
+        rss_kib: status_field(&status, "VmRSS:")?,
+        hwm_kib: status_field(&status, "VmHWM:")?,
         fds,
-    ))
+        threads: status_field(&status, "Threads:")?,
+    })
 }
 
 impl Sampler {
@@ -55,15 +59,10 @@ impl Sampler {
                     _ = tick.tick() => {}
                     _ = stopped.changed() => break,
                 }
-                let Some((rss_kib, hwm_kib, fds)) = read(pid) else {
+                let Some(sample) = read(pid, origin.elapsed()) else {
                     break;
                 };
-                sink.lock().expect("sampler lock").push(Sample {
-                    at: origin.elapsed(),
-                    rss_kib,
-                    hwm_kib,
-                    fds,
-                });
+                sink.lock().expect("sampler lock").push(sample);
             }
         });
         Self {
@@ -105,4 +104,11 @@ pub fn max_rss_kib(samples: &[Sample], from: Duration, to: Duration) -> u64 {
 
 pub fn max_fds(samples: &[Sample], from: Duration, to: Duration) -> u64 {
     window(samples, from, to).map(|s| s.fds).max().unwrap_or(0)
+}
+
+pub fn max_threads(samples: &[Sample], from: Duration, to: Duration) -> u64 {
+    window(samples, from, to)
+        .map(|s| s.threads)
+        .max()
+        .unwrap_or(0)
 }
