@@ -87,17 +87,20 @@ async fn main() -> Result<()> {
     let outcome = match raise_own_fd_limit() {
         Err(e) => Err(e),
         Ok(()) => tokio::select! {
-            outcome = run(&mut server, &cli.scenario) => outcome,
-            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-            _ = terminate.recv() => Err(anyhow::anyhow!("terminated")),
-        },
+            outcome = run(&mut server, &cli.scenario) => outcome.map_err(|e| (e, true)),
+            _ = tokio::signal::ctrl_c() => Err((anyhow::anyhow!("interrupted"), false)),
+            _ = terminate.recv() => Err((anyhow::anyhow!("terminated"), false)),
+        }
+        .map_err(|(e, show_log)| {
+            if show_log {
+                eprintln!(
+                    "taskr-load: last lines of the server log:\n{}",
+                    server.log_tail()
+                );
+            }
+            e
+        }),
     };
-    if outcome.is_err() {
-        eprintln!(
-            "taskr-load: last lines of the server log:\n{}",
-            server.log_tail()
-        );
-    }
     server.stop().await?;
     outcome
 }

@@ -64,6 +64,8 @@ impl Server {
             .arg(data_dir.path().join("data"))
             // The data directory is the working directory too, so no `.env` of ours is read.
             .current_dir(data_dir.path())
+            // Plain log lines: the tail is quoted in error messages.
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
