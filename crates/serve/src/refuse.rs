@@ -34,10 +34,12 @@ pub(crate) static RESPONSE: LazyLock<Vec<u8>> = LazyLock::new(|| {
 
 /// Answers `stream` with the 503 and closes it.
 ///
-/// Closing a socket whose request was not read makes the kernel send a reset, which can destroy
-/// the answer before the client reads it. So, while few refusals are in progress, the refusal
-/// half-closes and reads what the client sends for up to a second before closing; past
-/// [`LINGERING_REFUSALS`] it writes what the socket takes at once and closes.
+/// HTTP clients treat bytes that arrive before they sent their request as an error (hyper's
+/// client reports an "unexpected message"), and closing a socket whose request was not read
+/// makes the kernel send a reset that can destroy the answer. So, while few refusals are in
+/// progress, a refusal waits up to a second for the request head, answers, half-closes and
+/// reads until the client closes (a second at most). Past [`LINGERING_REFUSALS`] at once it
+/// writes what the socket takes and closes at once: under a flood, cheapness comes first.
 pub(crate) fn refuse(stream: TcpStream, lingering: &Arc<Semaphore>) {
     let Ok(permit) = lingering.clone().try_acquire_owned() else {
         let _ = stream.try_write(&RESPONSE);
@@ -46,6 +48,7 @@ pub(crate) fn refuse(stream: TcpStream, lingering: &Arc<Semaphore>) {
     tokio::spawn(async move {
         let _permit = permit;
         let mut stream = stream;
+        let _ = tokio::time::timeout(LINGER, read_head(&mut stream)).await;
         let _ = tokio::time::timeout(LINGER, async {
             stream.write_all(&RESPONSE).await?;
             stream.shutdown().await?;
@@ -56,4 +59,18 @@ pub(crate) fn refuse(stream: TcpStream, lingering: &Arc<Semaphore>) {
         })
         .await;
     });
+}
+
+/// Reads until the end of a request head, the end of the stream or 8 KiB.
+async fn read_head(stream: &mut TcpStream) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 1024];
+    while head.len() < 8 * 1024 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    Ok(())
 }

@@ -225,6 +225,7 @@ async fn past_the_cap_a_connection_gets_a_503_with_retry_after_and_a_freed_slot_
     assert!(request(&mut second, "/").await.starts_with("HTTP/1.1 200"));
 
     let mut third = TcpStream::connect(server.addr).await.unwrap();
+    third.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     let refusal = read_to_close(&mut third, Duration::from_secs(5))
         .await
         .expect("the refused connection is closed");

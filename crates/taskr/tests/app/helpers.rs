@@ -35,6 +35,8 @@ pub struct TestOptions {
     pub sandbox: attio_sandbox::Config,
     /// The sealing key (64 hex digits); a random one when `None`.
     pub key: Option<String>,
+    /// How Taskr serves connections (timeouts, connection cap).
+    pub server_limits: serve::Limits,
 }
 
 impl Default for TestOptions {
@@ -53,6 +55,7 @@ impl Default for TestOptions {
                 ..Default::default()
             },
             key: None,
+            server_limits: serve::Limits::default(),
         }
     }
 }
@@ -217,6 +220,7 @@ impl TestApp {
             old_keys: Vec::new(),
             providers,
             sequencer_api_url,
+            server_limits: options.server_limits,
         };
         let app = Application::build(settings, listener).await.unwrap();
         let state = app.state().clone();

@@ -7,6 +7,7 @@ mod browser;
 mod connections;
 mod crash;
 mod helpers;
+mod limits;
 mod security;
 mod sync;
 mod tasks;
