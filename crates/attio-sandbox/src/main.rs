@@ -142,14 +142,7 @@ async fn main() -> anyhow::Result<()> {
             .and_then(|n| NonZeroUsize::new(usize::try_from(n).ok()?)),
         ..Limits::default()
     };
-    match serve::raise_fd_limit() {
-        Ok(files) => tracing::info!(
-            open_file_limit = files,
-            max_connections = limits.effective_max_connections(),
-            "connection limits"
-        ),
-        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
-    }
+    serve::raise_fd_limit_and_log(&limits);
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on --listen {}", args.listen))?;

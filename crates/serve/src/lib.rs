@@ -10,8 +10,8 @@ mod refuse;
 mod server;
 
 pub use limits::{
-    current_fd_limit, default_max_connections, raise_fd_limit, Limits, MAX_DERIVED_CONNECTIONS,
-    RESERVED_FDS,
+    current_fd_limit, default_max_connections, raise_fd_limit, raise_fd_limit_and_log, Limits,
+    MAX_DERIVED_CONNECTIONS, RESERVED_FDS,
 };
 pub use refuse::RETRY_AFTER_SECS;
 pub use server::serve;

@@ -86,6 +86,34 @@ pub fn raise_fd_limit() -> std::io::Result<u64> {
     rlimit::increase_nofile_limit(u64::MAX)
 }
 
+/// What both binaries do at start-up: raise the open-file limit, then log it with the cap and
+/// the timeouts (and warn when a configured cap does not fit in the limit).
+pub fn raise_fd_limit_and_log(limits: &Limits) {
+    let files = match raise_fd_limit() {
+        Ok(files) => files,
+        Err(error) => {
+            tracing::warn!(%error, "cannot raise the open-file limit");
+            current_fd_limit()
+        }
+    };
+    let max = limits.effective_max_connections();
+    tracing::info!(
+        open_file_limit = files,
+        max_connections = max,
+        header_read_timeout_secs = limits.header_read_timeout.as_secs(),
+        idle_timeout_secs = limits.idle_timeout.as_secs(),
+        "connection limits"
+    );
+    if (max as u64).saturating_add(RESERVED_FDS) > files {
+        tracing::warn!(
+            open_file_limit = files,
+            max_connections = max,
+            "the connection cap does not fit in the open-file limit: accept errors will come \
+             before 503s; lower the cap or raise the hard limit (ulimit -Hn, LimitNOFILE=)"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

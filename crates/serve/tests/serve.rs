@@ -122,7 +122,11 @@ async fn request(stream: &mut TcpStream, path: &str) -> String {
         if let Some((head, body)) = text.split_once("\r\n\r\n") {
             let length = head
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(str::to_owned))
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(str::to_owned)
+                })
                 .and_then(|v| v.trim().parse::<usize>().ok());
             if length.is_some_and(|n| body.len() >= n) {
                 return text;
@@ -146,14 +150,18 @@ async fn a_connection_that_sends_nothing_is_closed_after_the_header_read_timeout
     .await;
     let mut silent = TcpStream::connect(server.addr).await.unwrap();
     // The idle timeout is a minute: only the header-read timeout can close it this soon.
-    assert!(read_to_close(&mut silent, Duration::from_secs(5)).await.is_some());
+    assert!(read_to_close(&mut silent, Duration::from_secs(5))
+        .await
+        .is_some());
 }
 
 #[tokio::test]
 async fn a_request_head_sent_a_byte_at_a_time_is_cut_at_the_header_read_timeout() {
     let server = start(limits()).await;
     let mut slow = TcpStream::connect(server.addr).await.unwrap();
-    slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut closed = false;
     while Instant::now() < deadline {
@@ -180,12 +188,16 @@ async fn a_kept_alive_connection_waits_the_idle_timeout_not_the_header_read_time
     assert!(request(&mut client, "/").await.starts_with("HTTP/1.1 200"));
     // Longer than the header-read timeout (400 ms), shorter than the idle timeout (1.2 s).
     assert!(
-        read_to_close(&mut client, Duration::from_millis(700)).await.is_none(),
+        read_to_close(&mut client, Duration::from_millis(700))
+            .await
+            .is_none(),
         "closed before the idle timeout"
     );
     assert!(request(&mut client, "/").await.starts_with("HTTP/1.1 200"));
     assert!(
-        read_to_close(&mut client, Duration::from_secs(5)).await.is_some(),
+        read_to_close(&mut client, Duration::from_secs(5))
+            .await
+            .is_some(),
         "an idle kept-alive connection is never closed"
     );
 }
@@ -225,11 +237,17 @@ async fn past_the_cap_a_connection_gets_a_503_with_retry_after_and_a_freed_slot_
     assert!(request(&mut second, "/").await.starts_with("HTTP/1.1 200"));
 
     let mut third = TcpStream::connect(server.addr).await.unwrap();
-    third.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    third
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     let refusal = read_to_close(&mut third, Duration::from_secs(5))
         .await
         .expect("the refused connection is closed");
-    assert!(refusal.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{refusal:?}");
+    assert!(
+        refusal.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+        "{refusal:?}"
+    );
     assert!(refusal.contains("\r\nRetry-After: 5\r\n"), "{refusal:?}");
     assert!(refusal.contains("\r\nConnection: close\r\n"), "{refusal:?}");
     assert!(refusal.contains("connection limit"), "{refusal:?}");
@@ -242,11 +260,16 @@ async fn past_the_cap_a_connection_gets_a_503_with_retry_after_and_a_freed_slot_
             .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             .await
             .unwrap();
-        let answer = read_to_close(&mut again, Duration::from_secs(5)).await.unwrap_or_default();
+        let answer = read_to_close(&mut again, Duration::from_secs(5))
+            .await
+            .unwrap_or_default();
         if answer.starts_with("HTTP/1.1 200") {
             break;
         }
-        assert!(Instant::now() < deadline, "the freed slot is never reused: {answer:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the freed slot is never reused: {answer:?}"
+        );
         tokio::task::yield_now().await;
     }
 }
@@ -257,7 +280,10 @@ async fn handlers_see_the_peer_address() {
     let mut client = TcpStream::connect(server.addr).await.unwrap();
     let response = request(&mut client, "/peer").await;
     let mine = client.local_addr().unwrap().to_string();
-    assert!(response.ends_with(&mine), "{response:?} does not end with {mine}");
+    assert!(
+        response.ends_with(&mine),
+        "{response:?} does not end with {mine}"
+    );
 }
 
 #[tokio::test]
@@ -271,19 +297,26 @@ async fn shutdown_closes_idle_connections_at_once_and_lets_a_request_in_flight_f
     let mut idle = TcpStream::connect(server.addr).await.unwrap();
     assert!(request(&mut idle, "/").await.starts_with("HTTP/1.1 200"));
     let mut busy = TcpStream::connect(server.addr).await.unwrap();
-    busy.write_all(b"GET /wait HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    busy.write_all(b"GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     server.started.notified().await;
 
     server.stop.take().unwrap().send(()).unwrap();
     assert!(
-        read_to_close(&mut idle, Duration::from_secs(5)).await.is_some(),
+        read_to_close(&mut idle, Duration::from_secs(5))
+            .await
+            .is_some(),
         "an idle connection stays open through shutdown"
     );
     server.release.notify_one();
     let answer = read_to_close(&mut busy, Duration::from_secs(5))
         .await
         .expect("the busy connection closes after its answer");
-    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("finished"), "{answer:?}");
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.ends_with("finished"),
+        "{answer:?}"
+    );
     timeout(Duration::from_secs(5), server.stopped)
         .await
         .expect("serve returns")
@@ -299,9 +332,15 @@ async fn shutdown_cuts_a_never_ending_response_after_the_drain_time() {
     })
     .await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    stream.write_all(b"GET /forever HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    stream
+        .write_all(b"GET /forever HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     let mut buf = [0u8; 1024];
-    let n = timeout(Duration::from_secs(5), stream.read(&mut buf)).await.unwrap().unwrap();
+    let n = timeout(Duration::from_secs(5), stream.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(n > 0);
     server.stop.take().unwrap().send(()).unwrap();
     timeout(Duration::from_secs(5), server.stopped)
@@ -309,5 +348,7 @@ async fn shutdown_cuts_a_never_ending_response_after_the_drain_time() {
         .expect("serve returns after the drain time")
         .unwrap()
         .unwrap();
-    assert!(read_to_close(&mut stream, Duration::from_secs(5)).await.is_some());
+    assert!(read_to_close(&mut stream, Duration::from_secs(5))
+        .await
+        .is_some());
 }

@@ -206,7 +206,12 @@ fn parse_bounded(setting: &'static str, raw: &str, min: u64, max: u64) -> Result
         .parse::<u64>()
         .ok()
         .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| invalid(setting, format!("{raw:?} is not a whole number from {min} to {max}")))
+        .ok_or_else(|| {
+            invalid(
+                setting,
+                format!("{raw:?} is not a whole number from {min} to {max}"),
+            )
+        })
 }
 
 fn server_limits(cli: &Cli) -> Result<serve::Limits, ConfigError> {
@@ -215,7 +220,12 @@ fn server_limits(cli: &Cli) -> Result<serve::Limits, ConfigError> {
     };
     let max_connections = match non_empty(cli.max_connections.clone()) {
         Some(raw) => {
-            let n = parse_bounded("TASKR_MAX_CONNECTIONS (--max-connections)", &raw, 1, 1_000_000)?;
+            let n = parse_bounded(
+                "TASKR_MAX_CONNECTIONS (--max-connections)",
+                &raw,
+                1,
+                1_000_000,
+            )?;
             std::num::NonZeroUsize::new(usize::try_from(n).unwrap_or(usize::MAX))
         }
         None => None,
@@ -433,7 +443,10 @@ mod tests {
         ])
         .unwrap();
         let limits = settings.server_limits;
-        assert_eq!(limits.header_read_timeout, std::time::Duration::from_secs(3));
+        assert_eq!(
+            limits.header_read_timeout,
+            std::time::Duration::from_secs(3)
+        );
         assert_eq!(limits.idle_timeout, std::time::Duration::from_secs(30));
         assert_eq!(limits.max_connections.map(|n| n.get()), Some(500));
     }

@@ -47,21 +47,7 @@ async fn main() -> anyhow::Result<()> {
 
     // 1,100 idle connections exhausted a default soft limit of 1,024 files: take what the
     // system allows, and derive the connection cap from it.
-    let limits = settings.server_limits;
-    match serve::raise_fd_limit() {
-        Ok(files) => tracing::info!(
-            open_file_limit = files,
-            max_connections = limits.effective_max_connections(),
-            header_read_timeout_secs = limits.header_read_timeout.as_secs(),
-            idle_timeout_secs = limits.idle_timeout.as_secs(),
-            "connection limits"
-        ),
-        Err(error) => tracing::warn!(
-            %error,
-            max_connections = limits.effective_max_connections(),
-            "cannot raise the open-file limit"
-        ),
-    }
+    serve::raise_fd_limit_and_log(&settings.server_limits);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("binding {} (TASKR_LISTEN)", settings.listen))?;

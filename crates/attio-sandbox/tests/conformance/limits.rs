@@ -76,7 +76,9 @@ async fn silent_and_idle_connections_are_closed_within_the_timeouts() {
     assert_eq!(get_console(&mut kept_alive).await, "HTTP/1.1 200 OK");
     for (name, stream) in [("silent", &mut silent), ("kept-alive", &mut kept_alive)] {
         assert!(
-            read_to_close(stream, Duration::from_secs(10)).await.is_some(),
+            read_to_close(stream, Duration::from_secs(10))
+                .await
+                .is_some(),
             "the {name} connection stays open"
         );
     }
@@ -140,7 +142,9 @@ async fn the_api_answers_while_hundreds_of_idle_and_slow_connections_are_open() 
     assert_eq!(response.status(), StatusCode::OK);
     let mut buf = [0u8; 1];
     assert!(
-        open.iter().all(|s| matches!(s.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)),
+        open.iter().all(
+            |s| matches!(s.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        ),
         "the idle and slow connections were open during the request"
     );
 }

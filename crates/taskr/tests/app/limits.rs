@@ -226,14 +226,9 @@ async fn an_open_live_stream_outlives_the_idle_timeout() {
     let quiet_until = Instant::now() + Duration::from_secs(3);
     while let Ok(chunk) = tokio::time::timeout_at(quiet_until, chunks.recv()).await {
         let chunk = chunk.expect("the reader is alive");
-        assert!(
-            matches!(chunk, Ok(Some(_))),
-            "the stream ended: {chunk:?}"
-        );
+        assert!(matches!(chunk, Ok(Some(_))), "the stream ended: {chunk:?}");
     }
-    app.sandbox
-        .sandbox
-        .create_task_as_member("Still listening");
+    app.sandbox.sandbox.create_task_as_member("Still listening");
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut seen = String::new();
     while !seen.contains("event: tasks") {
