@@ -470,7 +470,7 @@ mod tests {
                 "TASKR_HEADER_READ_TIMEOUT_SECS",
             ),
             (&["--idle-timeout-secs", "soon"], "TASKR_IDLE_TIMEOUT_SECS"),
-            (&["--idle-timeout-secs", "-5"], "TASKR_IDLE_TIMEOUT_SECS"),
+            (&["--idle-timeout-secs=-5"], "TASKR_IDLE_TIMEOUT_SECS"),
             (&["--max-connections", "0"], "TASKR_MAX_CONNECTIONS"),
             (&["--max-connections", "lots"], "TASKR_MAX_CONNECTIONS"),
         ];
