@@ -34,6 +34,8 @@ use uuid::Uuid;
 pub use delivery::DeliveryAttempt;
 pub use events::EVENT_TYPES;
 pub use scopes::{parse_scope_list, ALL_SCOPES};
+/// How the sandbox serves connections (timeouts, connection cap); re-exported from `serve`.
+pub use serve::Limits;
 
 use shared::{Shared, StoreGuard};
 
@@ -174,25 +176,37 @@ impl Sandbox {
         http::router(self.clone())
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests.
+    /// Serves with the default [`Limits`] until `shutdown` completes, then drains in-flight
+    /// requests.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        self.serve_with(listener, Limits::default(), shutdown).await
+    }
+
+    /// Serves like a public server (header-read and idle timeouts, a connection cap; see the
+    /// `serve` crate) until `shutdown` completes, then drains in-flight requests.
+    pub async fn serve_with(
+        self,
+        listener: TcpListener,
+        limits: Limits,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         // Events emitted before a runtime existed (e.g. by `Sandbox::new` callers in sync code)
         // get their workers now.
         drop(self.store());
-        let app = self
-            .router()
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        serve::serve(listener, self.router(), limits, shutdown).await
     }
 
     /// Serves on `127.0.0.1` with a free port in a background task, until the handle is dropped.
     pub async fn spawn(self) -> std::io::Result<SpawnedSandbox> {
+        self.spawn_with(Limits::default()).await
+    }
+
+    /// [`Sandbox::spawn`] with these serving limits.
+    pub async fn spawn_with(self, limits: Limits) -> std::io::Result<SpawnedSandbox> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -202,7 +216,7 @@ impl Sandbox {
                 // A send or a dropped sender both mean "stop".
                 let _ = stopped.await;
             };
-            if let Err(error) = server.serve(listener, shutdown).await {
+            if let Err(error) = server.serve_with(listener, limits, shutdown).await {
                 tracing::error!(%error, "sandbox server stopped");
             }
         });

@@ -1,11 +1,12 @@
 //! `attio-sandbox`: runs the Attio emulator on its own, with one registered OAuth app.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use attio_sandbox::{
-    parse_scope_list, Config, OAuthApp, Sandbox, DEFAULT_APP_NAME, DEFAULT_APP_SCOPES,
+    parse_scope_list, Config, Limits, OAuthApp, Sandbox, DEFAULT_APP_NAME, DEFAULT_APP_SCOPES,
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI,
 };
 use clap::Parser;
@@ -69,6 +70,19 @@ struct Args {
     /// Enforce Attio's API rate limits (100 reads/s, 25 writes/s) from the start.
     #[arg(long)]
     rate_limits: bool,
+
+    /// A client must finish sending a request head within this many seconds of connecting (or
+    /// of its first byte on a kept-alive connection).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_read_timeout_secs: u64,
+
+    /// A kept-alive connection with no request for this many seconds is closed.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    idle_timeout_secs: u64,
+
+    /// Connections served at once; more get a 503. Default: derived from the open-file limit.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: Option<u64>,
 }
 
 /// One flag value holding many scopes (a bare `Vec` would make clap expect one scope per value).
@@ -120,6 +134,15 @@ async fn main() -> anyhow::Result<()> {
         rate_limits: args.rate_limits,
         ..Config::default()
     });
+    let limits = Limits {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
+        idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+        max_connections: args
+            .max_connections
+            .and_then(|n| NonZeroUsize::new(usize::try_from(n).ok()?)),
+        ..Limits::default()
+    };
+    serve::raise_fd_limit_and_log(&limits);
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on --listen {}", args.listen))?;
@@ -129,7 +152,7 @@ async fn main() -> anyhow::Result<()> {
         sandbox.workspace_name()
     );
     sandbox
-        .serve(listener, shutdown_signal())
+        .serve_with(listener, limits, shutdown_signal())
         .await
         .context("serving the sandbox")
 }

@@ -269,18 +269,20 @@ impl Application {
             self.state.settings.reconcile_interval,
             stop_rx.clone(),
         ));
+        // The embedded sandbox is as exposed as Taskr (same machine, its own port): same limits.
+        let limits = self.state.settings.server_limits;
         let sandbox = self.sandbox.map(|embedded| {
             let mut stop = stop_rx.clone();
-            tokio::spawn(embedded.sandbox.serve(embedded.listener, async move {
-                let _ = stop.wait_for(|stopped| *stopped).await;
-            }))
+            tokio::spawn(
+                embedded
+                    .sandbox
+                    .serve_with(embedded.listener, limits, async move {
+                        let _ = stop.wait_for(|stopped| *stopped).await;
+                    }),
+            )
         });
         let app = crate::web::router(self.state);
-        let served = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let served = serve::serve(self.listener, app, limits, async move {
             shutdown.await;
             let _ = stop_tx.send(true);
         })

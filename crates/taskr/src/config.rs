@@ -97,6 +97,20 @@ pub struct Cli {
     /// Log-ins and sign-ups that may wait for a hashing thread; beyond this they get a 503.
     #[arg(long, env = "TASKR_PASSWORD_HASH_QUEUE", default_value = "64")]
     pub password_hash_queue: usize,
+    /// Seconds a client has to send a request head, from connecting (or from the first byte of
+    /// a later request on a kept-alive connection); slower clients are disconnected.
+    #[arg(long, env = "TASKR_HEADER_READ_TIMEOUT_SECS", default_value = "10")]
+    pub header_read_timeout_secs: String,
+
+    /// Seconds a kept-alive connection may stay idle between requests. Never cuts a response in
+    /// progress (such as the live-updates stream).
+    #[arg(long, env = "TASKR_IDLE_TIMEOUT_SECS", default_value = "60")]
+    pub idle_timeout_secs: String,
+
+    /// Connections served at once; more get a 503 with Retry-After. Default: derived from the
+    /// open-file limit (which Taskr raises to its hard limit at start-up).
+    #[arg(long, env = "TASKR_MAX_CONNECTIONS")]
+    pub max_connections: Option<String>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -156,6 +170,8 @@ pub struct Settings {
     pub password_hashing: PasswordHashing,
     /// How failed log-ins slow further attempts at the same account.
     pub login_throttle: crate::accounts::ThrottlePolicy,
+    /// How Taskr (and its embedded sandbox) serve connections: timeouts and the connection cap.
+    pub server_limits: serve::Limits,
 }
 
 /// How much password hashing may run at once, and how much may wait.
@@ -210,12 +226,59 @@ fn parse_base_url(setting: &'static str, raw: &str) -> Result<Url, ConfigError> 
     Ok(url)
 }
 
+/// A whole number in `min..=max`, naming the setting when it is not.
+fn parse_bounded(setting: &'static str, raw: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| {
+            invalid(
+                setting,
+                format!("{raw:?} is not a whole number from {min} to {max}"),
+            )
+        })
+}
+
+fn server_limits(cli: &Cli) -> Result<serve::Limits, ConfigError> {
+    let secs = |setting, raw: &str, max| {
+        parse_bounded(setting, raw, 1, max).map(std::time::Duration::from_secs)
+    };
+    let max_connections = match non_empty(cli.max_connections.clone()) {
+        Some(raw) => {
+            let n = parse_bounded(
+                "TASKR_MAX_CONNECTIONS (--max-connections)",
+                &raw,
+                1,
+                1_000_000,
+            )?;
+            std::num::NonZeroUsize::new(usize::try_from(n).unwrap_or(usize::MAX))
+        }
+        None => None,
+    };
+    Ok(serve::Limits {
+        header_read_timeout: secs(
+            "TASKR_HEADER_READ_TIMEOUT_SECS (--header-read-timeout-secs)",
+            &cli.header_read_timeout_secs,
+            3600,
+        )?,
+        idle_timeout: secs(
+            "TASKR_IDLE_TIMEOUT_SECS (--idle-timeout-secs)",
+            &cli.idle_timeout_secs,
+            86_400,
+        )?,
+        max_connections,
+        ..serve::Limits::default()
+    })
+}
+
 fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.trim().is_empty())
 }
 
 impl Settings {
     pub fn from_cli(cli: Cli) -> Result<Self, ConfigError> {
+        let server_limits = server_limits(&cli)?;
         let public_url = parse_base_url("TASKR_PUBLIC_URL (--public-url)", &cli.public_url)?;
         let attio = match (
             non_empty(cli.attio_client_id),
@@ -308,6 +371,7 @@ impl Settings {
                 queue: cli.password_hash_queue,
             },
             login_throttle: Default::default(),
+            server_limits,
         })
     }
 
@@ -397,6 +461,27 @@ mod tests {
             "http://localhost:3050/integrations/attio/callback"
         );
         assert!(!settings.secure_cookies());
+        assert_eq!(settings.server_limits, serve::Limits::default());
+    }
+
+    #[test]
+    fn server_limits_come_from_their_settings() {
+        let settings = parse(&[
+            "--header-read-timeout-secs",
+            "3",
+            "--idle-timeout-secs",
+            "30",
+            "--max-connections",
+            "500",
+        ])
+        .unwrap();
+        let limits = settings.server_limits;
+        assert_eq!(
+            limits.header_read_timeout,
+            std::time::Duration::from_secs(3)
+        );
+        assert_eq!(limits.idle_timeout, std::time::Duration::from_secs(30));
+        assert_eq!(limits.max_connections.map(|n| n.get()), Some(500));
     }
 
     #[test]
@@ -413,6 +498,14 @@ mod tests {
             (&["--encryption-key", "c2hvcnQ="], "TASKR_ENCRYPTION_KEY"),
             (&["--database-url", "mysql://x"], "TASKR_DATABASE_URL"),
             (&["--listen", "nowhere"], "--listen"),
+            (
+                &["--header-read-timeout-secs", "0"],
+                "TASKR_HEADER_READ_TIMEOUT_SECS",
+            ),
+            (&["--idle-timeout-secs", "soon"], "TASKR_IDLE_TIMEOUT_SECS"),
+            (&["--idle-timeout-secs=-5"], "TASKR_IDLE_TIMEOUT_SECS"),
+            (&["--max-connections", "0"], "TASKR_MAX_CONNECTIONS"),
+            (&["--max-connections", "lots"], "TASKR_MAX_CONNECTIONS"),
         ];
         for (args, expected) in cases {
             let error = parse(args).expect_err(&format!("{args:?} should fail"));

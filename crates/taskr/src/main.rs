@@ -50,6 +50,9 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
+    // 1,100 idle connections exhausted a default soft limit of 1,024 files: take what the
+    // system allows, and derive the connection cap from it.
+    serve::raise_fd_limit_and_log(&settings.server_limits);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("binding {} (TASKR_LISTEN)", settings.listen))?;

@@ -6,6 +6,7 @@ mod admin;
 mod console;
 mod events;
 mod faults;
+mod limits;
 mod members;
 mod oauth;
 mod properties;

@@ -37,6 +37,8 @@ pub struct TestOptions {
     pub key: Option<String>,
     pub password_hashing: taskr::config::PasswordHashing,
     pub login_throttle: taskr::accounts::ThrottlePolicy,
+    /// How Taskr serves connections (timeouts, connection cap).
+    pub server_limits: serve::Limits,
 }
 
 impl Default for TestOptions {
@@ -57,6 +59,7 @@ impl Default for TestOptions {
             key: None,
             password_hashing: Default::default(),
             login_throttle: Default::default(),
+            server_limits: serve::Limits::default(),
         }
     }
 }
@@ -223,6 +226,7 @@ impl TestApp {
             sequencer_api_url,
             password_hashing: options.password_hashing,
             login_throttle: options.login_throttle.clone(),
+            server_limits: options.server_limits,
         };
         let app = Application::build(settings, listener).await.unwrap();
         let state = app.state().clone();

@@ -8,6 +8,7 @@ mod connections;
 mod crash;
 mod hardening;
 mod helpers;
+mod limits;
 mod properties;
 mod security;
 mod startup;
