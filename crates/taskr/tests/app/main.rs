@@ -3,9 +3,11 @@
 
 mod accounts;
 mod attio_link;
+mod backlog;
 mod browser;
 mod connections;
 mod crash;
+mod health;
 mod helpers;
 mod security;
 mod sync;
