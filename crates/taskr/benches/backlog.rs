@@ -72,9 +72,11 @@ async fn outage(tasks: usize) {
     let singles_before = single_reads(&app, &ids).await;
     app.clear_faults().await;
     let ended = Instant::now();
-    wait_until("the whole backlog cached", Duration::from_secs(120), || async {
-        cached(&app, &ids).await == tasks as i64
-    })
+    wait_until(
+        "the whole backlog cached",
+        Duration::from_secs(120),
+        || async { cached(&app, &ids).await == tasks as i64 },
+    )
     .await;
     let drained = ended.elapsed();
     let _ = stop.send(true);
