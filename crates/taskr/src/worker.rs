@@ -31,8 +31,12 @@ const COALESCE: Duration = Duration::from_millis(20);
 /// Upper bound of the back-off between attempts.
 const MAX_BACKOFF_MS: i64 = 5 * 60_000;
 
-/// Runs until `stop` turns true: applies due rows whenever one is stored, and at least every
-/// second for retries that come due.
+/// The longest the worker sleeps without looking at the inbox.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// Runs until `stop` turns true: applies due rows whenever one is stored, and when a retry
+/// comes due (so that a `Retry-After` or a short back-off is kept to the millisecond, not
+/// rounded up to a polling interval).
 pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         match process_due(&state).await {
@@ -40,9 +44,14 @@ pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
             Ok(_) => continue,
             Err(e) => tracing::error!(error = format!("{e:#}"), "inbox worker step failed"),
         }
+        let idle = match state.store.inbox_next_due().await {
+            Ok(Some(at)) => Duration::from_millis(u64::try_from(at - crate::now_ms()).unwrap_or(0))
+                .clamp(COALESCE, IDLE_POLL),
+            Ok(None) | Err(_) => IDLE_POLL,
+        };
         tokio::select! {
             _ = state.inbox_ready.notified() => tokio::time::sleep(COALESCE).await,
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = tokio::time::sleep(idle) => {}
             _ = stop.changed() => return,
         }
     }

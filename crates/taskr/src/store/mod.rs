@@ -237,6 +237,8 @@ pub trait InboxStore: Send + Sync {
         lease_ms: i64,
         limit: u32,
     ) -> StoreResult<Vec<InboxRow>>;
+    /// When the next pending row comes due (its next attempt, or its lease's end if later).
+    async fn inbox_next_due(&self) -> StoreResult<Option<i64>>;
     /// Releases every lease: at start-up of the only instance using this database, leases held
     /// by a process that died are void.
     async fn inbox_release_leases(&self) -> StoreResult<u64>;

@@ -75,6 +75,15 @@ impl InboxStore for SqliteStore {
         Ok(claimed)
     }
 
+    async fn inbox_next_due(&self) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(MAX(next_attempt_ms, COALESCE(lease_until_ms, 0))) FROM inbox
+             WHERE status = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     async fn inbox_release_leases(&self) -> StoreResult<u64> {
         let done = sqlx::query(
             "UPDATE inbox SET lease_until_ms = NULL
