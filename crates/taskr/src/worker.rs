@@ -270,6 +270,15 @@ async fn apply_workspace(
         tracing::warn!(%workspace, rows = ids.len(), wait_ms = next - now, error = %message, "could not read what deliveries name; will retry");
         state.store.inbox_retry(ids, *next, message).await?;
     }
+    if let Some(outage) = &fetched.outage {
+        // Attio failed for the whole workspace: its other rows, and rows that arrive meanwhile
+        // once they fail, wait for the same moment. Each retry is then one pass (one page or a
+        // few reads), not one request per row, and when Attio is back the whole backlog comes
+        // due at once and is read in pages.
+        let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0);
+        let until = next_attempt_ms(outage, attempts, now);
+        state.store.inbox_defer(workspace, until, now).await?;
+    }
     tracing::debug!(
         %workspace,
         done = batch.done.len(),

@@ -257,6 +257,9 @@ pub trait InboxStore: Send + Sync {
         now_ms: i64,
         late_after_ms: i64,
     ) -> StoreResult<InboxHealth>;
+    /// Gives every pending, unleased row of the workspace the same next attempt (Attio is down
+    /// or rate limiting for the whole workspace); returns how many.
+    async fn inbox_defer(&self, workspace: Uuid, until_ms: i64, now_ms: i64) -> StoreResult<u64>;
     /// Makes the workspace's pending rows due now (a user reconnected); returns how many.
     async fn inbox_wake(&self, workspace: Uuid, now_ms: i64) -> StoreResult<u64>;
     /// Forgets applied deliveries older than `before_ms` (their keys are no longer needed).

@@ -71,6 +71,13 @@ pub(super) struct Fetched {
     pub asked: bool,
     /// The last problem Attio showed in this pass; `None` with `asked` means all was well.
     pub problem: Option<UpstreamProblem>,
+    /// Set when Attio as a whole failed this pass (it rate limited Taskr, or it failed
+    /// transiently and answered nothing): whatever was not read waits with it, and so does the
+    /// rest of the workspace's inbox.
+    pub outage: Option<Failure>,
+    /// Whether any read was answered (a task, a 404, a page, the members).
+    answered: bool,
+    last_transient: Option<Failure>,
     /// Requests made, for logs.
     pub requests: usize,
 }
@@ -105,11 +112,15 @@ pub(super) async fn fetch(
         let mut reader = Reader {
             client,
             out: &mut out,
-            stop: None,
             in_a_row: 0,
         };
         match reader.read(&mut pending, by_listing).await {
-            Ok(()) => return Ok(out),
+            Ok(()) => {
+                if out.outage.is_none() && !out.answered {
+                    out.outage = out.last_transient.clone();
+                }
+                return Ok(out);
+            }
             Err(refused) => {
                 tracing::warn!(user = %link.user_id, error = %refused, "Attio refused a token; marking the link broken");
                 state
@@ -143,9 +154,8 @@ struct Pending {
 
 struct Reader<'a> {
     client: attio::Client,
+    /// Its `outage`, once set, fails whatever is not read yet.
     out: &'a mut Fetched,
-    /// Set when Attio is down or rate limiting: whatever is not read yet fails with it.
-    stop: Option<Failure>,
     in_a_row: usize,
 }
 
@@ -166,15 +176,15 @@ impl Reader<'_> {
             }
             pending.members = false;
         }
-        if by_listing && self.stop.is_none() {
+        if by_listing && self.out.outage.is_none() {
             self.list(&mut pending.tasks).await?;
         }
         // What a listing did not show is confirmed (or read) one by one: offset paging can skip
         // a row while tasks are deleted concurrently, so absence alone proves nothing.
         while !pending.tasks.is_empty() {
-            if let Some(stop) = &self.stop {
+            if let Some(outage) = &self.out.outage {
                 for id in pending.tasks.drain(..) {
-                    self.out.failed.insert(id, stop.clone());
+                    self.out.failed.insert(id, outage.clone());
                 }
                 break;
             }
@@ -255,7 +265,7 @@ impl Reader<'_> {
                     // rate limiting, so they wait too; on any other error they take over.
                     let failure = self.failed(&e);
                     if matches!(failure.class, Class::RateLimited(_) | Class::Transient) {
-                        self.stop = Some(failure);
+                        self.out.outage = Some(failure);
                     }
                     break;
                 }
@@ -267,11 +277,12 @@ impl Reader<'_> {
 
     fn answered(&mut self) {
         self.out.asked = true;
+        self.out.answered = true;
         self.in_a_row = 0;
     }
 
-    /// Notes a failure that is not a refused token; sets `stop` when Attio as a whole is the
-    /// problem.
+    /// Notes a failure that is not a refused token; sets the outage when Attio as a whole is
+    /// the problem.
     fn failed(&mut self, error: &AttioError) -> Failure {
         self.out.asked = true;
         if let Some(problem) = problem_of(error) {
@@ -279,11 +290,12 @@ impl Reader<'_> {
         }
         let failure = Failure::of(error);
         match failure.class {
-            Class::RateLimited(_) => self.stop = Some(failure.clone()),
+            Class::RateLimited(_) => self.out.outage = Some(failure.clone()),
             Class::Transient => {
                 self.in_a_row += 1;
+                self.out.last_transient = Some(failure.clone());
                 if self.in_a_row >= FAILURES_BEFORE_STOP {
-                    self.stop = Some(failure.clone());
+                    self.out.outage = Some(failure.clone());
                 }
             }
             Class::NoAccess | Class::Other => {}

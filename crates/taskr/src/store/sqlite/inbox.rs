@@ -226,6 +226,20 @@ impl InboxStore for SqliteStore {
         })
     }
 
+    async fn inbox_defer(&self, workspace: Uuid, until_ms: i64, now_ms: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE inbox SET next_attempt_ms = ?
+             WHERE workspace_id = ? AND status = 'pending'
+               AND (lease_until_ms IS NULL OR lease_until_ms <= ?)",
+        )
+        .bind(until_ms)
+        .bind(workspace.to_string())
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn inbox_wake(&self, workspace: Uuid, now_ms: i64) -> StoreResult<u64> {
         let done = sqlx::query(
             "UPDATE inbox SET next_attempt_ms = ?
