@@ -157,6 +157,18 @@ pub async fn complete(
     };
     state.store.save_link(&workspace, &link).await?;
     tracing::info!(user = %user, workspace = %workspace.id, "linked an Attio workspace");
+    // Deliveries that waited for a working token (possibly minutes of back-off) are due now.
+    let woken = state
+        .store
+        .inbox_wake(workspace.id, crate::now_ms())
+        .await?;
+    if woken > 0 {
+        tracing::info!(
+            rows = woken,
+            "woke deliveries that waited for a working token"
+        );
+        state.inbox_ready.notify_one();
+    }
     if let Err(e) = crate::webhooks::ensure(state, &link).await {
         tracing::warn!(
             error = format!("{e:#}"),

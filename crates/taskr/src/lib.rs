@@ -9,6 +9,7 @@ pub mod config_text;
 pub mod connections;
 pub mod crypto;
 pub mod error;
+pub mod health;
 pub mod inbox_writer;
 pub mod keys;
 pub mod live;

@@ -9,6 +9,9 @@ use uuid::Uuid;
 pub enum Change {
     Tasks,
     Activity,
+    /// Whether the workspace's data is current changed: a backlog formed or drained, Attio
+    /// started or stopped answering errors, or a sync finished.
+    Health,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

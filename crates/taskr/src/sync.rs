@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::attio_link::open_token;
 use crate::live::Change;
 use crate::state::AppState;
-use crate::store::{LinkStatus, UserId};
+use crate::store::{LinkStatus, UpstreamProblem, UserId};
 
 /// How long a request waits for a sync before it lets it finish in the background.
 pub const WAIT_FOR_SYNC: Duration = Duration::from_secs(5);
@@ -71,7 +71,8 @@ pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<Syn
     }
     .await;
 
-    match result {
+    let workspace = link.workspace_id;
+    let outcome = match result {
         Ok(Some((members, tasks))) => {
             let diff = state
                 .store
@@ -86,6 +87,7 @@ pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<Syn
                 ?diff,
                 "workspace synced"
             );
+            crate::health::record(state, workspace, None).await?;
             if let Err(e) = crate::webhooks::check(state, &link).await {
                 tracing::warn!(
                     error = format!("{e:#}"),
@@ -105,23 +107,36 @@ pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<Syn
                     "Attio reports that the access token is no longer active.",
                 )
                 .await?;
+            no_access_unless_another_link(state, workspace).await?;
             Ok(SyncOutcome::LinkBroken)
         }
         Err(e) if e.is_auth_failure() => {
             tracing::warn!(error = %e, "Attio refused the token; marking the link broken");
             state.store.mark_link_broken(user, &e.to_string()).await?;
+            no_access_unless_another_link(state, workspace).await?;
             Ok(SyncOutcome::LinkBroken)
         }
         Err(e) => {
             tracing::warn!(error = %e, "sync failed");
             let message = e.to_string();
-            state
-                .store
-                .record_sync_error(link.workspace_id, &message)
-                .await?;
+            state.store.record_sync_error(workspace, &message).await?;
+            if let Some(problem) = crate::health::problem_of(&e) {
+                crate::health::record(state, workspace, Some(problem)).await?;
+            }
             Ok(SyncOutcome::Failed(message))
         }
+    };
+    // Every finished sync can change what the page says (last synced, its error, staleness).
+    state.live.publish(workspace, Change::Health);
+    outcome
+}
+
+/// The workspace has lost access only when none of its links works any more.
+async fn no_access_unless_another_link(state: &AppState, workspace: Uuid) -> anyhow::Result<()> {
+    if state.store.active_links(workspace).await?.is_empty() {
+        crate::health::record(state, workspace, Some(UpstreamProblem::NoAccess)).await?;
     }
+    Ok(())
 }
 
 /// Runs a sync in the background and waits for it up to `WAIT_FOR_SYNC`; returns `None` when it

@@ -1,17 +1,23 @@
 //! The inbox worker: claims stored deliveries and applies them. `task.*` events refetch or
-//! delete the task (one fetch per task per batch, however many events name it),
-//! `workspace-member.created` refreshes the members, and every event lands in the activity feed.
-//! A batch that cannot be applied (Attio down, rate limited, no working token) is put back with
-//! back-off and stays visible; no row is ever dropped.
+//! delete the task (one read per task per batch, however many events name it, or pages of the
+//! task list when that costs fewer requests: see `fetch`), `workspace-member.created` refreshes
+//! the members, and every event lands in the activity feed.
+//!
+//! A row is done when everything it names was read; only the rows whose reads failed are put
+//! back, each on a schedule that fits why: a 429 waits exactly its `Retry-After`, a 5xx or a
+//! dropped connection at most a few seconds (so a backlog drains soon after Attio is back), and
+//! "no working token" long, until a user reconnects and wakes the rows. No row is ever dropped.
+
+mod fetch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use attio::webhooks::Subject;
-use attio::{AttioError, EventType, WebhookPayload};
+use attio::{EventType, WebhookPayload};
 use uuid::Uuid;
 
-use crate::attio_link::open_token;
+use self::fetch::{Class, Failure};
 use crate::live::Change;
 use crate::state::AppState;
 use crate::store::{AppliedBatch, InboxRow, NewActivity};
@@ -25,8 +31,12 @@ const COALESCE: Duration = Duration::from_millis(20);
 /// Upper bound of the back-off between attempts.
 const MAX_BACKOFF_MS: i64 = 5 * 60_000;
 
-/// Runs until `stop` turns true: applies due rows whenever one is stored, and at least every
-/// second for retries that come due.
+/// The longest the worker sleeps without looking at the inbox.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// Runs until `stop` turns true: applies due rows whenever one is stored, and when a retry
+/// comes due (so that a `Retry-After` or a short back-off is kept to the millisecond, not
+/// rounded up to a polling interval).
 pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         match process_due(&state).await {
@@ -34,9 +44,14 @@ pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
             Ok(_) => continue,
             Err(e) => tracing::error!(error = format!("{e:#}"), "inbox worker step failed"),
         }
+        let idle = match state.store.inbox_next_due().await {
+            Ok(Some(at)) => Duration::from_millis(u64::try_from(at - crate::now_ms()).unwrap_or(0))
+                .clamp(COALESCE, IDLE_POLL),
+            Ok(None) | Err(_) => IDLE_POLL,
+        };
         tokio::select! {
             _ = state.inbox_ready.notified() => tokio::time::sleep(COALESCE).await,
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = tokio::time::sleep(idle) => {}
             _ = stop.changed() => return,
         }
     }
@@ -71,45 +86,43 @@ pub async fn process_due(state: &AppState) -> anyhow::Result<usize> {
         by_workspace.entry(row.workspace_id).or_default().push(row);
     }
     for (workspace, rows) in by_workspace {
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0);
-        match apply_workspace(state, workspace, &rows).await {
-            Ok(changed_tasks) => {
-                state.live.publish(workspace, Change::Activity);
-                if changed_tasks {
-                    state.live.publish(workspace, Change::Tasks);
-                }
-            }
-            Err(Failure {
-                message,
-                retry_after,
-            }) => {
-                let wait =
-                    backoff_ms(attempts).max(retry_after.map_or(0, |d| d.as_millis() as i64));
-                tracing::warn!(%workspace, rows = ids.len(), wait_ms = wait, error = %message, "could not apply deliveries; will retry");
-                state
-                    .store
-                    .inbox_retry(&ids, crate::now_ms() + wait, &message)
-                    .await?;
-                state.live.publish(workspace, Change::Activity);
-            }
+        if let Err(e) = apply_workspace(state, workspace, &rows).await {
+            // Taskr itself failed (the database, a token it cannot open): the whole batch
+            // goes back with the ordinary back-off.
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0);
+            let wait = backoff_ms(attempts);
+            let message = format!("{e:#}");
+            tracing::warn!(%workspace, rows = ids.len(), wait_ms = wait, error = %message, "could not apply deliveries; will retry");
+            state
+                .store
+                .inbox_retry(&ids, crate::now_ms() + wait, &message)
+                .await?;
+            state.live.publish(workspace, Change::Health);
         }
     }
     Ok(claimed)
 }
 
-struct Failure {
-    message: String,
-    retry_after: Option<Duration>,
-}
+/// The shortest wait before a rate-limited row is tried again, so that a `Retry-After` in the
+/// past cannot make the worker spin.
+const MIN_RATE_LIMIT_WAIT_MS: i64 = 50;
+/// The longest wait after a transient failure (5xx, no answer): Attio's outages end without
+/// notice, and a backlog should follow within seconds.
+const MAX_TRANSIENT_BACKOFF_MS: i64 = 2_000;
 
-impl From<anyhow::Error> for Failure {
-    fn from(e: anyhow::Error) -> Self {
-        Self {
-            message: format!("{e:#}"),
-            retry_after: None,
-        }
-    }
+/// When a row that failed for `failure` is tried again.
+fn next_attempt_ms(failure: &Failure, attempts: i64, now_ms: i64) -> i64 {
+    let wait = match failure.class {
+        Class::RateLimited(after) => after
+            .map_or(1_000, |d| {
+                i64::try_from(d.as_millis()).unwrap_or(MAX_BACKOFF_MS)
+            })
+            .max(MIN_RATE_LIMIT_WAIT_MS),
+        Class::Transient => backoff_ms(attempts).min(MAX_TRANSIENT_BACKOFF_MS),
+        Class::NoAccess | Class::Other => backoff_ms(attempts),
+    };
+    now_ms + wait
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -136,172 +149,156 @@ fn subject_columns(subject: Option<Subject>) -> (Option<String>, Option<String>)
     (Some(kind.to_owned()), Some(id))
 }
 
-/// Reads a workspace's rows, fetches what changed (once per task), and writes it all in one
-/// transaction. Returns whether the task cache changed.
+/// What one row needs before it is done.
+struct RowPlan<'a> {
+    row: &'a InboxRow,
+    tasks: Vec<Uuid>,
+    members: bool,
+    activities: Vec<NewActivity>,
+}
+
+fn plan<'a>(row: &'a InboxRow, task_ops: &mut HashMap<Uuid, TaskOp>) -> RowPlan<'a> {
+    let mut plan = RowPlan {
+        row,
+        tasks: Vec::new(),
+        members: false,
+        activities: Vec::new(),
+    };
+    let payload: WebhookPayload = match serde_json::from_slice(&row.body) {
+        Ok(payload) => payload,
+        Err(e) => {
+            // It was valid when received; if it no longer parses, it is marked done and
+            // stays visible in the inbox.
+            tracing::error!(row = row.id, error = %e, "stored delivery does not parse");
+            return plan;
+        }
+    };
+    for (index, event) in payload.events.iter().enumerate() {
+        // The last event for a task decides: fetched (created/updated) or deleted.
+        match (&event.event_type, event.id.task_id) {
+            (EventType::TaskCreated | EventType::TaskUpdated, Some(id)) => {
+                task_ops.insert(id, TaskOp::Fetch);
+                plan.tasks.push(id);
+            }
+            (EventType::TaskDeleted, Some(id)) => {
+                task_ops.insert(id, TaskOp::Delete);
+            }
+            (EventType::WorkspaceMemberCreated, _) => plan.members = true,
+            _ => {}
+        }
+        let (subject_kind, subject_id) = subject_columns(event.subject());
+        plan.activities.push(NewActivity {
+            inbox_id: row.id,
+            event_index: index as i64,
+            event_type: event.event_type.as_str().to_owned(),
+            actor_type: event.actor.kind.clone(),
+            actor_id: event.actor.id.clone(),
+            subject_kind,
+            subject_id,
+            occurred_ms: row.received_ms,
+        });
+    }
+    plan
+}
+
+/// Reads what the workspace's rows name (once per task), writes what was read and the rows it
+/// completes in one transaction, and puts back only the rows whose reads failed.
 async fn apply_workspace(
     state: &AppState,
     workspace: Uuid,
     rows: &[InboxRow],
-) -> Result<bool, Failure> {
-    let mut batch = AppliedBatch {
-        workspace_id: workspace,
-        ..Default::default()
-    };
-    // The last event for a task decides: fetched (created/updated) or deleted.
+) -> anyhow::Result<()> {
     let mut task_ops: HashMap<Uuid, TaskOp> = HashMap::new();
-    let mut refresh_members = false;
-    for row in rows {
-        batch.done.push(row.id);
-        let payload: WebhookPayload = match serde_json::from_slice(&row.body) {
-            Ok(payload) => payload,
-            Err(e) => {
-                // It was valid when received; if it no longer parses, keep the row visible.
-                tracing::error!(row = row.id, error = %e, "stored delivery does not parse");
-                continue;
-            }
-        };
-        for (index, event) in payload.events.iter().enumerate() {
-            match &event.event_type {
-                EventType::TaskCreated | EventType::TaskUpdated => {
-                    if let Some(id) = event.id.task_id {
-                        task_ops.insert(id, TaskOp::Fetch);
-                    }
-                }
-                EventType::TaskDeleted => {
-                    if let Some(id) = event.id.task_id {
-                        task_ops.insert(id, TaskOp::Delete);
-                    }
-                }
-                EventType::WorkspaceMemberCreated => refresh_members = true,
-                _ => {}
-            }
-            let (subject_kind, subject_id) = subject_columns(event.subject());
-            batch.activities.push(NewActivity {
-                inbox_id: row.id,
-                event_index: index as i64,
-                event_type: event.event_type.as_str().to_owned(),
-                actor_type: event.actor.kind.clone(),
-                actor_id: event.actor.id.clone(),
-                subject_kind,
-                subject_id,
-                occurred_ms: row.received_ms,
-            });
-        }
-    }
-
-    let fetches: Vec<Uuid> = task_ops
+    let plans: Vec<RowPlan> = rows.iter().map(|row| plan(row, &mut task_ops)).collect();
+    let to_fetch: Vec<Uuid> = task_ops
         .iter()
         .filter(|(_, op)| **op == TaskOp::Fetch)
         .map(|(id, _)| *id)
         .collect();
-    batch.deletions = task_ops
-        .iter()
-        .filter(|(_, op)| **op == TaskOp::Delete)
-        .map(|(id, _)| *id)
-        .collect();
-    if !fetches.is_empty() || refresh_members {
-        fetch_changes(state, workspace, &fetches, refresh_members, &mut batch).await?;
-    }
-    let changed = !batch.upserts.is_empty() || !batch.deletions.is_empty();
-    state
-        .store
-        .inbox_apply(&batch, crate::now_ms())
-        .await
-        .map_err(|e| Failure::from(anyhow::Error::from(e)))?;
-    Ok(changed)
-}
+    let members = plans.iter().any(|p| p.members);
+    let fetched = if to_fetch.is_empty() && !members {
+        fetch::Fetched::default()
+    } else {
+        fetch::fetch(state, workspace, to_fetch, members).await?
+    };
 
-/// Fetches the named tasks (and the members) with the first working link of the workspace. A
-/// link whose token Attio refuses is marked broken and the next one is tried.
-async fn fetch_changes(
-    state: &AppState,
-    workspace: Uuid,
-    tasks: &[Uuid],
-    refresh_members: bool,
-    batch: &mut AppliedBatch,
-) -> Result<(), Failure> {
-    let links = state
-        .store
-        .active_links(workspace)
-        .await
-        .map_err(anyhow::Error::from)?;
-    if links.is_empty() {
-        if state
-            .store
-            .link_count(workspace)
-            .await
-            .map_err(anyhow::Error::from)?
-            == 0
-        {
-            // Nobody links the workspace any more: the rows are only marked done.
-            return Ok(());
-        }
-        return Err(Failure {
-            message: "no working Attio connection for this workspace; a user must reconnect".into(),
-            retry_after: None,
-        });
-    }
-    let mut last_error = None;
-    for link in links {
-        // A 429 comes back at once: the inbox's own back-off honours its Retry-After without
-        // holding up other workspaces.
-        let client = state
-            .attio
-            .client(open_token(state, &link)?)
-            .with_rate_limit_retries(0);
-        let attempt = async {
-            let mut upserts = Vec::new();
-            let mut deletions = Vec::new();
-            for id in tasks {
-                match client.get_task(*id).await {
-                    Ok(task) => upserts.push(task),
-                    Err(AttioError::NotFound(_)) => deletions.push(*id),
-                    Err(e) => return Err(e),
-                }
+    let mut batch = AppliedBatch {
+        workspace_id: workspace,
+        deletions: task_ops
+            .iter()
+            .filter(|(_, op)| **op == TaskOp::Delete)
+            .map(|(id, _)| *id)
+            .chain(fetched.gone.iter().copied())
+            .collect(),
+        ..Default::default()
+    };
+    let now = crate::now_ms();
+    let mut retries: BTreeMap<(i64, String), Vec<i64>> = BTreeMap::new();
+    // Whether the page's "waiting" count changes: a row is late for the first time, or a row
+    // that was late is done.
+    let mut health_changed = false;
+    for plan in plans {
+        let failure = plan
+            .tasks
+            .iter()
+            .filter(|id| task_ops.get(id) == Some(&TaskOp::Fetch))
+            .filter_map(|id| fetched.failed.get(id))
+            .chain(fetched.members_failed.as_ref().filter(|_| plan.members))
+            .max_by_key(|f| next_attempt_ms(f, plan.row.attempts, now));
+        match failure {
+            None => {
+                health_changed |= plan.row.attempts > 0;
+                batch.done.push(plan.row.id);
+                batch.activities.extend(plan.activities);
             }
-            let members = if refresh_members {
-                Some(client.list_members().await?)
-            } else {
-                None
-            };
-            Ok((upserts, deletions, members))
-        }
-        .await;
-        match attempt {
-            Ok((upserts, deletions, members)) => {
-                batch.upserts = upserts;
-                batch.deletions.extend(deletions);
-                batch.members = members;
-                return Ok(());
-            }
-            Err(e) if e.is_auth_failure() => {
-                tracing::warn!(user = %link.user_id, error = %e, "Attio refused a token; marking the link broken");
-                state
-                    .store
-                    .mark_link_broken(link.user_id, &e.to_string())
-                    .await
-                    .map_err(anyhow::Error::from)?;
-                last_error = Some(Failure {
-                    message: e.to_string(),
-                    retry_after: None,
-                });
-            }
-            Err(e) => {
-                let retry_after = match &e {
-                    AttioError::RateLimited { retry_after } => *retry_after,
-                    _ => None,
-                };
-                return Err(Failure {
-                    message: e.to_string(),
-                    retry_after,
-                });
+            Some(failure) => {
+                health_changed |= plan.row.attempts == 0;
+                let next = next_attempt_ms(failure, plan.row.attempts, now);
+                retries
+                    .entry((next, failure.message.clone()))
+                    .or_default()
+                    .push(plan.row.id);
             }
         }
     }
-    Err(last_error.unwrap_or(Failure {
-        message: "no working Attio connection".into(),
-        retry_after: None,
-    }))
+    batch.upserts = fetched.tasks;
+    batch.members = fetched.members;
+    let tasks_changed = !batch.upserts.is_empty() || !batch.deletions.is_empty();
+    let any_done = !batch.done.is_empty();
+    state.store.inbox_apply(&batch, now).await?;
+    for ((next, message), ids) in &retries {
+        tracing::warn!(%workspace, rows = ids.len(), wait_ms = next - now, error = %message, "could not read what deliveries name; will retry");
+        state.store.inbox_retry(ids, *next, message).await?;
+    }
+    if let Some(outage) = &fetched.outage {
+        // Attio failed for the whole workspace: its other rows, and rows that arrive meanwhile
+        // once they fail, wait for the same moment. Each retry is then one pass (one page or a
+        // few reads), not one request per row, and when Attio is back the whole backlog comes
+        // due at once and is read in pages.
+        let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0);
+        let until = next_attempt_ms(outage, attempts, now);
+        state.store.inbox_defer(workspace, until, now).await?;
+    }
+    tracing::debug!(
+        %workspace,
+        done = batch.done.len(),
+        put_back = retries.values().map(Vec::len).sum::<usize>(),
+        requests = fetched.requests,
+        "applied deliveries"
+    );
+    if fetched.asked {
+        crate::health::record(state, workspace, fetched.problem).await?;
+    }
+    if any_done {
+        state.live.publish(workspace, Change::Activity);
+    }
+    if tasks_changed {
+        state.live.publish(workspace, Change::Tasks);
+    }
+    if health_changed {
+        state.live.publish(workspace, Change::Health);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -315,5 +312,29 @@ mod tests {
         assert_eq!(backoff_ms(3), 4000);
         assert_eq!(backoff_ms(30), MAX_BACKOFF_MS);
         assert_eq!(backoff_ms(-1), 500);
+    }
+
+    #[test]
+    fn each_kind_of_failure_waits_its_own_way() {
+        let failure = |class| Failure {
+            class,
+            message: String::new(),
+        };
+        let now = 1_000_000;
+        let wait = |class, attempts| next_attempt_ms(&failure(class), attempts, now) - now;
+        assert_eq!(
+            wait(Class::RateLimited(Some(Duration::from_millis(700))), 9),
+            700,
+            "Retry-After exactly, whatever the attempts"
+        );
+        assert_eq!(wait(Class::RateLimited(None), 0), 1_000);
+        assert_eq!(
+            wait(Class::RateLimited(Some(Duration::ZERO)), 0),
+            MIN_RATE_LIMIT_WAIT_MS
+        );
+        assert_eq!(wait(Class::Transient, 0), 500);
+        assert_eq!(wait(Class::Transient, 30), MAX_TRANSIENT_BACKOFF_MS);
+        assert_eq!(wait(Class::NoAccess, 30), MAX_BACKOFF_MS);
+        assert_eq!(wait(Class::Other, 2), 2_000);
     }
 }

@@ -23,5 +23,6 @@
   var source = new EventSource("/live");
   source.addEventListener("tasks", refresh);
   source.addEventListener("activity", refresh);
+  source.addEventListener("health", refresh);
   document.documentElement.dataset.live = "connected";
 })();

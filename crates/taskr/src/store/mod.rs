@@ -76,6 +76,10 @@ pub struct Workspace {
     pub sync_error: Option<String>,
     /// Why live updates are off, when they are.
     pub webhook_note: Option<String>,
+    /// What Attio answered Taskr's last read of the workspace, when it was not a success.
+    pub upstream_problem: Option<UpstreamProblem>,
+    /// Since when (unix ms) Attio has been answering with problems, without a success between.
+    pub upstream_problem_since_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +180,15 @@ pub trait LinkStore: Send + Sync {
 
     async fn workspace_for_user(&self, user: UserId) -> StoreResult<Option<Workspace>>;
     async fn record_sync_error(&self, workspace: Uuid, error: &str) -> StoreResult<()>;
+    /// Records how Attio answered the latest read of the workspace (`None`: it succeeded).
+    /// Returns true when that changes what the workspace's pages say (another problem, or a
+    /// problem starting or ending); the start of a run of problems is kept as its `since`.
+    async fn record_upstream(
+        &self,
+        workspace: Uuid,
+        problem: Option<UpstreamProblem>,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
 
     async fn webhook_for_workspace(&self, workspace: Uuid) -> StoreResult<Option<WebhookRecord>>;
     async fn webhook_by_id(&self, webhook_id: Uuid) -> StoreResult<Option<WebhookRecord>>;
@@ -209,6 +222,8 @@ pub trait CacheStore: Send + Sync {
     /// Tasks of the workspace the user is linked to; empty when the user has no link.
     async fn tasks_for_user(&self, user: UserId, query: &TaskQuery) -> StoreResult<TaskList>;
     async fn members_for_user(&self, user: UserId) -> StoreResult<Vec<attio::WorkspaceMember>>;
+    /// How many tasks the workspace's cache holds (to price a full listing against single reads).
+    async fn task_count(&self, workspace: Uuid) -> StoreResult<u64>;
     /// One cached task of the user's workspace.
     async fn task_for_user(&self, user: UserId, task: Uuid) -> StoreResult<Option<attio::Task>>;
 }
@@ -232,6 +247,8 @@ pub trait InboxStore: Send + Sync {
         lease_ms: i64,
         limit: u32,
     ) -> StoreResult<Vec<InboxRow>>;
+    /// When the next pending row comes due (its next attempt, or its lease's end if later).
+    async fn inbox_next_due(&self) -> StoreResult<Option<i64>>;
     /// Releases every lease: at start-up of the only instance using this database, leases held
     /// by a process that died are void.
     async fn inbox_release_leases(&self) -> StoreResult<u64>;
@@ -242,6 +259,19 @@ pub trait InboxStore: Send + Sync {
     async fn inbox_retry(&self, ids: &[i64], next_attempt_ms: i64, error: &str) -> StoreResult<()>;
     /// Rows of the user's workspace that have failed at least once and are not applied yet.
     async fn inbox_backlog(&self, user: UserId) -> StoreResult<Backlog>;
+    /// The workspace's late rows: pending and either put back at least once or received more
+    /// than `late_after_ms` before `now_ms`.
+    async fn inbox_health(
+        &self,
+        workspace: Uuid,
+        now_ms: i64,
+        late_after_ms: i64,
+    ) -> StoreResult<InboxHealth>;
+    /// Gives every pending, unleased row of the workspace the same next attempt (Attio is down
+    /// or rate limiting for the whole workspace); returns how many.
+    async fn inbox_defer(&self, workspace: Uuid, until_ms: i64, now_ms: i64) -> StoreResult<u64>;
+    /// Makes the workspace's pending rows due now (a user reconnected); returns how many.
+    async fn inbox_wake(&self, workspace: Uuid, now_ms: i64) -> StoreResult<u64>;
     /// Forgets applied deliveries older than `before_ms` (their keys are no longer needed).
     async fn inbox_purge(&self, before_ms: i64) -> StoreResult<u64>;
 

@@ -106,3 +106,51 @@ pub struct ActivityPage {
     pub entries: Vec<Activity>,
     pub total: u64,
 }
+
+/// What Attio answered the last time Taskr read a workspace, when that was not a success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamProblem {
+    /// A 5xx answer, with its status.
+    Status(u16),
+    /// A 429.
+    RateLimited,
+    /// No answer: connection refused or dropped, or a time-out.
+    Unreachable,
+    /// No token of the workspace works any more; a user must reconnect.
+    NoAccess,
+}
+
+impl UpstreamProblem {
+    /// The stored form (`status:503`, `rate-limited`, `unreachable`, `no-access`).
+    pub fn code(&self) -> String {
+        match self {
+            Self::Status(status) => format!("status:{status}"),
+            Self::RateLimited => "rate-limited".to_owned(),
+            Self::Unreachable => "unreachable".to_owned(),
+            Self::NoAccess => "no-access".to_owned(),
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "rate-limited" => Some(Self::RateLimited),
+            "unreachable" => Some(Self::Unreachable),
+            "no-access" => Some(Self::NoAccess),
+            other => other
+                .strip_prefix("status:")
+                .and_then(|s| s.parse().ok())
+                .map(Self::Status),
+        }
+    }
+}
+
+/// A workspace's undelivered changes, for the staleness label.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InboxHealth {
+    /// Pending rows that are late (see `InboxStore::inbox_health`).
+    pub waiting: u64,
+    /// When the oldest of them was received (unix ms).
+    pub oldest_received_ms: Option<i64>,
+    /// The error that last put one of them back, if any did.
+    pub last_error: Option<String>,
+}

@@ -34,6 +34,7 @@ async fn live(State(state): State<AppState>, visitor: Visitor) -> Result<Respons
             Ok(event) if Some(event.workspace) == workspace => match event.change {
                 Change::Tasks => "tasks",
                 Change::Activity => "activity",
+                Change::Health => "health",
             },
             Ok(_) => return None,
             // Fell behind: whatever was missed, a full refresh covers it.

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{render, Nav, Notice, Visitor};
 use crate::error::AppError;
+use crate::health;
 use crate::state::AppState;
 use crate::store::{LinkStatus, TaskFilter, TaskQuery, User};
 use crate::sync::{self, SyncOutcome};
@@ -74,9 +75,13 @@ struct TasksPage {
     nav: Nav,
     workspace_name: String,
     last_synced: Option<String>,
+    /// "Taskr reconciles every …" when the last sync is older than that.
+    sync_stale: Option<String>,
     sync_error: Option<String>,
     webhook_note: Option<String>,
     live_status: String,
+    /// Whether `live_status` is a warning (changes are delayed).
+    live_delayed: bool,
     filters: Vec<FilterLink>,
     filter_key: &'static str,
     tasks: Vec<TaskView>,
@@ -273,7 +278,13 @@ async fn user_home(
         .into_iter()
         .map(|m| (m.id.workspace_member_id, m.display_name()))
         .collect();
-    let live_status = match state.store.webhook_for_workspace(link.workspace_id).await? {
+    let inbox = state
+        .store
+        .inbox_health(link.workspace_id, crate::now_ms(), health::LATE_AFTER_MS)
+        .await?;
+    let interval = state.settings.reconcile_interval;
+    let health = health::assess(&workspace, &inbox, interval, crate::now_ms());
+    let webhook_status = match state.store.webhook_for_workspace(link.workspace_id).await? {
         Some(webhook) => match webhook.status.as_str() {
             "active" => "Live updates are on.".to_owned(),
             "degraded" => "Attio reports that deliveries to Taskr are failing (webhook degraded); \
@@ -283,14 +294,23 @@ async fn user_home(
         },
         None => "Live updates start once Taskr's webhook is registered.".to_owned(),
     };
+    let live_delayed = health.delayed.is_some();
+    let live_status = health.delayed.unwrap_or(webhook_status);
     let shown = list.tasks.len() as u64;
     let page_view = TasksPage {
         nav: Nav::new(visitor, notice),
         workspace_name: workspace.info.name,
         last_synced: workspace.last_synced_at.map(format_unix),
+        sync_stale: health.sync_stale.then(|| {
+            format!(
+                "older than the reconcile interval (Taskr reconciles every {})",
+                health::interval_words(interval)
+            )
+        }),
         sync_error: workspace.sync_error,
         webhook_note: workspace.webhook_note,
         live_status,
+        live_delayed,
         filters: FILTERS
             .iter()
             .map(|(key, label)| FilterLink {

@@ -94,6 +94,22 @@ fn init_logs() {
     });
 }
 
+/// Waits for `check` to hold, polling, and fails the test after `limit`.
+pub async fn wait_until<F, Fut>(what: &str, limit: std::time::Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// A client like a browser without JavaScript: it keeps cookies and shows redirects.
 pub fn browser() -> Client {
     Client::builder()
@@ -467,6 +483,49 @@ impl TestApp {
             .execute(&self.database().await)
             .await
             .unwrap();
+    }
+
+    /// Adds a fault rule at the sandbox (`/_sandbox/faults`, see its README).
+    pub async fn add_fault(&self, rule: serde_json::Value) {
+        let response = Client::new()
+            .post(format!("{}/_sandbox/faults", self.sandbox.base_url()))
+            .json(&rule)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "fault rule {rule}");
+    }
+
+    /// Removes every fault rule: Attio is back.
+    pub async fn clear_faults(&self) {
+        let response = Client::new()
+            .delete(format!("{}/_sandbox/faults", self.sandbox.base_url()))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "clear faults");
+    }
+
+    /// Switches the sandbox's Attio rate limits (100 reads/s, 25 writes/s) on or off.
+    pub async fn set_rate_limits(&self, enabled: bool) {
+        let response = Client::new()
+            .post(format!("{}/_sandbox/rate-limits", self.sandbox.base_url()))
+            .json(&serde_json::json!({ "enabled": enabled }))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "rate limits");
+    }
+
+    /// Waits until the sandbox has delivered everything its changes emitted.
+    pub async fn settle(&self) {
+        assert!(
+            self.sandbox
+                .sandbox
+                .wait_for_idle(std::time::Duration::from_secs(20))
+                .await,
+            "the sandbox finished delivering"
+        );
     }
 
     /// How many requests the sandbox has answered for exactly this path.

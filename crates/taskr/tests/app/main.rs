@@ -3,10 +3,12 @@
 
 mod accounts;
 mod attio_link;
+mod backlog;
 mod browser;
 mod connections;
 mod crash;
 mod hardening;
+mod health;
 mod helpers;
 mod limits;
 mod properties;

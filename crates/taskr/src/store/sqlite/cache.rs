@@ -198,6 +198,14 @@ impl CacheStore for SqliteStore {
         rows.iter().map(|raw| from_json(raw)).collect()
     }
 
+    async fn task_count(&self, workspace: Uuid) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE workspace_id = ?")
+            .bind(workspace.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     async fn task_for_user(&self, user: UserId, task: Uuid) -> StoreResult<Option<attio::Task>> {
         let row: Option<String> = sqlx::query_scalar(
             "SELECT t.data FROM tasks t JOIN attio_links l ON l.workspace_id = t.workspace_id

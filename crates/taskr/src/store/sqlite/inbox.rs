@@ -2,12 +2,13 @@
 
 use async_trait::async_trait;
 use sqlx::Row;
+use uuid::Uuid;
 
 use super::cache::{delete_task, replace_members, upsert_task};
 use super::{from_json, parse_uuid, SqliteStore};
 use crate::store::{
-    Activity, ActivityPage, ActivityQuery, AppliedBatch, Backlog, InboxRow, InboxStore,
-    NewDelivery, StoreResult, UserId,
+    Activity, ActivityPage, ActivityQuery, AppliedBatch, Backlog, InboxHealth, InboxRow,
+    InboxStore, NewDelivery, StoreResult, UserId,
 };
 
 #[async_trait]
@@ -72,6 +73,15 @@ impl InboxStore for SqliteStore {
             .collect::<StoreResult<Vec<_>>>()?;
         claimed.sort_by_key(|row| row.id);
         Ok(claimed)
+    }
+
+    async fn inbox_next_due(&self) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(MAX(next_attempt_ms, COALESCE(lease_until_ms, 0))) FROM inbox
+             WHERE status = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     async fn inbox_release_leases(&self) -> StoreResult<u64> {
@@ -183,6 +193,64 @@ impl InboxStore for SqliteStore {
             failing: u64::try_from(row.try_get::<i64, _>("failing")?).unwrap_or(0),
             last_error,
         })
+    }
+
+    async fn inbox_health(
+        &self,
+        workspace: Uuid,
+        now_ms: i64,
+        late_after_ms: i64,
+    ) -> StoreResult<InboxHealth> {
+        let ws = workspace.to_string();
+        let late = "workspace_id = ?1 AND status = 'pending'
+                    AND (attempts > 0 OR received_ms <= ?2)";
+        let row = sqlx::query(&format!(
+            "SELECT COUNT(*) AS waiting, MIN(received_ms) AS oldest FROM inbox WHERE {late}"
+        ))
+        .bind(&ws)
+        .bind(now_ms - late_after_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        let last_error: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT last_error FROM inbox WHERE {late} AND last_error IS NOT NULL
+             ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(&ws)
+        .bind(now_ms - late_after_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(InboxHealth {
+            waiting: u64::try_from(row.try_get::<i64, _>("waiting")?).unwrap_or(0),
+            oldest_received_ms: row.try_get("oldest")?,
+            last_error,
+        })
+    }
+
+    async fn inbox_defer(&self, workspace: Uuid, until_ms: i64, now_ms: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE inbox SET next_attempt_ms = ?
+             WHERE workspace_id = ? AND status = 'pending'
+               AND (lease_until_ms IS NULL OR lease_until_ms <= ?)",
+        )
+        .bind(until_ms)
+        .bind(workspace.to_string())
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn inbox_wake(&self, workspace: Uuid, now_ms: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE inbox SET next_attempt_ms = ?
+             WHERE workspace_id = ? AND status = 'pending' AND next_attempt_ms > ?",
+        )
+        .bind(now_ms)
+        .bind(workspace.to_string())
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn inbox_purge(&self, before_ms: i64) -> StoreResult<u64> {

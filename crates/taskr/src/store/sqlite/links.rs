@@ -7,7 +7,8 @@ use uuid::Uuid;
 use super::{link_from_row, parse_uuid, SqliteStore};
 use crate::crypto::Sealed;
 use crate::store::{
-    Link, LinkStatus, LinkStore, StoreResult, UserId, WebhookRecord, Workspace, WorkspaceInfo,
+    Link, LinkStatus, LinkStore, StoreResult, UpstreamProblem, UserId, WebhookRecord, Workspace,
+    WorkspaceInfo,
 };
 
 fn webhook_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<WebhookRecord> {
@@ -111,7 +112,8 @@ impl LinkStore for SqliteStore {
 
     async fn workspace_for_user(&self, user: UserId) -> StoreResult<Option<Workspace>> {
         let row = sqlx::query(
-            "SELECT w.id, w.name, w.slug, w.last_synced_at, w.sync_error, w.webhook_note
+            "SELECT w.id, w.name, w.slug, w.last_synced_at, w.sync_error, w.webhook_note,
+                    w.upstream_problem, w.upstream_problem_since_ms
              FROM workspaces w JOIN attio_links l ON l.workspace_id = w.id
              WHERE l.user_id = ?",
         )
@@ -128,6 +130,11 @@ impl LinkStore for SqliteStore {
                 last_synced_at: row.try_get("last_synced_at")?,
                 sync_error: row.try_get("sync_error")?,
                 webhook_note: row.try_get("webhook_note")?,
+                upstream_problem: row
+                    .try_get::<Option<String>, _>("upstream_problem")?
+                    .as_deref()
+                    .and_then(UpstreamProblem::parse),
+                upstream_problem_since_ms: row.try_get("upstream_problem_since_ms")?,
             })
         })
         .transpose()
@@ -140,6 +147,30 @@ impl LinkStore for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn record_upstream(
+        &self,
+        workspace: Uuid,
+        problem: Option<UpstreamProblem>,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let code = problem.map(|p| p.code());
+        // One statement, so that two writers cannot both see "unchanged": the row is touched
+        // only when the problem differs, and a run of problems keeps its first `since`.
+        let done = sqlx::query(
+            "UPDATE workspaces SET upstream_problem = ?1,
+                upstream_problem_since_ms = CASE
+                    WHEN ?1 IS NULL THEN NULL
+                    ELSE COALESCE(upstream_problem_since_ms, ?2) END
+             WHERE id = ?3 AND upstream_problem IS NOT ?1",
+        )
+        .bind(&code)
+        .bind(now_ms)
+        .bind(workspace.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn active_links(&self, workspace: Uuid) -> StoreResult<Vec<Link>> {
