@@ -66,7 +66,9 @@ pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<Syn
             SelfInfo::Active(_) => {}
         }
         let members = client.list_members().await?;
-        let tasks = client.all_tasks().await?;
+        let mut tasks = client.all_tasks().await?;
+        // The cache of a workspace only ever holds that workspace's tasks.
+        tasks.retain(|task| task.id.workspace_id == link.workspace_id);
         Ok(Some((members, tasks)))
     }
     .await;

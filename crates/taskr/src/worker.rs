@@ -174,6 +174,16 @@ fn plan<'a>(row: &'a InboxRow, task_ops: &mut HashMap<Uuid, TaskOp>) -> RowPlan<
         }
     };
     for (index, event) in payload.events.iter().enumerate() {
+        // A delivery belongs to the workspace of the webhook whose secret signed it. An event
+        // that names another workspace is forged or misrouted: it changes nothing and is not
+        // shown in this workspace's feed.
+        if event.id.workspace_id.is_some_and(|w| w != row.workspace_id) {
+            tracing::warn!(
+                row = row.id,
+                "a delivery names another workspace; event ignored"
+            );
+            continue;
+        }
         // The last event for a task decides: fetched (created/updated) or deleted.
         match (&event.event_type, event.id.task_id) {
             (EventType::TaskCreated | EventType::TaskUpdated, Some(id)) => {
@@ -261,7 +271,12 @@ async fn apply_workspace(
             }
         }
     }
-    batch.upserts = fetched.tasks;
+    // Only tasks of this workspace are written to its cache, whatever an upstream answered.
+    batch.upserts = fetched
+        .tasks
+        .into_iter()
+        .filter(|task| task.id.workspace_id == workspace)
+        .collect();
     batch.members = fetched.members;
     let tasks_changed = !batch.upserts.is_empty() || !batch.deletions.is_empty();
     let any_done = !batch.done.is_empty();

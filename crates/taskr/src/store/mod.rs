@@ -219,13 +219,13 @@ pub trait CacheStore: Send + Sync {
         now: i64,
     ) -> StoreResult<CacheDiff>;
 
-    /// Tasks of the workspace the user is linked to; empty when the user has no link.
-    async fn tasks_for_user(&self, user: UserId, query: &TaskQuery) -> StoreResult<TaskList>;
-    async fn members_for_user(&self, user: UserId) -> StoreResult<Vec<attio::WorkspaceMember>>;
+    /// A page of a workspace's cached tasks.
+    async fn tasks(&self, workspace: Uuid, query: &TaskQuery) -> StoreResult<TaskList>;
+    async fn members(&self, workspace: Uuid) -> StoreResult<Vec<attio::WorkspaceMember>>;
     /// How many tasks the workspace's cache holds (to price a full listing against single reads).
     async fn task_count(&self, workspace: Uuid) -> StoreResult<u64>;
-    /// One cached task of the user's workspace.
-    async fn task_for_user(&self, user: UserId, task: Uuid) -> StoreResult<Option<attio::Task>>;
+    /// One cached task of a workspace; `None` for an id of another workspace.
+    async fn task(&self, workspace: Uuid, task: Uuid) -> StoreResult<Option<attio::Task>>;
 }
 
 /// The durable webhook inbox and the activity feed.
@@ -257,8 +257,8 @@ pub trait InboxStore: Send + Sync {
     async fn inbox_apply(&self, batch: &AppliedBatch, now_ms: i64) -> StoreResult<()>;
     /// Puts rows back for a later attempt, with the error that stopped them.
     async fn inbox_retry(&self, ids: &[i64], next_attempt_ms: i64, error: &str) -> StoreResult<()>;
-    /// Rows of the user's workspace that have failed at least once and are not applied yet.
-    async fn inbox_backlog(&self, user: UserId) -> StoreResult<Backlog>;
+    /// A workspace's rows that are not applied yet, and how many have failed.
+    async fn inbox_backlog(&self, workspace: Uuid) -> StoreResult<Backlog>;
     /// The workspace's late rows: pending and either put back at least once or received more
     /// than `late_after_ms` before `now_ms`.
     async fn inbox_health(
@@ -275,11 +275,7 @@ pub trait InboxStore: Send + Sync {
     /// Forgets applied deliveries older than `before_ms` (their keys are no longer needed).
     async fn inbox_purge(&self, before_ms: i64) -> StoreResult<u64>;
 
-    async fn activity_for_user(
-        &self,
-        user: UserId,
-        query: &ActivityQuery,
-    ) -> StoreResult<ActivityPage>;
+    async fn activity(&self, workspace: Uuid, query: &ActivityQuery) -> StoreResult<ActivityPage>;
 }
 
 /// Connections and their OAuth flows in progress.

@@ -116,6 +116,8 @@ async fn activity_page(
     Query(params): Query<ActivityParams>,
 ) -> Result<Response, AppError> {
     let user = visitor.require_user("/activity")?;
+    // The feed of the user's workspace, also while their link is broken: it shows what is
+    // waiting for a working token.
     let Some(workspace) = state.store.workspace_for_user(user.id).await? else {
         return Ok(Redirect::to("/").into_response());
     };
@@ -136,8 +138,8 @@ async fn activity_page(
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
     let feed = state
         .store
-        .activity_for_user(
-            user.id,
+        .activity(
+            workspace.info.id,
             &ActivityQuery {
                 event_type: event_type.clone(),
                 limit: PAGE_SIZE,
@@ -145,10 +147,10 @@ async fn activity_page(
             },
         )
         .await?;
-    let backlog = state.store.inbox_backlog(user.id).await?;
+    let backlog = state.store.inbox_backlog(workspace.info.id).await?;
     let names: HashMap<String, String> = state
         .store
-        .members_for_user(user.id)
+        .members(workspace.info.id)
         .await?
         .into_iter()
         .map(|m| (m.id.workspace_member_id.to_string(), m.display_name()))

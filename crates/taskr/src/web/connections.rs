@@ -35,10 +35,13 @@ pub fn router() -> Router<AppState> {
 /// (the linked Attio member's `access_level`).
 pub async fn ctx_for(state: &AppState, user: &User) -> Result<Ctx, AppError> {
     let link = state.store.link(user.id).await?;
-    let is_admin = match link.as_ref().and_then(|l| l.member_id) {
-        Some(member) => state
+    let is_admin = match link
+        .as_ref()
+        .and_then(|l| l.member_id.map(|m| (l.workspace_id, m)))
+    {
+        Some((workspace, member)) => state
             .store
-            .members_for_user(user.id)
+            .members(workspace)
             .await?
             .iter()
             .any(|m| m.id.workspace_member_id == member && m.access_level == "admin"),

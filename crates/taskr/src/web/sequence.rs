@@ -51,17 +51,17 @@ async fn task_people(
     task_id: &str,
 ) -> Result<(attio::Task, Vec<Person>), AppError> {
     let task_id = Uuid::parse_str(task_id).map_err(|_| AppError::NotFound)?;
-    let task = state
-        .store
-        .task_for_user(user.id, task_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let link = state
         .store
         .link(user.id)
         .await?
         .filter(|l| l.status == LinkStatus::Active)
         .ok_or_else(|| AppError::Forbidden("Reconnect Attio first.".into()))?;
+    let task = state
+        .store
+        .task(link.workspace_id, task_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let client = state.attio.client(open_token(state, &link)?);
     let mut people = Vec::new();
     for linked in task

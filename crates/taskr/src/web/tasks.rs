@@ -262,8 +262,8 @@ async fn user_home(
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
     let list = state
         .store
-        .tasks_for_user(
-            user.id,
+        .tasks(
+            link.workspace_id,
             &TaskQuery {
                 filter,
                 limit: PAGE_SIZE,
@@ -273,7 +273,7 @@ async fn user_home(
         .await?;
     let names: HashMap<Uuid, String> = state
         .store
-        .members_for_user(user.id)
+        .members(link.workspace_id)
         .await?
         .into_iter()
         .map(|m| (m.id.workspace_member_id, m.display_name()))

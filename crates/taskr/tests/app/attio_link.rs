@@ -70,7 +70,7 @@ async fn connecting_shows_the_workspace_tasks_with_assignee_names() {
     let members = app
         .state
         .store
-        .members_for_user(user_id(&app, "alice").await)
+        .members(app.sandbox.sandbox.workspace_id())
         .await
         .unwrap();
     assert!(members.len() >= 8);
@@ -125,13 +125,15 @@ async fn disconnecting_revokes_the_token_at_attio_and_forgets_it() {
     );
     let user = user_id(&app, "carol").await;
     assert!(app.state.store.link(user).await.unwrap().is_none());
-    assert!(app
-        .state
-        .store
-        .members_for_user(user)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        app.state
+            .store
+            .members(app.sandbox.sandbox.workspace_id())
+            .await
+            .unwrap()
+            .is_empty(),
+        "the last unlink drops the workspace's cache"
+    );
     let html = app.page(&client, "/?notice=disconnected").await;
     assert!(html.contains("Connect Attio"));
     assert!(html.contains("Attio is disconnected"));

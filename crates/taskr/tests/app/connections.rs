@@ -53,11 +53,19 @@ async fn person_task(app: &TestApp, username: &str) -> uuid::Uuid {
         .unwrap()
         .unwrap()
         .user;
+    let workspace = app
+        .state
+        .store
+        .link(user.id)
+        .await
+        .unwrap()
+        .expect("a linked user")
+        .workspace_id;
     let list = app
         .state
         .store
-        .tasks_for_user(
-            user.id,
+        .tasks(
+            workspace,
             &TaskQuery {
                 filter: TaskFilter::All,
                 limit: 500,

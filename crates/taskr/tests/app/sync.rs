@@ -198,8 +198,8 @@ async fn reconciliation_catches_a_missed_deletion_and_re_creates_a_deleted_webho
     let seeded_task = app
         .state
         .store
-        .tasks_for_user(
-            link.user_id,
+        .tasks(
+            link.workspace_id,
             &taskr::store::TaskQuery {
                 filter: taskr::store::TaskFilter::All,
                 limit: 1,
@@ -222,7 +222,7 @@ async fn reconciliation_catches_a_missed_deletion_and_re_creates_a_deleted_webho
     assert!(
         app.state
             .store
-            .task_for_user(link.user_id, seeded_task.id.task_id)
+            .task(link.workspace_id, seeded_task.id.task_id)
             .await
             .unwrap()
             .is_none(),

@@ -7,7 +7,7 @@ use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 use super::{from_json, to_json, SqliteStore};
-use crate::store::{CacheDiff, CacheStore, StoreResult, TaskFilter, TaskList, TaskQuery, UserId};
+use crate::store::{CacheDiff, CacheStore, StoreResult, TaskFilter, TaskList, TaskQuery};
 
 /// Writes one task (and its assignee index) into the cache.
 pub(super) async fn upsert_task(
@@ -138,10 +138,9 @@ impl CacheStore for SqliteStore {
         Ok(diff)
     }
 
-    #[tracing::instrument(skip_all, fields(user = %user))]
-    async fn tasks_for_user(&self, user: UserId, query: &TaskQuery) -> StoreResult<TaskList> {
-        // One statement shape per filter; the user id is always part of the join, so a user
-        // can only ever read the workspace they are linked to.
+    #[tracing::instrument(skip_all, fields(%workspace))]
+    async fn tasks(&self, workspace: Uuid, query: &TaskQuery) -> StoreResult<TaskList> {
+        // One statement shape per filter; the workspace id is always in the condition.
         let (condition, member) = match query.filter {
             TaskFilter::All => ("1 = 1", None),
             TaskFilter::Open => ("t.is_completed = 0", None),
@@ -152,12 +151,10 @@ impl CacheStore for SqliteStore {
                 Some(member.to_string()),
             ),
         };
-        let from = format!(
-            "FROM tasks t JOIN attio_links l ON l.workspace_id = t.workspace_id
-             WHERE l.user_id = ? AND {condition}"
-        );
+        let from = format!("FROM tasks t WHERE t.workspace_id = ? AND {condition}");
+        let ws = workspace.to_string();
         let count_sql = format!("SELECT COUNT(*) {from}");
-        let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(user.0);
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(&ws);
         if let Some(member) = &member {
             count = count.bind(member);
         }
@@ -168,7 +165,7 @@ impl CacheStore for SqliteStore {
             "SELECT t.data {from} ORDER BY t.is_completed ASC, t.created_at ASC, t.task_id
              LIMIT ? OFFSET ?"
         );
-        let mut list = sqlx::query_scalar::<_, String>(&list_sql).bind(user.0);
+        let mut list = sqlx::query_scalar::<_, String>(&list_sql).bind(&ws);
         if let Some(member) = &member {
             list = list.bind(member);
         }
@@ -187,12 +184,11 @@ impl CacheStore for SqliteStore {
         })
     }
 
-    async fn members_for_user(&self, user: UserId) -> StoreResult<Vec<attio::WorkspaceMember>> {
+    async fn members(&self, workspace: Uuid) -> StoreResult<Vec<attio::WorkspaceMember>> {
         let rows = sqlx::query_scalar::<_, String>(
-            "SELECT m.data FROM members m JOIN attio_links l ON l.workspace_id = m.workspace_id
-             WHERE l.user_id = ? ORDER BY m.member_id",
+            "SELECT data FROM members WHERE workspace_id = ? ORDER BY member_id",
         )
-        .bind(user.0)
+        .bind(workspace.to_string())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|raw| from_json(raw)).collect()
@@ -206,15 +202,13 @@ impl CacheStore for SqliteStore {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    async fn task_for_user(&self, user: UserId, task: Uuid) -> StoreResult<Option<attio::Task>> {
-        let row: Option<String> = sqlx::query_scalar(
-            "SELECT t.data FROM tasks t JOIN attio_links l ON l.workspace_id = t.workspace_id
-             WHERE l.user_id = ? AND t.task_id = ?",
-        )
-        .bind(user.0)
-        .bind(task.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
+    async fn task(&self, workspace: Uuid, task: Uuid) -> StoreResult<Option<attio::Task>> {
+        let row: Option<String> =
+            sqlx::query_scalar("SELECT data FROM tasks WHERE workspace_id = ? AND task_id = ?")
+                .bind(workspace.to_string())
+                .bind(task.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_deref().map(from_json).transpose()
     }
 }

@@ -8,7 +8,7 @@ use super::cache::{delete_task, replace_members, upsert_task};
 use super::{from_json, parse_uuid, SqliteStore};
 use crate::store::{
     Activity, ActivityPage, ActivityQuery, AppliedBatch, Backlog, InboxHealth, InboxRow,
-    InboxStore, NewDelivery, StoreResult, UserId,
+    InboxStore, NewDelivery, StoreResult,
 };
 
 #[async_trait]
@@ -167,15 +167,14 @@ impl InboxStore for SqliteStore {
         Ok(())
     }
 
-    async fn inbox_backlog(&self, user: UserId) -> StoreResult<Backlog> {
+    async fn inbox_backlog(&self, workspace: Uuid) -> StoreResult<Backlog> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS waiting,
-                    COALESCE(SUM(CASE WHEN i.last_error IS NOT NULL THEN 1 ELSE 0 END), 0) AS failing,
-                    MAX(CASE WHEN i.last_error IS NOT NULL THEN i.id END) AS last_failing
-             FROM inbox i JOIN attio_links l ON l.workspace_id = i.workspace_id
-             WHERE l.user_id = ? AND i.status = 'pending'",
+                    COALESCE(SUM(CASE WHEN last_error IS NOT NULL THEN 1 ELSE 0 END), 0) AS failing,
+                    MAX(CASE WHEN last_error IS NOT NULL THEN id END) AS last_failing
+             FROM inbox WHERE workspace_id = ? AND status = 'pending'",
         )
-        .bind(user.0)
+        .bind(workspace.to_string())
         .fetch_one(&self.pool)
         .await?;
         let last_failing: Option<i64> = row.try_get("last_failing")?;
@@ -261,22 +260,16 @@ impl InboxStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn activity_for_user(
-        &self,
-        user: UserId,
-        query: &ActivityQuery,
-    ) -> StoreResult<ActivityPage> {
+    async fn activity(&self, workspace: Uuid, query: &ActivityQuery) -> StoreResult<ActivityPage> {
         let type_filter = if query.event_type.is_some() {
             "AND a.event_type = ?"
         } else {
             ""
         };
-        let from = format!(
-            "FROM activity a JOIN attio_links l ON l.workspace_id = a.workspace_id
-             WHERE l.user_id = ? {type_filter}"
-        );
+        let from = format!("FROM activity a WHERE a.workspace_id = ? {type_filter}");
+        let ws = workspace.to_string();
         let count_sql = format!("SELECT COUNT(*) {from}");
-        let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(user.0);
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(&ws);
         if let Some(t) = &query.event_type {
             count = count.bind(t);
         }
@@ -294,7 +287,7 @@ impl InboxStore for SqliteStore {
                 1
             )
         );
-        let mut list = sqlx::query(&list_sql).bind(user.0);
+        let mut list = sqlx::query(&list_sql).bind(&ws);
         if let Some(t) = &query.event_type {
             list = list.bind(t);
         }
