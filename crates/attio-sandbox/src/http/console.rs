@@ -242,8 +242,8 @@ fn back(workspace_id: Uuid, outcome: Result<String, String>) -> Response {
         Err(error) => ("error", error),
     };
     let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("workspace_id", &workspace_id.to_string())
         .append_pair(key, &text)
+        .append_pair("workspace_id", &workspace_id.to_string())
         .finish();
     let location =
         HeaderValue::from_str(&format!("/?{query}")).unwrap_or(HeaderValue::from_static("/"));
