@@ -227,7 +227,10 @@ mod tests {
                 (Duration::from_millis(5), FaultAction::DropConnection)
             );
         }
-        assert_eq!(faults.decide("/v2/tasks", true, None, now).1, FaultAction::Pass);
+        assert_eq!(
+            faults.decide("/v2/tasks", true, None, now).1,
+            FaultAction::Pass
+        );
         faults.clear();
         assert_eq!(
             faults.decide("/v2/tasks", true, None, now),
@@ -269,7 +272,9 @@ mod tests {
         let (a, b) = (Some(Uuid::from_u128(1)), Some(Uuid::from_u128(2)));
         let passed = |faults: &mut Faults, workspace| {
             (0..40)
-                .filter(|_| faults.decide("/v2/tasks", false, workspace, now).1 == FaultAction::Pass)
+                .filter(|_| {
+                    faults.decide("/v2/tasks", false, workspace, now).1 == FaultAction::Pass
+                })
                 .count()
         };
         assert_eq!(passed(&mut faults, a), 25);
@@ -287,9 +292,13 @@ mod tests {
             ..rule("/v2/")
         });
         let now = SystemTime::now();
-        let decide = |faults: &mut Faults, workspace| faults.decide("/v2/tasks", true, workspace, now).1;
+        let decide =
+            |faults: &mut Faults, workspace| faults.decide("/v2/tasks", true, workspace, now).1;
         assert_eq!(decide(&mut faults, Some(a)), FaultAction::ServerError(500));
-        assert_eq!(decide(&mut faults, Some(Uuid::from_u128(2))), FaultAction::Pass);
+        assert_eq!(
+            decide(&mut faults, Some(Uuid::from_u128(2))),
+            FaultAction::Pass
+        );
         assert_eq!(decide(&mut faults, None), FaultAction::Pass);
     }
 }

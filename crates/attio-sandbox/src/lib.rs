@@ -35,10 +35,10 @@ use uuid::Uuid;
 pub use delivery::DeliveryAttempt;
 pub use events::EVENT_TYPES;
 pub use scopes::{parse_scope_list, ALL_SCOPES};
-pub use store::AccessLevel;
-pub use workspaces::{NewMember, NewWorkspace, WorkspaceInfo};
 /// How the sandbox serves connections (timeouts, connection cap); re-exported from `serve`.
 pub use serve::Limits;
+pub use store::AccessLevel;
+pub use workspaces::{NewMember, NewWorkspace, WorkspaceInfo};
 
 use shared::{Shared, StoreGuard};
 

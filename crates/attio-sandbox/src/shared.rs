@@ -118,7 +118,11 @@ impl DerefMut for StoreGuard<'_> {
 impl Drop for StoreGuard<'_> {
     fn drop(&mut self) {
         let store = &mut *self.guard;
-        if !store.workspaces().iter().any(|w| w.delivery.has_unstarted()) {
+        if !store
+            .workspaces()
+            .iter()
+            .any(|w| w.delivery.has_unstarted())
+        {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {

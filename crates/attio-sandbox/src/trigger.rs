@@ -9,7 +9,8 @@ use crate::events::event_type;
 use crate::helpers::console_actor;
 use crate::store::{
     AccessLevel, Actor, AttributeParent, AttributePatch, CommentTarget, ListPatch, NewAttribute,
-    NewList, NewNote, NewTask, ObjectKind, RecordChanges, WorkspaceStore, TaskFilter, TaskPatch, TaskSort,
+    NewList, NewNote, NewTask, ObjectKind, RecordChanges, TaskFilter, TaskPatch, TaskSort,
+    WorkspaceStore,
 };
 use crate::timestamp::now;
 use crate::Sandbox;

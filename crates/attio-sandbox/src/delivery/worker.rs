@@ -16,7 +16,12 @@ use crate::Sandbox;
 /// The User-Agent of Attio's older docs (whether Attio still sends it is unconfirmed).
 const USER_AGENT: &str = "Attio 2.0 (https://attio.com/developers/using-webhooks)";
 
-pub(crate) async fn run(shared: Weak<Shared>, workspace: WorkspaceKey, target: String, wake: Arc<Notify>) {
+pub(crate) async fn run(
+    shared: Weak<Shared>,
+    workspace: WorkspaceKey,
+    target: String,
+    wake: Arc<Notify>,
+) {
     loop {
         let (message, sandbox) = {
             let Some(shared) = shared.upgrade() else {

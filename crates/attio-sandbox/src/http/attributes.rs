@@ -12,11 +12,11 @@ use super::error::ApiError;
 use super::extract::{path_pair, ApiJson, Authorized, ScopeSet};
 use super::lists::find as find_list;
 use super::records::object;
+use crate::shared::WorkspaceGuard;
 use crate::store::{
     Actor, Attribute, AttributeError, AttributeParent, AttributePatch, NewAttribute, WorkspaceStore,
 };
 use crate::timestamp::{format, now};
-use crate::shared::WorkspaceGuard;
 use crate::Sandbox;
 
 macro_rules! scopes {

@@ -132,7 +132,10 @@ fn author_id(store: &WorkspaceStore, author: &Map<String, Value>) -> Result<Uuid
 }
 
 /// `{"object": slug|id, "record_id": uuid}`.
-fn record_target(store: &WorkspaceStore, record: &Map<String, Value>) -> Result<CommentTarget, ApiError> {
+fn record_target(
+    store: &WorkspaceStore,
+    record: &Map<String, Value>,
+) -> Result<CommentTarget, ApiError> {
     let object_key = record
         .get("object")
         .and_then(Value::as_str)
@@ -153,7 +156,10 @@ fn record_target(store: &WorkspaceStore, record: &Map<String, Value>) -> Result<
 }
 
 /// `{"list": slug|id, "entry_id": uuid}`.
-fn entry_target(store: &WorkspaceStore, entry: &Map<String, Value>) -> Result<CommentTarget, ApiError> {
+fn entry_target(
+    store: &WorkspaceStore,
+    entry: &Map<String, Value>,
+) -> Result<CommentTarget, ApiError> {
     let list_key = entry
         .get("list")
         .and_then(Value::as_str)

@@ -18,7 +18,7 @@ use super::error::{render_page, ApiError};
 use super::extract::{first, pairs, path_pair};
 use super::workspaces::chosen_workspace;
 use crate::events::EVENT_TYPES;
-use crate::store::{WorkspaceStore, TaskFilter, TaskSort};
+use crate::store::{TaskFilter, TaskSort, WorkspaceStore};
 use crate::timestamp::format;
 use crate::Sandbox;
 
@@ -263,16 +263,20 @@ async fn create_task(
         .trim()
         .to_owned();
     if content.is_empty() || content.chars().count() > 2000 {
-        return Ok(back(workspace, Err(
-            "A task needs content of 1 to 2000 characters.".to_owned()
-        )));
+        return Ok(back(
+            workspace,
+            Err("A task needs content of 1 to 2000 characters.".to_owned()),
+        ));
     }
     let assignee = first(&form, "assignee").and_then(|id| Uuid::parse_str(id).ok());
     if sandbox
         .create_assigned_task(workspace, &content, assignee)
         .is_none()
     {
-        return Ok(back(workspace, Err("That member cannot be assigned.".to_owned())));
+        return Ok(back(
+            workspace,
+            Err("That member cannot be assigned.".to_owned()),
+        ));
     }
     Ok(back(workspace, Ok("Task created.".to_owned())))
 }
@@ -310,9 +314,10 @@ async fn change_task(
         }
         _ => return Err(ApiError::not_found("No such console action.")),
     };
-    Ok(back(workspace, done.ok_or_else(|| {
-        "That task or member does not exist.".to_owned()
-    })))
+    Ok(back(
+        workspace,
+        done.ok_or_else(|| "That task or member does not exist.".to_owned()),
+    ))
 }
 
 async fn add_member(
@@ -326,9 +331,10 @@ async fn add_member(
     let field = |name| first(&form, name).unwrap_or_default().trim();
     let (first_name, last_name) = (field("first_name"), field("last_name"));
     let added = sandbox.add_member_in(workspace, first_name, last_name, field("email_address"));
-    Ok(back(workspace, added.map(|_| {
-        format!("{first_name} {last_name} joined the workspace.")
-    })))
+    Ok(back(
+        workspace,
+        added.map(|_| format!("{first_name} {last_name} joined the workspace.")),
+    ))
 }
 
 async fn trigger(

@@ -44,7 +44,10 @@ fn entry_not_found(id: &str) -> ApiError {
 }
 
 /// The list's id and an existing entry's id.
-fn find(store: &WorkspaceStore, (list_key, entry_key): &(String, String)) -> Result<(Uuid, Uuid), ApiError> {
+fn find(
+    store: &WorkspaceStore,
+    (list_key, entry_key): &(String, String),
+) -> Result<(Uuid, Uuid), ApiError> {
     let list_id = find_list(store, list_key)?.id;
     Uuid::parse_str(entry_key)
         .ok()

@@ -29,10 +29,7 @@ pub(super) fn find<'a>(store: &'a WorkspaceStore, key: &str) -> Result<&'a List,
         .ok_or_else(|| ApiError::not_found(format!("List with slug/ID \"{key}\" not found.")))
 }
 
-async fn list_all(
-    auth: Authorized<ReadListConfig>,
-    State(sandbox): State<Sandbox>,
-) -> Json<Value> {
+async fn list_all(auth: Authorized<ReadListConfig>, State(sandbox): State<Sandbox>) -> Json<Value> {
     let store = auth.store(&sandbox);
     let data: Vec<Value> = store.lists.iter().map(|l| list_json(&store, l)).collect();
     Json(json!({ "data": data }))

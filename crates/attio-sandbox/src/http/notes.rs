@@ -150,7 +150,10 @@ async fn create(
     Ok(Json(json!({ "data": note_json(&store, &note) })))
 }
 
-fn find(store: &WorkspaceStore, path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
+fn find(
+    store: &WorkspaceStore,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Uuid, ApiError> {
     let id = path_uuid(path).map_err(|raw| note_not_found(&raw))?;
     store
         .note(id)

@@ -64,7 +64,11 @@ fn record_not_found(id: &str) -> ApiError {
 }
 
 /// The object and the ID of an existing record in it.
-fn find(store: &WorkspaceStore, object_key: &str, record_key: &str) -> Result<(ObjectKind, Uuid), ApiError> {
+fn find(
+    store: &WorkspaceStore,
+    object_key: &str,
+    record_key: &str,
+) -> Result<(ObjectKind, Uuid), ApiError> {
     let object = object(store, object_key)?;
     Uuid::parse_str(record_key)
         .ok()

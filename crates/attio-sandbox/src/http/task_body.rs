@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::body::Fields;
 use super::error::ApiError;
 use super::records::{object, referenced_record};
-use crate::store::{LinkedRecord, NewTask, WorkspaceStore, TaskPatch};
+use crate::store::{LinkedRecord, NewTask, TaskPatch, WorkspaceStore};
 use crate::timestamp::parse_deadline;
 
 /// Every key of a create body; all are required and no other is accepted.

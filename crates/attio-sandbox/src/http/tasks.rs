@@ -11,7 +11,7 @@ use super::error::ApiError;
 use super::extract::{pairs, path_uuid, single, ApiJson, Authorized, ScopeSet};
 use super::records::object;
 use super::task_body::{parse_create, parse_patch};
-use crate::store::{AssigneeFilter, LinkedRecord, WorkspaceStore, Task, TaskFilter, TaskSort};
+use crate::store::{AssigneeFilter, LinkedRecord, Task, TaskFilter, TaskSort, WorkspaceStore};
 use crate::timestamp::{format, now};
 use crate::Sandbox;
 
@@ -120,7 +120,10 @@ async fn remove(
     Ok(Json(json!({})))
 }
 
-fn find(store: &WorkspaceStore, path: Result<Path<String>, PathRejection>) -> Result<&Task, ApiError> {
+fn find(
+    store: &WorkspaceStore,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<&Task, ApiError> {
     let id = path_uuid(path).map_err(|raw| not_found(&raw))?;
     store.task(id).ok_or_else(|| not_found(&id.to_string()))
 }

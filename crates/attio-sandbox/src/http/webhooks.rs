@@ -12,7 +12,7 @@ use super::body::Fields;
 use super::error::ApiError;
 use super::extract::{pairs, path_uuid, single, ApiJson, Authorized, ScopeSet};
 use crate::events::{event_type, Filter};
-use crate::store::{WorkspaceStore, Subscription, Webhook};
+use crate::store::{Subscription, Webhook, WorkspaceStore};
 use crate::timestamp::{format, now};
 use crate::Sandbox;
 

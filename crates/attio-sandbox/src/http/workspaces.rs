@@ -137,14 +137,11 @@ fn member(i: usize, item: Value) -> Result<NewMember, ApiError> {
     let access_level = match object.remove("access_level") {
         None | Some(Value::Null) if i == 0 => AccessLevel::Admin,
         None | Some(Value::Null) => AccessLevel::Member,
-        Some(value) => value
-            .as_str()
-            .and_then(AccessLevel::parse)
-            .ok_or_else(|| {
-                ApiError::validation(format!(
-                    "{at}.access_level must be admin, member or suspended."
-                ))
-            })?,
+        Some(value) => value.as_str().and_then(AccessLevel::parse).ok_or_else(|| {
+            ApiError::validation(format!(
+                "{at}.access_level must be admin, member or suspended."
+            ))
+        })?,
     };
     Ok(NewMember {
         first_name,

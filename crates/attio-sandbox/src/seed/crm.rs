@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::ids::SeedIds;
 use crate::store::{
-    AccessLevel, Actor, Attribute, AttributeParent, Comment, CommentTarget, Entry, List, Meeting, Member, Note,
-    ObjectKind, Record, Thread,
+    AccessLevel, Actor, Attribute, AttributeParent, Comment, CommentTarget, Entry, List, Meeting,
+    Member, Note, ObjectKind, Record, Thread,
 };
 
 pub(crate) struct Crm {

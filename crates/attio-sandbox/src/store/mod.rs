@@ -155,7 +155,6 @@ pub(crate) struct Record {
     pub created_at: OffsetDateTime,
 }
 
-
 /// The position of a workspace in the store. Workspaces are never removed, so a key stays valid;
 /// only the store hands keys out.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
