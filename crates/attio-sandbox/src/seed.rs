@@ -336,6 +336,50 @@ fn midday(ts: OffsetDateTime) -> OffsetDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
+
+    /// Every id a seed hands out.
+    fn ids(s: &Seed) -> Vec<Uuid> {
+        let crm = &s.crm;
+        std::iter::once(s.workspace.id)
+            .chain(s.members.iter().map(|m| m.id))
+            .chain(s.objects.iter().map(|o| o.id))
+            .chain(s.records.iter().map(|r| r.id))
+            .chain(s.tasks.iter().map(|t| t.id))
+            .chain(crm.attributes.iter().map(|a| a.id))
+            .chain(crm.lists.iter().map(|l| l.id))
+            .chain(crm.entries.iter().map(|e| e.id))
+            .chain(crm.notes.iter().map(|n| n.id))
+            .chain(crm.threads.iter().map(|t| t.id))
+            .chain(crm.comments.iter().map(|c| c.id))
+            .chain(crm.meetings.iter().map(|m| m.id))
+            .collect()
+    }
+
+    #[test]
+    fn acme_keeps_its_ids_and_globex_shares_none() {
+        let [acme, globex] = <[Seed; 2]>::try_from(demo()).ok().expect("two workspaces");
+        // The ids Taskr and its tests have always seen.
+        assert_eq!(
+            acme.workspace.id,
+            crate::ids::seeded_uuid("workspace:acme-demo")
+        );
+        assert_eq!(acme.tasks[0].id, crate::ids::seeded_uuid("task:0"));
+        assert_eq!(
+            acme.members[0].id,
+            crate::ids::seeded_uuid("member:alice.moreau@acme-demo.test")
+        );
+        assert_eq!(acme.members[2].email, "chloe.martin@acme-demo.test");
+        assert_eq!(
+            (globex.workspace.name.as_str(), globex.members.len()),
+            ("Globex", 4)
+        );
+        assert_eq!((globex.tasks.len(), globex.records.len()), (12, 9));
+        let acme_ids: HashSet<Uuid> = ids(&acme).into_iter().collect();
+        let globex_ids: Vec<Uuid> = ids(&globex);
+        assert!(globex_ids.iter().all(|id| !acme_ids.contains(id)));
+        assert_eq!(ids(&globex), ids(&globex::seed()), "deterministic");
+    }
 
     #[test]
     fn the_seed_meets_its_promised_shape() {

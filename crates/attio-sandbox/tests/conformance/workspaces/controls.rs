@@ -121,8 +121,8 @@ async fn controls_act_on_the_workspace_they_name() {
     )
     .await;
     assert_eq!(
-        ids(&listed, "webhook_id").into_iter().collect::<Vec<_>>(),
-        [webhook.clone()]
+        ids(&listed, "webhook_id"),
+        std::collections::HashSet::from([webhook.clone()])
     );
     assert!(t.sandbox().wait_for_idle(crate::receiver::DEADLINE).await);
     let deliveries = format!("/_sandbox/webhooks/{webhook}/deliveries");
