@@ -112,8 +112,13 @@ async fn show_consent(
             .and_then(|id| store.key(id))
             .ok_or_else(unknown_workspace)?,
     };
-    let request_id =
-        store.begin_authorization(&app.client_id, redirect_uri, state.map(str::to_owned));
+    let chosen_id = store.at(key).workspace.id;
+    let request_id = store.begin_authorization(
+        &app.client_id,
+        redirect_uri,
+        state.map(str::to_owned),
+        chosen_id,
+    );
     let chosen = store.at(key);
     let echo = [
         ("client_id", client_id),
@@ -205,8 +210,8 @@ async fn answer_consent(
     }
 }
 
-/// Issues a code for the chosen member of the chosen workspace (the first when the form names
-/// none), who must be a member of that workspace who is not suspended.
+/// Issues a code for the chosen member of the chosen workspace (when the form names none, the
+/// one the page was rendered for), who must be a member of that workspace who is not suspended.
 fn approve(
     sandbox: &Sandbox,
     pending: &PendingAuthorization,
@@ -215,12 +220,10 @@ fn approve(
 ) -> Result<String, PageError> {
     let mut store = sandbox.store();
     let key = match workspace_id {
-        None => store.first_key(),
-        Some(raw) => Uuid::parse_str(raw)
-            .ok()
-            .and_then(|id| store.key(id))
-            .ok_or_else(unknown_workspace)?,
-    };
+        None => store.key(pending.workspace_id),
+        Some(raw) => Uuid::parse_str(raw).ok().and_then(|id| store.key(id)),
+    }
+    .ok_or_else(unknown_workspace)?;
     let chosen = store.at(key);
     let workspace = chosen.workspace.id;
     let member = member_id

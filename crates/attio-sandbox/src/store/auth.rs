@@ -38,6 +38,8 @@ pub(crate) struct PendingAuthorization {
     pub client_id: String,
     pub redirect_uri: String,
     pub state: Option<String>,
+    /// The workspace the page was rendered for: the answer's default when its form names none.
+    pub workspace_id: Uuid,
     created: Instant,
 }
 
@@ -76,6 +78,7 @@ impl Store {
         client_id: &str,
         redirect_uri: &str,
         state: Option<String>,
+        workspace_id: Uuid,
     ) -> String {
         let now = Instant::now();
         self.auth
@@ -88,6 +91,7 @@ impl Store {
                 client_id: client_id.to_owned(),
                 redirect_uri: redirect_uri.to_owned(),
                 state,
+                workspace_id,
                 created: now,
             },
         );

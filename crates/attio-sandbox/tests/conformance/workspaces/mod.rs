@@ -202,6 +202,31 @@ async fn the_consent_page_refuses_an_unknown_workspace_or_a_member_of_another() 
 }
 
 #[tokio::test]
+async fn an_answer_without_workspace_id_signs_in_to_the_workspace_the_page_showed() {
+    let t = spawn().await;
+    let globex = globex(&t);
+    let member = t.sandbox().member_ids_in(globex)[2].to_string();
+    let page = consent_in(&t, globex).await;
+    let request_id = request_id(&page);
+    let response = t
+        .answer(&[
+            ("request_id", &request_id),
+            ("decision", "approve"),
+            ("member_id", &member),
+        ])
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let url = url::Url::parse(location(&response)).expect("absolute redirect");
+    let (_, token) = t
+        .exchange_code(&query_value(&url, "code").expect("a code"))
+        .await;
+    let token = token["access_token"].as_str().expect("a token");
+    let (_, me) = t.get("/v2/self", token).await;
+    assert_eq!(me["workspace_id"], globex.to_string());
+    assert_eq!(me["authorized_by_workspace_member_id"], member);
+}
+
+#[tokio::test]
 async fn tokens_from_the_consent_flow_see_only_their_own_workspace() {
     let t = spawn_all_scopes().await;
     let sandbox = t.sandbox();
