@@ -4,6 +4,7 @@
 
 mod controls;
 mod create;
+mod foreign;
 mod isolation;
 mod limits;
 
