@@ -15,6 +15,31 @@ pub(crate) fn seeded_uuid(label: &str) -> Uuid {
     uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
+/// Seed ids of one workspace: "Acme Demo" keeps its historical labels (no prefix); every other
+/// workspace prefixes them, so that no two workspaces share an id.
+#[derive(Clone)]
+pub(crate) struct SeedIds {
+    prefix: String,
+}
+
+impl SeedIds {
+    pub fn root() -> SeedIds {
+        SeedIds {
+            prefix: String::new(),
+        }
+    }
+
+    pub fn scoped(namespace: &str) -> SeedIds {
+        SeedIds {
+            prefix: format!("{namespace}:"),
+        }
+    }
+
+    pub fn id(&self, label: &str) -> Uuid {
+        seeded_uuid(&format!("{}{label}", self.prefix))
+    }
+}
+
 /// 32 random bytes from the OS, base64url without padding (43 characters).
 pub(crate) fn random_secret() -> String {
     let mut bytes = [0u8; 32];

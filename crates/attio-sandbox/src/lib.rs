@@ -1,6 +1,6 @@
 //! A faithful local emulator of Attio (OAuth consent and tokens, the REST API, signed webhook
-//! deliveries of all 27 event types) over a seeded demo workspace, so Taskr runs and is tested
-//! without the internet.
+//! deliveries of all 27 event types) over several workspaces (two seeded demo workspaces, more
+//! created at run time), so Taskr runs and is tested without the internet.
 //!
 //! One [`Sandbox`] serves both Attio hosts on one address: the "app" host (`/authorize`,
 //! `/oauth/token`, `/oauth/revoke`) and the "api" host (`/v2/...`), plus loopback-only sandbox
@@ -20,6 +20,7 @@ mod shared;
 mod store;
 mod timestamp;
 mod trigger;
+mod workspaces;
 
 use std::fmt;
 use std::future::Future;
@@ -36,6 +37,8 @@ pub use events::EVENT_TYPES;
 pub use scopes::{parse_scope_list, ALL_SCOPES};
 /// How the sandbox serves connections (timeouts, connection cap); re-exported from `serve`.
 pub use serve::Limits;
+pub use store::AccessLevel;
+pub use workspaces::{NewMember, NewWorkspace, WorkspaceInfo};
 
 use shared::{Shared, StoreGuard};
 
@@ -227,21 +230,25 @@ impl Sandbox {
         })
     }
 
+    /// The first workspace's id ("Acme Demo" in the demo seed); see [`Sandbox::workspace_ids`].
     pub fn workspace_id(&self) -> Uuid {
-        self.store().workspace.id
+        self.store().first().workspace.id
     }
 
+    /// The first workspace's name.
     pub fn workspace_name(&self) -> String {
-        self.store().workspace.name.clone()
+        self.store().first().workspace.name.clone()
     }
 
-    /// Mints an API key acting as the admin member; `None` grants every scope.
+    /// Mints an API key of the first workspace acting as its admin; `None` grants every scope.
     pub fn mint_api_key(&self, scopes: Option<Vec<String>>) -> String {
         let scopes = scopes.unwrap_or_else(|| ALL_SCOPES.iter().map(|s| (*s).to_owned()).collect());
-        self.store().mint_api_key(scopes)
+        let mut store = self.store();
+        let key = store.first_key();
+        store.mint_api_key(key, scopes)
     }
 
-    /// Makes every OAuth access token and API key inactive.
+    /// Makes every OAuth access token and API key of every workspace inactive.
     pub fn revoke_all_tokens(&self) {
         self.store().revoke_all_tokens();
     }
@@ -272,13 +279,14 @@ impl Sandbox {
             .unwrap_or(0)
     }
 
+    /// The first workspace's admin.
     pub fn admin_member_id(&self) -> Uuid {
-        self.store().admin_member_id()
+        self.store().first().admin_member_id()
     }
 
-    /// Member ids in seeded order.
+    /// The first workspace's member ids in seeded order.
     pub fn member_ids(&self) -> Vec<Uuid> {
-        self.store().members.iter().map(|m| m.id).collect()
+        self.store().first().members.iter().map(|m| m.id).collect()
     }
 }
 

@@ -12,7 +12,7 @@ use attio_sandbox::{
 use clap::Parser;
 use tokio::net::TcpListener;
 
-/// A local emulator of Attio's OAuth server and REST API, with a seeded demo workspace.
+/// A local emulator of Attio's OAuth server and REST API, with two seeded demo workspaces.
 #[derive(Parser)]
 #[command(name = "attio-sandbox", version)]
 struct Args {
@@ -147,9 +147,14 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on --listen {}", args.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
+    let names: Vec<String> = sandbox
+        .workspaces()
+        .into_iter()
+        .map(|w| format!("\"{}\"", w.name))
+        .collect();
     println!(
-        "Attio sandbox listening on http://{addr} (workspace \"{}\"); console at http://{addr}/",
-        sandbox.workspace_name()
+        "Attio sandbox listening on http://{addr} (workspaces {}); console at http://{addr}/",
+        names.join(", ")
     );
     sandbox
         .serve_with(listener, limits, shutdown_signal())

@@ -1,19 +1,22 @@
-//! The deterministic "Acme Demo" workspace: the same ids, people, companies and tasks on every start.
+//! The deterministic demo workspaces ("Acme Demo" first, then the smaller "Globex"): the same ids,
+//! people, companies and tasks on every start; and the seed of workspaces created at run time.
 //!
 //! Every timestamp is fixed (nothing depends on the clock), so two sandboxes serve identical data.
 //! Seed tasks were created between March and May 2026; "past" deadlines fall in spring 2026 and
 //! "future" ones in 2027–2028.
 
 mod crm;
+mod globex;
 
 use std::collections::BTreeMap;
 
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
 
 pub(crate) use crm::Crm;
 
-use crate::ids::seeded_uuid;
+use crate::ids::SeedIds;
 use crate::store::{
     AccessLevel, Actor, LinkedRecord, Member, Object, ObjectKind, Record, Task, Workspace,
 };
@@ -131,28 +134,74 @@ pub(crate) struct Seed {
     pub crm: Crm,
 }
 
+/// What a seeded workspace holds besides its members: people (name, email), companies (name,
+/// domain; two people per company, in order) and how many tasks.
+pub(crate) struct DataSet {
+    pub people: &'static [(&'static str, &'static str)],
+    pub companies: &'static [(&'static str, &'static str)],
+    pub tasks: usize,
+}
+
+const ACME: DataSet = DataSet {
+    people: PEOPLE,
+    companies: COMPANIES,
+    tasks: TASK_COUNT,
+};
+
+/// The small data set of Globex, also used by `POST /_sandbox/workspaces` with `seed: true`.
+pub(crate) use globex::DATA as SMALL_DATA;
+
+/// The demo workspaces in order: "Acme Demo" (the first workspace) and "Globex".
+pub(crate) fn demo() -> Vec<Seed> {
+    vec![seed(), globex::seed()]
+}
+
+/// "Acme Demo", with the ids it has always had (its labels carry no prefix).
 pub(crate) fn seed() -> Seed {
+    let ids = SeedIds::root();
     let workspace = Workspace {
-        id: seeded_uuid("workspace:acme-demo"),
+        id: ids.id("workspace:acme-demo"),
         name: WORKSPACE_NAME.to_owned(),
         slug: WORKSPACE_SLUG.to_owned(),
     };
-    let members = members();
+    let joined = datetime!(2025-01-13 09:30:00.125000 UTC);
+    let members = members(&ids, MEMBERS, "acme-demo.test", joined);
+    build(&ids, workspace, members, Some(&ACME))
+}
+
+/// A workspace's seed: its members, the two standard objects with their attributes, and with
+/// `data` the demo records, tasks, lists, entries, notes, comment threads and meetings.
+pub(crate) fn build(
+    ids: &SeedIds,
+    workspace: Workspace,
+    members: Vec<Member>,
+    data: Option<&DataSet>,
+) -> Seed {
     let objects = vec![
         Object {
-            id: seeded_uuid("object:people"),
+            id: ids.id("object:people"),
             kind: ObjectKind::People,
         },
         Object {
-            id: seeded_uuid("object:companies"),
+            id: ids.id("object:companies"),
             kind: ObjectKind::Companies,
         },
     ];
-    let records = records();
-    let tasks = (0..TASK_COUNT)
-        .map(|i| task(i, &members, &records))
+    let Some(data) = data.filter(|_| !members.is_empty()) else {
+        return Seed {
+            workspace,
+            members,
+            objects,
+            records: Vec::new(),
+            tasks: Vec::new(),
+            crm: crm::empty(ids),
+        };
+    };
+    let records = records(ids, data);
+    let tasks = (0..data.tasks)
+        .map(|i| task(ids, i, data, &members, &records))
         .collect();
-    let crm = crm::seed(&members, &records);
+    let crm = crm::seed(ids, &members, &records);
     Seed {
         workspace,
         members,
@@ -163,20 +212,24 @@ pub(crate) fn seed() -> Seed {
     }
 }
 
-fn members() -> Vec<Member> {
-    let joined = datetime!(2025-01-13 09:30:00.125000 UTC);
-    MEMBERS
-        .iter()
+/// Members from (first name, last name, access level), with `first.last@domain` addresses
+/// (accents dropped), joining nine days apart.
+fn members(
+    ids: &SeedIds,
+    rows: &[(&str, &str, AccessLevel)],
+    domain: &str,
+    joined: OffsetDateTime,
+) -> Vec<Member> {
+    rows.iter()
         .enumerate()
         .map(|(i, (first, last, level))| {
-            let ascii_first = if *first == "Chloé" { "chloe" } else { first };
             let email = format!(
-                "{}.{}@acme-demo.test",
-                ascii_first.to_lowercase(),
+                "{}.{}@{domain}",
+                first.to_lowercase().replace('é', "e"),
                 last.to_lowercase()
             );
             Member {
-                id: seeded_uuid(&format!("member:{email}")),
+                id: ids.id(&format!("member:{email}")),
                 first_name: (*first).to_owned(),
                 last_name: (*last).to_owned(),
                 email,
@@ -192,17 +245,17 @@ fn members() -> Vec<Member> {
 /// When the demo CRM was filled.
 const RECORDS_CREATED: OffsetDateTime = datetime!(2025-02-03 10:00:00 UTC);
 
-fn records() -> Vec<Record> {
-    let people = PEOPLE.iter().map(|(name, email)| Record {
-        id: seeded_uuid(&format!("person:{email}")),
+fn records(ids: &SeedIds, data: &DataSet) -> Vec<Record> {
+    let people = data.people.iter().map(|(name, email)| Record {
+        id: ids.id(&format!("person:{email}")),
         object: ObjectKind::People,
         name: (*name).to_owned(),
         uniques: vec![(*email).to_owned()],
         values: BTreeMap::new(),
         created_at: RECORDS_CREATED,
     });
-    let companies = COMPANIES.iter().map(|(name, domain)| Record {
-        id: seeded_uuid(&format!("company:{domain}")),
+    let companies = data.companies.iter().map(|(name, domain)| Record {
+        id: ids.id(&format!("company:{domain}")),
         object: ObjectKind::Companies,
         name: (*name).to_owned(),
         uniques: vec![(*domain).to_owned()],
@@ -213,14 +266,14 @@ fn records() -> Vec<Record> {
 }
 
 /// Task `i`: links by `i % 4`, `i % 3` assignees, deadline by `i % 5`, completed when `i % 3 == 1`.
-fn task(i: usize, members: &[Member], records: &[Record]) -> Task {
+fn task(ids: &SeedIds, i: usize, data: &DataSet, members: &[Member], records: &[Record]) -> Task {
     let n = i as i64;
     let created_at = datetime!(2026-03-02 08:15:00 UTC)
         + Duration::hours(31 * n)
         + Duration::minutes((n * 53) % 240)
         + Duration::microseconds((n * 7919 + 1031) % 1_000_000);
-    let person = &records[(i * 5) % PEOPLE.len()];
-    let company = &records[PEOPLE.len() + (i * 7) % COMPANIES.len()];
+    let person = &records[(i * 5) % data.people.len()];
+    let company = &records[data.people.len() + (i * 7) % data.companies.len()];
     let entry = i / 4;
     let (content, linked_records) = match i % 4 {
         0 => (UNLINKED_TASKS[entry].to_owned(), vec![]),
@@ -239,9 +292,11 @@ fn task(i: usize, members: &[Member], records: &[Record]) -> Task {
             vec![link(person), link(company)],
         ),
     };
-    let assignees = (0..i % 3)
+    let mut assignees: Vec<Uuid> = (0..i % 3)
         .map(|k| members[(i * 2 + k * 5) % members.len()].id)
         .collect();
+    // Only a workspace of one member can draw the same one twice.
+    assignees.dedup();
     let deadline_at = match i % 5 {
         0 | 3 => None,
         1 | 4 => Some(midday(created_at) + Duration::days(6 + (n % 9))),
@@ -254,7 +309,7 @@ fn task(i: usize, members: &[Member], records: &[Record]) -> Task {
         Actor::WorkspaceMember(members[(i * 3) % members.len()].id)
     };
     Task {
-        id: seeded_uuid(&format!("task:{i}")),
+        id: ids.id(&format!("task:{i}")),
         content,
         deadline_at,
         is_completed: completed_at.is_some(),
@@ -281,6 +336,50 @@ fn midday(ts: OffsetDateTime) -> OffsetDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
+
+    /// Every id a seed hands out.
+    fn ids(s: &Seed) -> Vec<Uuid> {
+        let crm = &s.crm;
+        std::iter::once(s.workspace.id)
+            .chain(s.members.iter().map(|m| m.id))
+            .chain(s.objects.iter().map(|o| o.id))
+            .chain(s.records.iter().map(|r| r.id))
+            .chain(s.tasks.iter().map(|t| t.id))
+            .chain(crm.attributes.iter().map(|a| a.id))
+            .chain(crm.lists.iter().map(|l| l.id))
+            .chain(crm.entries.iter().map(|e| e.id))
+            .chain(crm.notes.iter().map(|n| n.id))
+            .chain(crm.threads.iter().map(|t| t.id))
+            .chain(crm.comments.iter().map(|c| c.id))
+            .chain(crm.meetings.iter().map(|m| m.id))
+            .collect()
+    }
+
+    #[test]
+    fn acme_keeps_its_ids_and_globex_shares_none() {
+        let [acme, globex] = <[Seed; 2]>::try_from(demo()).ok().expect("two workspaces");
+        // The ids Taskr and its tests have always seen.
+        assert_eq!(
+            acme.workspace.id,
+            crate::ids::seeded_uuid("workspace:acme-demo")
+        );
+        assert_eq!(acme.tasks[0].id, crate::ids::seeded_uuid("task:0"));
+        assert_eq!(
+            acme.members[0].id,
+            crate::ids::seeded_uuid("member:alice.moreau@acme-demo.test")
+        );
+        assert_eq!(acme.members[2].email, "chloe.martin@acme-demo.test");
+        assert_eq!(
+            (globex.workspace.name.as_str(), globex.members.len()),
+            ("Globex", 4)
+        );
+        assert_eq!((globex.tasks.len(), globex.records.len()), (12, 9));
+        let acme_ids: HashSet<Uuid> = ids(&acme).into_iter().collect();
+        let globex_ids: Vec<Uuid> = ids(&globex);
+        assert!(globex_ids.iter().all(|id| !acme_ids.contains(id)));
+        assert_eq!(ids(&globex), ids(&globex::seed()), "deterministic");
+    }
 
     #[test]
     fn the_seed_meets_its_promised_shape() {

@@ -1,11 +1,11 @@
-//! The state every clone of a [`Sandbox`](crate::Sandbox) shares, and the lock guard that starts
-//! delivery workers once a change has emitted events.
+//! The state every clone of a [`Sandbox`](crate::Sandbox) shares, the lock guard that starts
+//! delivery workers once a change has emitted events, and the guard that exposes one workspace.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::delivery::{worker, DeliverySettings};
-use crate::store::Store;
+use crate::store::{Store, WorkspaceKey, WorkspaceStore};
 use crate::{seed, Config};
 
 pub(crate) struct Shared {
@@ -23,7 +23,7 @@ impl Shared {
     pub fn new(config: Config) -> Shared {
         let settings = DeliverySettings::from(&config);
         let provider = config.provider.clone().map(crate::provider::Provider::new);
-        let mut store = Store::new(seed::seed(), config.apps, config.code_ttl, settings);
+        let mut store = Store::new(seed::demo(), config.apps, config.code_ttl, settings);
         store.faults.set_rate_limits(config.rate_limits);
         Shared {
             provider,
@@ -73,6 +73,32 @@ impl<'a> StoreGuard<'a> {
             shared,
         }
     }
+
+    /// Narrows the guard to one workspace.
+    pub fn into_workspace(self, key: WorkspaceKey) -> WorkspaceGuard<'a> {
+        WorkspaceGuard { guard: self, key }
+    }
+}
+
+/// The locked store seen as one workspace: what a `/v2` handler gets from its token, so that it
+/// has no way to read or change another workspace's data.
+pub(crate) struct WorkspaceGuard<'a> {
+    guard: StoreGuard<'a>,
+    key: WorkspaceKey,
+}
+
+impl Deref for WorkspaceGuard<'_> {
+    type Target = WorkspaceStore;
+
+    fn deref(&self) -> &WorkspaceStore {
+        self.guard.at(self.key)
+    }
+}
+
+impl DerefMut for WorkspaceGuard<'_> {
+    fn deref_mut(&mut self) -> &mut WorkspaceStore {
+        self.guard.at_mut(self.key)
+    }
 }
 
 impl Deref for StoreGuard<'_> {
@@ -91,14 +117,22 @@ impl DerefMut for StoreGuard<'_> {
 
 impl Drop for StoreGuard<'_> {
     fn drop(&mut self) {
-        if !self.guard.delivery.has_unstarted() {
+        let store = &mut *self.guard;
+        if !store
+            .workspaces()
+            .iter()
+            .any(|w| w.delivery.has_unstarted())
+        {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        for (target, wake) in self.guard.delivery.start_unstarted() {
-            runtime.spawn(worker::run(Arc::downgrade(self.shared), target, wake));
+        for key in store.keys() {
+            for (target, wake) in store.at_mut(key).delivery.start_unstarted() {
+                let shared = Arc::downgrade(self.shared);
+                runtime.spawn(worker::run(shared, key, target, wake));
+            }
         }
     }
 }

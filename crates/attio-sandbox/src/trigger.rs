@@ -1,5 +1,5 @@
-//! One representative real change per event type, for the console's "trigger" form,
-//! `POST /_sandbox/trigger` and [`Sandbox::trigger`]. Each change emits exactly events of the
+//! One representative real change per event type in one workspace, for the console's "trigger"
+//! form, `POST /_sandbox/trigger` and [`Sandbox::trigger`]. Each change emits exactly events of the
 //! asked type (two for `record.merged`, as Attio sends).
 
 use serde_json::json;
@@ -9,7 +9,8 @@ use crate::events::event_type;
 use crate::helpers::console_actor;
 use crate::store::{
     AccessLevel, Actor, AttributeParent, AttributePatch, CommentTarget, ListPatch, NewAttribute,
-    NewList, NewNote, NewTask, ObjectKind, RecordChanges, Store, TaskFilter, TaskPatch, TaskSort,
+    NewList, NewNote, NewTask, ObjectKind, RecordChanges, TaskFilter, TaskPatch, TaskSort,
+    WorkspaceStore,
 };
 use crate::timestamp::now;
 use crate::Sandbox;
@@ -22,7 +23,19 @@ impl Sandbox {
     /// # Errors
     /// An unknown event type, or nothing left to change (e.g. every note already deleted).
     pub fn trigger(&self, event_type: &str) -> Result<(), String> {
-        let mut store = self.store();
+        let mut store = self.first_workspace();
+        let actor = console_actor(&store);
+        trigger(&mut store, event_type, actor)
+    }
+
+    /// [`Sandbox::trigger`] in `workspace_id`, as its admin.
+    ///
+    /// # Errors
+    /// As [`Sandbox::trigger`], or an unknown workspace.
+    pub fn trigger_in(&self, workspace_id: Uuid, event_type: &str) -> Result<(), String> {
+        let mut store = self
+            .workspace_store(workspace_id)
+            .ok_or_else(|| format!("No workspace with ID \"{workspace_id}\"."))?;
         let actor = console_actor(&store);
         trigger(&mut store, event_type, actor)
     }
@@ -32,7 +45,7 @@ fn nothing(what: &str) -> String {
     format!("There is no {what} left to change.")
 }
 
-pub(crate) fn trigger(store: &mut Store, name: &str, actor: Actor) -> Result<(), String> {
+pub(crate) fn trigger(store: &mut WorkspaceStore, name: &str, actor: Actor) -> Result<(), String> {
     let kind = event_type(name).ok_or_else(|| format!("\"{name}\" is not an Attio event type."))?;
     let n = store.next_serial();
     let at = now();
@@ -295,7 +308,7 @@ pub(crate) fn trigger(store: &mut Store, name: &str, actor: Actor) -> Result<(),
 }
 
 /// The `skip`-th newest person record.
-fn newest_person(store: &Store, skip: usize) -> Result<Uuid, String> {
+fn newest_person(store: &WorkspaceStore, skip: usize) -> Result<Uuid, String> {
     store
         .records
         .iter()
@@ -306,7 +319,7 @@ fn newest_person(store: &Store, skip: usize) -> Result<Uuid, String> {
         .ok_or_else(|| nothing("person"))
 }
 
-fn oldest_person(store: &Store) -> Result<Uuid, String> {
+fn oldest_person(store: &WorkspaceStore) -> Result<Uuid, String> {
     store
         .records
         .iter()

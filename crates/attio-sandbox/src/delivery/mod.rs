@@ -1,4 +1,4 @@
-//! Outgoing webhook deliveries: one ordered queue per target URL, retries with exponential
+//! Outgoing webhook deliveries of one workspace: one ordered queue per target URL, retries with exponential
 //! back-off, a per-target throttle and the per-webhook attempt log. This is the bookkeeping, kept
 //! in the store under its one lock; [`worker`] does the HTTP.
 
@@ -114,13 +114,14 @@ pub(crate) struct Deliveries {
 }
 
 impl Deliveries {
-    pub fn new(settings: DeliverySettings) -> Deliveries {
+    /// `idle` is shared by every workspace's deliveries, so one waiter can watch them all.
+    pub fn new(settings: DeliverySettings, idle: Arc<Notify>) -> Deliveries {
         Deliveries {
             settings,
             targets: HashMap::new(),
             in_flight: 0,
             log: HashMap::new(),
-            idle: Arc::new(Notify::new()),
+            idle,
         }
     }
 
@@ -234,10 +235,6 @@ impl Deliveries {
         self.in_flight == 0 && self.targets.values().all(|t| !t.has_work())
     }
 
-    pub fn idle_signal(&self) -> Arc<Notify> {
-        self.idle.clone()
-    }
-
     fn notify_if_idle(&self) {
         if self.is_idle() {
             self.idle.notify_waiters();
@@ -251,7 +248,7 @@ impl Deliveries {
             .unwrap_or_default()
     }
 
-    /// The latest `n` attempts across all webhooks, newest first.
+    /// The latest `n` attempts across the workspace's webhooks, newest first.
     pub fn recent(&self, n: usize) -> Vec<(Uuid, DeliveryAttempt)> {
         let mut all: Vec<(Uuid, DeliveryAttempt)> = self
             .log

@@ -1,4 +1,4 @@
-//! The task that delivers to one target URL: takes messages in order, POSTs them signed, and
+//! The task that delivers one workspace's messages to one target URL: takes messages in order, POSTs them signed, and
 //! reports each attempt back to the store. It holds the sandbox only weakly, so it ends once every
 //! handle to the sandbox is gone, and it never holds the lock across an `.await`.
 
@@ -10,19 +10,28 @@ use tokio::sync::Notify;
 
 use super::{DeliveryAttempt, Message, Next};
 use crate::shared::Shared;
+use crate::store::WorkspaceKey;
 use crate::Sandbox;
 
 /// The User-Agent of Attio's older docs (whether Attio still sends it is unconfirmed).
 const USER_AGENT: &str = "Attio 2.0 (https://attio.com/developers/using-webhooks)";
 
-pub(crate) async fn run(shared: Weak<Shared>, target: String, wake: Arc<Notify>) {
+pub(crate) async fn run(
+    shared: Weak<Shared>,
+    workspace: WorkspaceKey,
+    target: String,
+    wake: Arc<Notify>,
+) {
     loop {
         let (message, sandbox) = {
             let Some(shared) = shared.upgrade() else {
                 return;
             };
             let sandbox = Sandbox::from_shared(shared);
-            let next = sandbox.store().next_delivery(&target, Instant::now());
+            let next = sandbox
+                .store()
+                .at_mut(workspace)
+                .next_delivery(&target, Instant::now());
             match next {
                 Next::Stop => return,
                 Next::Wait(until) => {
@@ -45,7 +54,10 @@ pub(crate) async fn run(shared: Weak<Shared>, target: String, wake: Arc<Notify>)
             error = attempt.error.as_deref(),
             "webhook delivery attempt"
         );
-        sandbox.store().finish_delivery(&target, message, attempt);
+        sandbox
+            .store()
+            .at_mut(workspace)
+            .finish_delivery(&target, message, attempt);
     }
 }
 

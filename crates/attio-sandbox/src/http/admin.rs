@@ -1,5 +1,5 @@
-//! The loopback-only part of the sandbox: the console (`/`), `POST /_sandbox/api-keys`, and
-//! every other `/_sandbox/...` control, all behind one peer check.
+//! The loopback-only part of the sandbox: the console (`/`), `POST /_sandbox/api-keys`, the
+//! workspace controls, and every other `/_sandbox/...` control, all behind one peer check.
 
 use std::net::SocketAddr;
 
@@ -10,10 +10,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 use super::error::ApiError;
 use super::extract::MaybeJson;
-use super::{console, controls, faults};
+use super::workspaces::workspace_not_found;
+use super::{console, controls, faults, workspaces};
 use crate::scopes::is_known;
 use crate::{Sandbox, ALL_SCOPES};
 
@@ -23,6 +25,7 @@ pub(super) fn router() -> Router<Sandbox> {
         .merge(console::router())
         .merge(controls::router())
         .merge(faults::router())
+        .merge(workspaces::router())
         .route("/_sandbox/{*rest}", any(unknown))
         .route_layer(middleware::from_fn(loopback_only))
 }
@@ -50,7 +53,8 @@ async fn unknown() -> ApiError {
     ApiError::not_found("No sandbox control at this path.")
 }
 
-/// `{"scopes": [...]}`; an empty body or no `scopes` grants every scope.
+/// `{"scopes": [...], "workspace_id": "..."}`; an empty body or no `scopes` grants every scope,
+/// no `workspace_id` means the first workspace.
 async fn create_api_key(
     State(sandbox): State<Sandbox>,
     MaybeJson(request): MaybeJson,
@@ -59,11 +63,19 @@ async fn create_api_key(
         return Err(ApiError::validation("The body must be a JSON object."));
     };
     let scopes = request.remove("scopes");
+    let workspace_id = request.remove("workspace_id");
     if let Some(key) = request.keys().next() {
         return Err(ApiError::validation(format!(
-            "Unknown field \"{key}\"; only \"scopes\" is accepted."
+            "Unknown field \"{key}\"; only \"scopes\" and \"workspace_id\" are accepted."
         )));
     }
+    let workspace_id = match workspace_id {
+        None | Some(Value::Null) => sandbox.workspace_id(),
+        Some(value) => value
+            .as_str()
+            .and_then(|raw| Uuid::parse_str(raw).ok())
+            .ok_or_else(|| ApiError::validation("workspace_id must be a UUID."))?,
+    };
     let scopes = match scopes {
         None | Some(Value::Null) => ALL_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         Some(Value::Array(items)) => items
@@ -79,9 +91,11 @@ async fn create_api_key(
             ))
         }
     };
-    let token = sandbox.mint_api_key(Some(scopes));
+    let token = sandbox
+        .mint_api_key_in(workspace_id, Some(scopes))
+        .ok_or_else(|| workspace_not_found(workspace_id))?;
     let mut response =
-        Json(json!({ "token": token, "workspace_id": sandbox.workspace_id() })).into_response();
+        Json(json!({ "token": token, "workspace_id": workspace_id })).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

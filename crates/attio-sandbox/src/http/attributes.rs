@@ -12,8 +12,9 @@ use super::error::ApiError;
 use super::extract::{path_pair, ApiJson, Authorized, ScopeSet};
 use super::lists::find as find_list;
 use super::records::object;
+use crate::shared::WorkspaceGuard;
 use crate::store::{
-    Actor, Attribute, AttributeError, AttributeParent, AttributePatch, NewAttribute, Store,
+    Actor, Attribute, AttributeError, AttributeParent, AttributePatch, NewAttribute, WorkspaceStore,
 };
 use crate::timestamp::{format, now};
 use crate::Sandbox;
@@ -70,30 +71,30 @@ pub(super) fn router() -> Router<Sandbox> {
         )
 }
 
-fn object_parent(store: &Store, key: &str) -> Result<AttributeParent, ApiError> {
+fn object_parent(store: &WorkspaceStore, key: &str) -> Result<AttributeParent, ApiError> {
     object(store, key).map(AttributeParent::Object)
 }
 
-fn list_parent(store: &Store, key: &str) -> Result<AttributeParent, ApiError> {
+fn list_parent(store: &WorkspaceStore, key: &str) -> Result<AttributeParent, ApiError> {
     find_list(store, key).map(|l| AttributeParent::List(l.id))
 }
 
-type ParentOf = fn(&Store, &str) -> Result<AttributeParent, ApiError>;
+type ParentOf = fn(&WorkspaceStore, &str) -> Result<AttributeParent, ApiError>;
 
 async fn object_list(
-    _a: Authorized<ReadObjectConfig>,
+    a: Authorized<ReadObjectConfig>,
     s: State<Sandbox>,
     Path(key): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    list_all(s, &key, object_parent)
+    list_all(a.store(&s), &key, object_parent)
 }
 
 async fn list_list(
-    _a: Authorized<ReadListConfig>,
+    a: Authorized<ReadListConfig>,
     s: State<Sandbox>,
     Path(key): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    list_all(s, &key, list_parent)
+    list_all(a.store(&s), &key, list_parent)
 }
 
 async fn object_create(
@@ -102,7 +103,7 @@ async fn object_create(
     Path(key): Path<String>,
     ApiJson(body): ApiJson,
 ) -> Result<Json<Value>, ApiError> {
-    create(s, &key, object_parent, body, a.actor())
+    create(a.store(&s), &key, object_parent, body, a.actor())
 }
 
 async fn list_create(
@@ -111,23 +112,23 @@ async fn list_create(
     Path(key): Path<String>,
     ApiJson(body): ApiJson,
 ) -> Result<Json<Value>, ApiError> {
-    create(s, &key, list_parent, body, a.actor())
+    create(a.store(&s), &key, list_parent, body, a.actor())
 }
 
 async fn object_show(
-    _a: Authorized<ReadObjectConfig>,
+    a: Authorized<ReadObjectConfig>,
     s: State<Sandbox>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    show(s, path_pair(path), object_parent)
+    show(a.store(&s), path_pair(path), object_parent)
 }
 
 async fn list_show(
-    _a: Authorized<ReadListConfig>,
+    a: Authorized<ReadListConfig>,
     s: State<Sandbox>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    show(s, path_pair(path), list_parent)
+    show(a.store(&s), path_pair(path), list_parent)
 }
 
 async fn object_update(
@@ -136,7 +137,7 @@ async fn object_update(
     path: Result<Path<(String, String)>, PathRejection>,
     ApiJson(body): ApiJson,
 ) -> Result<Json<Value>, ApiError> {
-    update(s, path_pair(path), object_parent, body, a.actor())
+    update(a.store(&s), path_pair(path), object_parent, body, a.actor())
 }
 
 async fn list_update(
@@ -145,15 +146,14 @@ async fn list_update(
     path: Result<Path<(String, String)>, PathRejection>,
     ApiJson(body): ApiJson,
 ) -> Result<Json<Value>, ApiError> {
-    update(s, path_pair(path), list_parent, body, a.actor())
+    update(a.store(&s), path_pair(path), list_parent, body, a.actor())
 }
 
 fn list_all(
-    State(sandbox): State<Sandbox>,
+    store: WorkspaceGuard<'_>,
     key: &str,
     parent_of: ParentOf,
 ) -> Result<Json<Value>, ApiError> {
-    let store = sandbox.store();
     let parent = parent_of(&store, key)?;
     let data: Vec<Value> = store
         .attributes_of(parent)
@@ -164,7 +164,7 @@ fn list_all(
 }
 
 fn find<'a>(
-    store: &'a Store,
+    store: &'a WorkspaceStore,
     (parent_key, key): &(String, String),
     parent_of: ParentOf,
 ) -> Result<&'a Attribute, ApiError> {
@@ -175,17 +175,16 @@ fn find<'a>(
 }
 
 fn show(
-    State(sandbox): State<Sandbox>,
+    store: WorkspaceGuard<'_>,
     keys: (String, String),
     parent_of: ParentOf,
 ) -> Result<Json<Value>, ApiError> {
-    let store = sandbox.store();
     let attribute = find(&store, &keys, parent_of)?;
     Ok(Json(json!({ "data": attribute_json(&store, attribute) })))
 }
 
 fn create(
-    State(sandbox): State<Sandbox>,
+    mut store: WorkspaceGuard<'_>,
     key: &str,
     parent_of: ParentOf,
     body: Value,
@@ -221,7 +220,6 @@ fn create(
         is_unique: data.bool("is_unique")?.unwrap_or_default(),
         is_multiselect: data.bool("is_multiselect")?.unwrap_or_default(),
     };
-    let mut store = sandbox.store();
     let parent = parent_of(&store, key)?;
     let attribute = store
         .create_attribute(parent, new, actor, now())
@@ -230,7 +228,7 @@ fn create(
 }
 
 fn update(
-    State(sandbox): State<Sandbox>,
+    mut store: WorkspaceGuard<'_>,
     keys: (String, String),
     parent_of: ParentOf,
     body: Value,
@@ -262,7 +260,6 @@ fn update(
         is_unique: data.bool("is_unique")?,
         is_archived: data.bool("is_archived")?,
     };
-    let mut store = sandbox.store();
     let id = find(&store, &keys, parent_of)?.id;
     let attribute = store
         .update_attribute(id, patch, actor)
@@ -283,7 +280,7 @@ fn refused(error: AttributeError) -> ApiError {
 }
 
 /// The Attribute object (simplified: `config` and `default_value` are not modelled).
-pub(super) fn attribute_json(store: &Store, a: &Attribute) -> Value {
+pub(super) fn attribute_json(store: &WorkspaceStore, a: &Attribute) -> Value {
     let id = match a.parent {
         AttributeParent::Object(kind) => json!({ "workspace_id": store.workspace.id,
             "object_id": store.object_id(kind), "attribute_id": a.id }),

@@ -1,5 +1,9 @@
 //! `GET/POST /authorize`: Attio's consent screen. Requests with an unverified client or redirect
 //! URI get an error page and are never redirected (RFC 6749 §4.1.2.1).
+//!
+//! The person chooses the workspace (as on Attio for a user of several) and the member to sign in
+//! as, without JavaScript: a `GET` form re-renders the page for `workspace_id` (default: the
+//! first workspace), and the consent form carries that `workspace_id` as a hidden field.
 
 use askama::Template;
 use axum::body::Bytes;
@@ -26,6 +30,18 @@ struct ScopeLine {
     description: &'static str,
 }
 
+struct WorkspaceOption {
+    id: String,
+    name: String,
+    selected: bool,
+}
+
+/// The authorization request's own parameters, echoed by the workspace selector.
+struct Echo {
+    name: &'static str,
+    value: String,
+}
+
 struct MemberOption {
     id: String,
     name: String,
@@ -38,6 +54,9 @@ struct MemberOption {
 struct ConsentPage {
     app_name: String,
     workspace_name: String,
+    workspace_id: String,
+    workspaces: Vec<WorkspaceOption>,
+    echo: Vec<Echo>,
     scopes: Vec<ScopeLine>,
     members: Vec<MemberOption>,
     request_id: String,
@@ -53,6 +72,7 @@ async fn show_consent(
         |name| single(&params, name).map_err(|m| PageError::bad_request("Invalid request", m));
     let (client_id, redirect_uri) = (param("client_id")?, param("redirect_uri")?);
     let (response_type, state) = (param("response_type")?, param("state")?);
+    let workspace_id = param("workspace_id")?;
 
     let mut store = sandbox.store();
     let app = client_id
@@ -85,11 +105,49 @@ async fn show_consent(
         }
     }
 
-    let request_id =
-        store.begin_authorization(&app.client_id, redirect_uri, state.map(str::to_owned));
+    let key = match workspace_id {
+        None => store.first_key(),
+        Some(raw) => Uuid::parse_str(raw)
+            .ok()
+            .and_then(|id| store.key(id))
+            .ok_or_else(unknown_workspace)?,
+    };
+    let chosen_id = store.at(key).workspace.id;
+    let request_id = store.begin_authorization(
+        &app.client_id,
+        redirect_uri,
+        state.map(str::to_owned),
+        chosen_id,
+    );
+    let chosen = store.at(key);
+    let echo = [
+        ("client_id", client_id),
+        ("redirect_uri", Some(redirect_uri)),
+        ("response_type", response_type),
+        ("state", state),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| {
+        value.map(|v| Echo {
+            name,
+            value: v.to_owned(),
+        })
+    })
+    .collect();
     let page = ConsentPage {
         app_name: app.name,
-        workspace_name: store.workspace.name.clone(),
+        workspace_name: chosen.workspace.name.clone(),
+        workspace_id: chosen.workspace.id.to_string(),
+        workspaces: store
+            .workspaces()
+            .iter()
+            .map(|w| WorkspaceOption {
+                id: w.workspace.id.to_string(),
+                name: w.workspace.name.clone(),
+                selected: w.workspace.id == chosen.workspace.id,
+            })
+            .collect(),
+        echo,
         scopes: app
             .scopes
             .iter()
@@ -98,7 +156,7 @@ async fn show_consent(
                 description: describe(s),
             })
             .collect(),
-        members: store
+        members: chosen
             .members
             .iter()
             .filter(|m| m.access_level != AccessLevel::Suspended)
@@ -137,7 +195,12 @@ async fn answer_consent(
             pending.state.as_deref(),
         ),
         Some("approve") => {
-            let code = approve(&sandbox, &pending, first(&form, "member_id"))?;
+            let code = approve(
+                &sandbox,
+                &pending,
+                first(&form, "workspace_id"),
+                first(&form, "member_id"),
+            )?;
             redirect(redirect_url, &[("code", &code)], pending.state.as_deref())
         }
         _ => Err(PageError::bad_request(
@@ -147,16 +210,25 @@ async fn answer_consent(
     }
 }
 
-/// Issues a code for the chosen member, who must be a member who is not suspended.
+/// Issues a code for the chosen member of the chosen workspace (when the form names none, the
+/// one the page was rendered for), who must be a member of that workspace who is not suspended.
 fn approve(
     sandbox: &Sandbox,
     pending: &PendingAuthorization,
+    workspace_id: Option<&str>,
     member_id: Option<&str>,
 ) -> Result<String, PageError> {
     let mut store = sandbox.store();
+    let key = match workspace_id {
+        None => store.key(pending.workspace_id),
+        Some(raw) => Uuid::parse_str(raw).ok().and_then(|id| store.key(id)),
+    }
+    .ok_or_else(unknown_workspace)?;
+    let chosen = store.at(key);
+    let workspace = chosen.workspace.id;
     let member = member_id
         .and_then(|id| Uuid::parse_str(id).ok())
-        .and_then(|id| store.member(id))
+        .and_then(|id| chosen.member(id))
         .filter(|m| m.access_level != AccessLevel::Suspended)
         .map(|m| m.id)
         .ok_or_else(|| {
@@ -165,7 +237,14 @@ fn approve(
                 "Choose an active member of the workspace to sign in as.",
             )
         })?;
-    Ok(store.issue_code(pending, member))
+    Ok(store.issue_code(pending, workspace, member))
+}
+
+fn unknown_workspace() -> PageError {
+    PageError::bad_request(
+        "Unknown workspace",
+        "No workspace with this workspace_id exists in this Attio.",
+    )
 }
 
 fn parse_redirect(uri: &str) -> Result<Url, PageError> {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::body::Fields;
 use super::error::ApiError;
 use super::extract::{path_pair, path_uuid, ApiJson, Authorized, ScopeSet};
-use crate::store::{CallRecording, Meeting, Store};
+use crate::store::{CallRecording, Meeting, WorkspaceStore};
 use crate::timestamp::{format, now};
 use crate::Sandbox;
 
@@ -46,8 +46,8 @@ fn meeting_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("Meeting with ID \"{id}\" not found."))
 }
 
-async fn list(_auth: Authorized<ReadMeetings>, State(sandbox): State<Sandbox>) -> Json<Value> {
-    let store = sandbox.store();
+async fn list(auth: Authorized<ReadMeetings>, State(sandbox): State<Sandbox>) -> Json<Value> {
+    let store = auth.store(&sandbox);
     let data: Vec<Value> = store
         .meetings
         .iter()
@@ -57,12 +57,12 @@ async fn list(_auth: Authorized<ReadMeetings>, State(sandbox): State<Sandbox>) -
 }
 
 async fn show(
-    _auth: Authorized<ReadMeetings>,
+    auth: Authorized<ReadMeetings>,
     State(sandbox): State<Sandbox>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_uuid(path).map_err(|raw| meeting_not_found(&raw))?;
-    let store = sandbox.store();
+    let store = auth.store(&sandbox);
     let meeting = store
         .meeting(id)
         .ok_or_else(|| meeting_not_found(&id.to_string()))?;
@@ -85,7 +85,7 @@ async fn create(
             "data.video_url must be an absolute URL.",
         ));
     }
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     if store.meeting(meeting_id).is_none() {
         return Err(meeting_not_found(&meeting_id.to_string()));
     }
@@ -94,7 +94,7 @@ async fn create(
 }
 
 async fn show_recording(
-    _auth: Authorized<ReadRecordings>,
+    auth: Authorized<ReadRecordings>,
     State(sandbox): State<Sandbox>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -104,7 +104,7 @@ async fn show_recording(
             "Call recording with ID \"{recording_key}\" not found."
         ))
     };
-    let store = sandbox.store();
+    let store = auth.store(&sandbox);
     let ids = Uuid::parse_str(&meeting_key)
         .ok()
         .zip(Uuid::parse_str(&recording_key).ok());
@@ -114,7 +114,7 @@ async fn show_recording(
     Ok(Json(json!({ "data": recording_json(&store, recording) })))
 }
 
-fn meeting_json(store: &Store, meeting: &Meeting) -> Value {
+fn meeting_json(store: &WorkspaceStore, meeting: &Meeting) -> Value {
     json!({
         "id": { "workspace_id": store.workspace.id, "meeting_id": meeting.id },
         "title": meeting.title,
@@ -124,7 +124,7 @@ fn meeting_json(store: &Store, meeting: &Meeting) -> Value {
     })
 }
 
-pub(super) fn recording_json(store: &Store, recording: &CallRecording) -> Value {
+pub(super) fn recording_json(store: &WorkspaceStore, recording: &CallRecording) -> Value {
     json!({
         "id": {
             "workspace_id": store.workspace.id,

@@ -14,7 +14,7 @@ use super::error::ApiError;
 use super::extract::{path_uuid, ApiJson, Authorized, ScopeSet};
 use super::lists::find as find_list;
 use super::records::object;
-use crate::store::{AccessLevel, Comment, CommentTarget, Store};
+use crate::store::{AccessLevel, Comment, CommentTarget, WorkspaceStore};
 use crate::timestamp::{format, now};
 use crate::Sandbox;
 
@@ -70,7 +70,7 @@ async fn create(
     let thread_id = data.uuid("thread_id")?;
     let record = data.object_field("record")?;
     let entry = data.object_field("entry")?;
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     let author = author_id(&store, &author)?;
     let destination = match (thread_id, record, entry) {
         (Some(id), None, None) => {
@@ -112,7 +112,7 @@ fn scopes_for<R>(auth: &Authorized<R>, target: CommentTarget) -> Result<(), ApiE
 }
 
 /// `{"type": "workspace-member", "id": uuid}`: an active member.
-fn author_id(store: &Store, author: &Map<String, Value>) -> Result<Uuid, ApiError> {
+fn author_id(store: &WorkspaceStore, author: &Map<String, Value>) -> Result<Uuid, ApiError> {
     if author.get("type").and_then(Value::as_str) != Some("workspace-member") || author.len() != 2 {
         return Err(ApiError::validation(
             "data.author must be {\"type\": \"workspace-member\", \"id\": <member id>}.",
@@ -132,7 +132,10 @@ fn author_id(store: &Store, author: &Map<String, Value>) -> Result<Uuid, ApiErro
 }
 
 /// `{"object": slug|id, "record_id": uuid}`.
-fn record_target(store: &Store, record: &Map<String, Value>) -> Result<CommentTarget, ApiError> {
+fn record_target(
+    store: &WorkspaceStore,
+    record: &Map<String, Value>,
+) -> Result<CommentTarget, ApiError> {
     let object_key = record
         .get("object")
         .and_then(Value::as_str)
@@ -153,7 +156,10 @@ fn record_target(store: &Store, record: &Map<String, Value>) -> Result<CommentTa
 }
 
 /// `{"list": slug|id, "entry_id": uuid}`.
-fn entry_target(store: &Store, entry: &Map<String, Value>) -> Result<CommentTarget, ApiError> {
+fn entry_target(
+    store: &WorkspaceStore,
+    entry: &Map<String, Value>,
+) -> Result<CommentTarget, ApiError> {
     let list_key = entry
         .get("list")
         .and_then(Value::as_str)
@@ -173,12 +179,12 @@ fn entry_target(store: &Store, entry: &Map<String, Value>) -> Result<CommentTarg
 }
 
 async fn show(
-    _auth: Authorized<ReadComments>,
+    auth: Authorized<ReadComments>,
     State(sandbox): State<Sandbox>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_uuid(path).map_err(|raw| comment_not_found(&raw))?;
-    let store = sandbox.store();
+    let store = auth.store(&sandbox);
     let comment = store
         .comment(id)
         .ok_or_else(|| comment_not_found(&id.to_string()))?;
@@ -191,7 +197,7 @@ async fn remove(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_uuid(path).map_err(|raw| comment_not_found(&raw))?;
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     if !store.delete_comment(id, auth.actor()) {
         return Err(comment_not_found(&id.to_string()));
     }
@@ -199,13 +205,13 @@ async fn remove(
 }
 
 async fn thread(
-    _auth: Authorized<ReadComments>,
+    auth: Authorized<ReadComments>,
     State(sandbox): State<Sandbox>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let not_found = |id: &str| ApiError::not_found(format!("Thread with ID \"{id}\" not found."));
     let id = path_uuid(path).map_err(|raw| not_found(&raw))?;
-    let store = sandbox.store();
+    let store = auth.store(&sandbox);
     let thread = store.thread(id).ok_or_else(|| not_found(&id.to_string()))?;
     let comments: Vec<Value> = store
         .comments
@@ -221,7 +227,7 @@ async fn thread(
 }
 
 /// The Comment object.
-pub(super) fn comment_json(store: &Store, comment: &Comment) -> Value {
+pub(super) fn comment_json(store: &WorkspaceStore, comment: &Comment) -> Value {
     let place = store
         .thread(comment.thread_id)
         .and_then(|t| store.place(t.target));

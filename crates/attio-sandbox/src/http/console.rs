@@ -1,6 +1,7 @@
-//! The console at `/`: the workspace, its members and tasks with forms to change them, a
-//! trigger for every event type, the registered webhooks and recent deliveries. Changes made here
-//! are made by the workspace admin and fire webhooks like any other. Works without JavaScript.
+//! The console at `/`: a workspace selector (`?workspace_id=`, the first by default), the
+//! workspace's members and tasks with forms to change them, a trigger for every event type, its
+//! webhooks and recent deliveries. Changes made here are made by the workspace's admin and fire
+//! webhooks like any other. Works without JavaScript: every form carries `workspace_id`.
 
 use askama::Template;
 use axum::body::Bytes;
@@ -15,8 +16,9 @@ use uuid::Uuid;
 
 use super::error::{render_page, ApiError};
 use super::extract::{first, pairs, path_pair};
+use super::workspaces::chosen_workspace;
 use crate::events::EVENT_TYPES;
-use crate::store::{Store, TaskFilter, TaskSort};
+use crate::store::{TaskFilter, TaskSort, WorkspaceStore};
 use crate::timestamp::format;
 use crate::Sandbox;
 
@@ -33,6 +35,12 @@ pub(super) fn router() -> Router<Sandbox> {
         )
         .route("/_sandbox/console/members", post(add_member))
         .route("/_sandbox/console/trigger", post(trigger))
+}
+
+struct WorkspaceOption {
+    id: String,
+    name: String,
+    selected: bool,
 }
 
 struct MemberRow {
@@ -73,6 +81,7 @@ struct ConsolePage {
     workspace_name: String,
     workspace_slug: String,
     workspace_id: String,
+    workspaces: Vec<WorkspaceOption>,
     notice: Option<String>,
     error: Option<String>,
     members: Vec<MemberRow>,
@@ -83,16 +92,33 @@ struct ConsolePage {
     deliveries: Vec<DeliveryRow>,
 }
 
-async fn page(State(sandbox): State<Sandbox>, RawQuery(query): RawQuery) -> Response {
-    let params = pairs(query.unwrap_or_default().as_bytes());
+async fn page(
+    State(sandbox): State<Sandbox>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = pairs(query.as_deref().unwrap_or_default().as_bytes());
+    // Listed before the chosen workspace is locked: the lock is not re-entrant.
+    let all = sandbox.workspaces();
     let page = {
-        let store = sandbox.store();
-        build(&store, &params)
+        let store = chosen_workspace(&sandbox, query.as_deref(), None)?;
+        let workspaces = all
+            .into_iter()
+            .map(|w| WorkspaceOption {
+                selected: w.id == store.workspace.id,
+                id: w.id.to_string(),
+                name: w.name,
+            })
+            .collect();
+        build(&store, workspaces, &params)
     };
-    render_page(StatusCode::OK, &page)
+    Ok(render_page(StatusCode::OK, &page))
 }
 
-fn build(store: &Store, params: &[(String, String)]) -> ConsolePage {
+fn build(
+    store: &WorkspaceStore,
+    workspaces: Vec<WorkspaceOption>,
+    params: &[(String, String)],
+) -> ConsolePage {
     let member_name = |id: Uuid| {
         store.member(id).map_or_else(
             || id.to_string(),
@@ -155,6 +181,7 @@ fn build(store: &Store, params: &[(String, String)]) -> ConsolePage {
         workspace_name: store.workspace.name.clone(),
         workspace_slug: store.workspace.slug.clone(),
         workspace_id: store.workspace.id.to_string(),
+        workspaces,
         notice: first(params, "notice").map(str::to_owned),
         error: first(params, "error").map(str::to_owned),
         members: store
@@ -197,14 +224,26 @@ fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Back to the console with a message (303, so a reload does not post again).
-fn back(outcome: Result<String, String>) -> Response {
+/// The form's `workspace_id` (the first workspace when absent); an unknown one is a 404.
+fn form_workspace(sandbox: &Sandbox, form: &[(String, String)]) -> Result<Uuid, ApiError> {
+    match first(form, "workspace_id") {
+        None => Ok(sandbox.workspace_id()),
+        Some(raw) => Uuid::parse_str(raw)
+            .ok()
+            .filter(|id| sandbox.workspace_ids().contains(id))
+            .ok_or_else(|| ApiError::not_found("No workspace with this workspace_id.")),
+    }
+}
+
+/// Back to the console's workspace with a message (303, so a reload does not post again).
+fn back(workspace_id: Uuid, outcome: Result<String, String>) -> Response {
     let (key, text) = match outcome {
         Ok(notice) => ("notice", notice),
         Err(error) => ("error", error),
     };
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .append_pair(key, &text)
+        .append_pair("workspace_id", &workspace_id.to_string())
         .finish();
     let location =
         HeaderValue::from_str(&format!("/?{query}")).unwrap_or(HeaderValue::from_static("/"));
@@ -218,20 +257,28 @@ async fn create_task(
 ) -> Result<Response, ApiError> {
     same_origin(&headers)?;
     let form = pairs(&body);
+    let workspace = form_workspace(&sandbox, &form)?;
     let content = first(&form, "content")
         .unwrap_or_default()
         .trim()
         .to_owned();
     if content.is_empty() || content.chars().count() > 2000 {
-        return Ok(back(Err(
-            "A task needs content of 1 to 2000 characters.".to_owned()
-        )));
+        return Ok(back(
+            workspace,
+            Err("A task needs content of 1 to 2000 characters.".to_owned()),
+        ));
     }
     let assignee = first(&form, "assignee").and_then(|id| Uuid::parse_str(id).ok());
-    if sandbox.create_assigned_task(&content, assignee).is_none() {
-        return Ok(back(Err("That member cannot be assigned.".to_owned())));
+    if sandbox
+        .create_assigned_task(workspace, &content, assignee)
+        .is_none()
+    {
+        return Ok(back(
+            workspace,
+            Err("That member cannot be assigned.".to_owned()),
+        ));
     }
-    Ok(back(Ok("Task created.".to_owned())))
+    Ok(back(workspace, Ok("Task created.".to_owned())))
 }
 
 async fn change_task(
@@ -245,6 +292,13 @@ async fn change_task(
     // An unreadable id becomes the nil UUID, which no task has.
     let task = Uuid::parse_str(&task).unwrap_or_default();
     let form = pairs(&body);
+    let workspace = form_workspace(&sandbox, &form)?;
+    // The typed helpers find a task in any workspace; the console acts only in the shown one.
+    let task = if sandbox.task_ids_in(workspace).contains(&task) {
+        task
+    } else {
+        Uuid::nil()
+    };
     let done = match action.as_str() {
         "complete" => sandbox
             .complete_task(task)
@@ -260,9 +314,10 @@ async fn change_task(
         }
         _ => return Err(ApiError::not_found("No such console action.")),
     };
-    Ok(back(done.ok_or_else(|| {
-        "That task or member does not exist.".to_owned()
-    })))
+    Ok(back(
+        workspace,
+        done.ok_or_else(|| "That task or member does not exist.".to_owned()),
+    ))
 }
 
 async fn add_member(
@@ -272,12 +327,14 @@ async fn add_member(
 ) -> Result<Response, ApiError> {
     same_origin(&headers)?;
     let form = pairs(&body);
+    let workspace = form_workspace(&sandbox, &form)?;
     let field = |name| first(&form, name).unwrap_or_default().trim();
     let (first_name, last_name) = (field("first_name"), field("last_name"));
-    let added = sandbox.add_member(first_name, last_name, field("email_address"));
-    Ok(back(added.map(|_| {
-        format!("{first_name} {last_name} joined the workspace.")
-    })))
+    let added = sandbox.add_member_in(workspace, first_name, last_name, field("email_address"));
+    Ok(back(
+        workspace,
+        added.map(|_| format!("{first_name} {last_name} joined the workspace.")),
+    ))
 }
 
 async fn trigger(
@@ -287,10 +344,12 @@ async fn trigger(
 ) -> Result<Response, ApiError> {
     same_origin(&headers)?;
     let form = pairs(&body);
+    let workspace = form_workspace(&sandbox, &form)?;
     let event_type = first(&form, "event_type").unwrap_or_default().to_owned();
     Ok(back(
+        workspace,
         sandbox
-            .trigger(&event_type)
+            .trigger_in(workspace, &event_type)
             .map(|()| format!("Triggered {event_type}.")),
     ))
 }

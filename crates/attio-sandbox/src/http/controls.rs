@@ -2,9 +2,10 @@
 //! merging records, editing a note, resolving a comment, deleting a list, finishing a call
 //! recording), `POST /_sandbox/trigger`, and read access to every webhook and its delivery log.
 //! Changes made here are attributed to `system`, or to the member named by `actor_member_id`.
+//! Each acts on the workspace named by `workspace_id` (body or query), the first by default.
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -21,7 +22,8 @@ use super::notes::{note_json, note_not_found};
 use super::record_values::record_json;
 use super::records::object;
 use super::webhooks::webhook_json;
-use crate::store::{AccessLevel, Actor, Owner, Store};
+use super::workspaces::chosen_workspace;
+use crate::store::{AccessLevel, Actor, Owner, WorkspaceStore};
 use crate::timestamp::{format, now};
 use crate::{DeliveryAttempt, Sandbox};
 
@@ -43,7 +45,7 @@ pub(super) fn router() -> Router<Sandbox> {
 }
 
 /// `system`, or the active member named by the body's `actor_member_id`.
-fn actor(store: &Store, fields: &mut Fields) -> Result<Actor, ApiError> {
+fn actor(store: &WorkspaceStore, fields: &mut Fields) -> Result<Actor, ApiError> {
     match fields.uuid("actor_member_id")? {
         None => Ok(Actor::System),
         Some(id) => store
@@ -61,6 +63,7 @@ fn actor(store: &Store, fields: &mut Fields) -> Result<Actor, ApiError> {
 /// `{first_name, last_name, email_address, access_level?}` → `workspace-member.created`.
 async fn add_member(
     State(sandbox): State<Sandbox>,
+    RawQuery(query): RawQuery,
     MaybeJson(body): MaybeJson,
 ) -> Result<Json<Value>, ApiError> {
     let mut fields = Fields::object(body)?;
@@ -70,6 +73,7 @@ async fn add_member(
         "email_address",
         "access_level",
         "actor_member_id",
+        "workspace_id",
     ])?;
     let first = fields.text("first_name")?;
     let last = fields.text("last_name")?;
@@ -80,7 +84,7 @@ async fn add_member(
             ApiError::validation("body.access_level must be admin, member or suspended.")
         })?,
     };
-    let mut store = sandbox.store();
+    let mut store = chosen_workspace(&sandbox, query.as_deref(), Some(&mut fields))?;
     let actor = actor(&store, &mut fields)?;
     let member = store
         .add_member(&first, &last, &email, level, actor, now())
@@ -93,6 +97,7 @@ async fn add_member(
 /// `{object, record_id, duplicate_record_id}` → a new record and two `record.merged`.
 async fn merge(
     State(sandbox): State<Sandbox>,
+    RawQuery(query): RawQuery,
     MaybeJson(body): MaybeJson,
 ) -> Result<Json<Value>, ApiError> {
     let mut fields = Fields::object(body)?;
@@ -101,6 +106,7 @@ async fn merge(
         "record_id",
         "duplicate_record_id",
         "actor_member_id",
+        "workspace_id",
     ])?;
     let object_key = fields.text("object")?;
     let missing = |key| ApiError::validation(format!("body.{key} is required."));
@@ -115,7 +121,7 @@ async fn merge(
             "A record cannot be merged with itself.",
         ));
     }
-    let mut store = sandbox.store();
+    let mut store = chosen_workspace(&sandbox, query.as_deref(), Some(&mut fields))?;
     let actor = actor(&store, &mut fields)?;
     let kind = object(&store, &object_key)?;
     let merged = store
@@ -127,14 +133,15 @@ async fn merge(
 /// `{title?, content?}`: `note.updated` for a title, `note-content.updated` for a body.
 async fn edit_note(
     State(sandbox): State<Sandbox>,
+    RawQuery(query): RawQuery,
     path: Result<Path<String>, PathRejection>,
     MaybeJson(body): MaybeJson,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_uuid(path).map_err(|raw| note_not_found(&raw))?;
     let mut fields = Fields::object(body)?;
-    fields.only(&["title", "content", "actor_member_id"])?;
+    fields.only(&["title", "content", "actor_member_id", "workspace_id"])?;
     let (title, content) = (fields.string("title")?, fields.string("content")?);
-    let mut store = sandbox.store();
+    let mut store = chosen_workspace(&sandbox, query.as_deref(), Some(&mut fields))?;
     let actor = actor(&store, &mut fields)?;
     let note = store
         .update_note(id, title, content, actor)
@@ -144,30 +151,33 @@ async fn edit_note(
 
 async fn resolve(
     s: State<Sandbox>,
+    q: RawQuery,
     path: Result<Path<String>, PathRejection>,
     body: MaybeJson,
 ) -> Result<Json<Value>, ApiError> {
-    set_resolved(s, path, body, true)
+    set_resolved(s, q, path, body, true)
 }
 
 async fn unresolve(
     s: State<Sandbox>,
+    q: RawQuery,
     path: Result<Path<String>, PathRejection>,
     body: MaybeJson,
 ) -> Result<Json<Value>, ApiError> {
-    set_resolved(s, path, body, false)
+    set_resolved(s, q, path, body, false)
 }
 
 fn set_resolved(
     State(sandbox): State<Sandbox>,
+    RawQuery(query): RawQuery,
     path: Result<Path<String>, PathRejection>,
     MaybeJson(body): MaybeJson,
     resolved: bool,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_uuid(path).map_err(|raw| comment_not_found(&raw))?;
     let mut fields = Fields::object(body)?;
-    fields.only(&["actor_member_id"])?;
-    let mut store = sandbox.store();
+    fields.only(&["actor_member_id", "workspace_id"])?;
+    let mut store = chosen_workspace(&sandbox, query.as_deref(), Some(&mut fields))?;
     let actor = actor(&store, &mut fields)?;
     let comment = store
         .set_comment_resolved(id, resolved, actor, now())
@@ -177,12 +187,13 @@ fn set_resolved(
 
 async fn delete_list(
     State(sandbox): State<Sandbox>,
+    RawQuery(query): RawQuery,
     Path(key): Path<String>,
     MaybeJson(body): MaybeJson,
 ) -> Result<Json<Value>, ApiError> {
     let mut fields = Fields::object(body)?;
-    fields.only(&["actor_member_id"])?;
-    let mut store = sandbox.store();
+    fields.only(&["actor_member_id", "workspace_id"])?;
+    let mut store = chosen_workspace(&sandbox, query.as_deref(), Some(&mut fields))?;
     let actor = actor(&store, &mut fields)?;
     let id = find_list(&store, &key)?.id;
     store.delete_list(id, actor);
@@ -192,12 +203,13 @@ async fn delete_list(
 /// `{meeting_id?}` (default: the first seeded meeting) → `call-recording.created`.
 async fn finish_recording(
     State(sandbox): State<Sandbox>,
+    RawQuery(query): RawQuery,
     MaybeJson(body): MaybeJson,
 ) -> Result<Json<Value>, ApiError> {
     let mut fields = Fields::object(body)?;
-    fields.only(&["meeting_id", "actor_member_id"])?;
+    fields.only(&["meeting_id", "actor_member_id", "workspace_id"])?;
     let meeting = fields.uuid("meeting_id")?;
-    let mut store = sandbox.store();
+    let mut store = chosen_workspace(&sandbox, query.as_deref(), Some(&mut fields))?;
     let actor = actor(&store, &mut fields)?;
     let meeting = meeting
         .or_else(|| store.meetings.first().map(|m| m.id))
@@ -210,20 +222,24 @@ async fn finish_recording(
 /// `{"event_type": "..."}`: one representative change that emits that event.
 async fn trigger(
     State(sandbox): State<Sandbox>,
+    RawQuery(query): RawQuery,
     MaybeJson(body): MaybeJson,
 ) -> Result<Json<Value>, ApiError> {
     let mut fields = Fields::object(body)?;
-    fields.only(&["event_type", "actor_member_id"])?;
+    fields.only(&["event_type", "actor_member_id", "workspace_id"])?;
     let event_type = fields.text("event_type")?;
-    let mut store = sandbox.store();
+    let mut store = chosen_workspace(&sandbox, query.as_deref(), Some(&mut fields))?;
     let actor = actor(&store, &mut fields)?;
     crate::trigger::trigger(&mut store, &event_type, actor).map_err(ApiError::validation)?;
     Ok(Json(json!({})))
 }
 
-/// Every webhook with its owner (no secrets).
-async fn webhooks(State(sandbox): State<Sandbox>) -> Json<Value> {
-    let store = sandbox.store();
+/// Every webhook of the workspace with its owner (no secrets).
+async fn webhooks(
+    State(sandbox): State<Sandbox>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let store = chosen_workspace(&sandbox, query.as_deref(), None)?;
     let data: Vec<Value> = store
         .webhooks
         .iter()
@@ -236,19 +252,21 @@ async fn webhooks(State(sandbox): State<Sandbox>) -> Json<Value> {
             json
         })
         .collect();
-    Json(json!({ "data": data }))
+    Ok(Json(json!({ "data": data })))
 }
 
 async fn deliveries(
     State(sandbox): State<Sandbox>,
+    RawQuery(query): RawQuery,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let not_found =
         |id: &str| ApiError::not_found(format!("Webhook with ID \"{id}\" was not found."));
+    let store = chosen_workspace(&sandbox, query.as_deref(), None)?;
     let id = path_uuid(path).map_err(|raw| not_found(&raw))?;
-    let attempts = sandbox.deliveries(id);
+    let attempts = store.delivery.attempts(id);
     // A deleted webhook's log stays readable.
-    if attempts.is_empty() && sandbox.store().webhook(id).is_none() {
+    if attempts.is_empty() && store.webhook(id).is_none() {
         return Err(not_found(&id.to_string()));
     }
     let data: Vec<Value> = attempts.iter().map(attempt_json).collect();

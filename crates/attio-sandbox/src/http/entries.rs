@@ -16,7 +16,7 @@ use super::extract::{path_pair, ApiJson, Authorized, ScopeSet};
 use super::lists::find as find_list;
 use super::record_values::{entry_values, plain, values_json};
 use super::records::{object, referenced_record};
-use crate::store::{AttributeParent, Entry, Store};
+use crate::store::{AttributeParent, Entry, WorkspaceStore};
 use crate::timestamp::{format, now};
 use crate::Sandbox;
 
@@ -44,7 +44,10 @@ fn entry_not_found(id: &str) -> ApiError {
 }
 
 /// The list's id and an existing entry's id.
-fn find(store: &Store, (list_key, entry_key): &(String, String)) -> Result<(Uuid, Uuid), ApiError> {
+fn find(
+    store: &WorkspaceStore,
+    (list_key, entry_key): &(String, String),
+) -> Result<(Uuid, Uuid), ApiError> {
     let list_id = find_list(store, list_key)?.id;
     Uuid::parse_str(entry_key)
         .ok()
@@ -67,7 +70,7 @@ async fn create(
         .ok_or_else(|| ApiError::validation("data.parent_record_id is required."))?;
     let parent = data.text("parent_object")?;
     let values = data.object_field("entry_values")?.unwrap_or_default();
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     let list = find_list(&store, &list_key)?.clone();
     let kind = object(&store, &parent)?;
     if kind != list.parent_object {
@@ -88,12 +91,12 @@ async fn create(
 }
 
 async fn show(
-    _auth: Authorized<ReadEntries>,
+    auth: Authorized<ReadEntries>,
     State(sandbox): State<Sandbox>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let keys = path_pair(path);
-    let store = sandbox.store();
+    let store = auth.store(&sandbox);
     let (list_id, entry_id) = find(&store, &keys)?;
     let entry = store
         .entry(list_id, entry_id)
@@ -112,7 +115,7 @@ async fn update(
     data.only(&["entry_values"])?;
     data.require(&["entry_values"])?;
     let values = data.object_field("entry_values")?.unwrap_or_default();
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     let (list_id, entry_id) = find(&store, &keys)?;
     let values = entry_values(&store, list_id, values)?;
     let entry = store
@@ -127,14 +130,14 @@ async fn remove(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let keys = path_pair(path);
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     let (list_id, entry_id) = find(&store, &keys)?;
     store.delete_entry(list_id, entry_id, auth.actor());
     Ok(Json(json!({})))
 }
 
 /// The Entry object.
-fn entry_json(store: &Store, entry: &Entry) -> Value {
+fn entry_json(store: &WorkspaceStore, entry: &Entry) -> Value {
     let attributes = store.attributes_of(AttributeParent::List(entry.list_id));
     json!({
         "id": { "workspace_id": store.workspace.id, "list_id": entry.list_id, "entry_id": entry.id },

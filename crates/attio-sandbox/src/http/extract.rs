@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use crate::scopes::grants;
-use crate::store::{Actor, Owner, TokenKind};
+use crate::shared::WorkspaceGuard;
+use crate::store::{Actor, Owner, TokenKind, WorkspaceKey};
 use crate::Sandbox;
 
 /// Why no token could be read from the `Authorization` header.
@@ -74,9 +75,11 @@ pub(crate) trait ScopeSet {
     const REQUIRED: &'static [&'static str];
 }
 
-/// The caller's active token, already checked against the scopes of `R`.
+/// The caller's active token, already checked against the scopes of `R`, and its workspace: the
+/// only one [`Authorized::store`] opens, so a `/v2` handler cannot see another.
 pub(crate) struct Authorized<R> {
     pub token_id: Uuid,
+    workspace: WorkspaceKey,
     /// Who owns webhooks this token creates: its OAuth app, or the API key itself.
     pub owner: Owner,
     pub scopes: Vec<String>,
@@ -87,6 +90,11 @@ impl<R> Authorized<R> {
     /// Changes made with a token are attributed to it (`api-token`), as Attio does.
     pub fn actor(&self) -> Actor {
         Actor::ApiToken(self.token_id)
+    }
+
+    /// Locks the store, narrowed to the token's workspace.
+    pub fn store<'a>(&self, sandbox: &'a Sandbox) -> WorkspaceGuard<'a> {
+        sandbox.store().into_workspace(self.workspace)
     }
 
     /// Checks scopes beyond the endpoint's fixed set (e.g. per comment target).
@@ -123,12 +131,16 @@ impl<R: ScopeSet> FromRequestParts<Sandbox> for Authorized<R> {
             ApiError::unauthenticated("The access token is invalid or has been revoked.")
         })?;
         missing_scopes(&active.scopes, R::REQUIRED)?;
+        let workspace = store.key(active.workspace_id).ok_or_else(|| {
+            ApiError::unauthenticated("The access token is invalid or has been revoked.")
+        })?;
         let owner = match &active.kind {
             TokenKind::OAuth { client_id } => Owner::App(client_id.clone()),
             TokenKind::ApiKey => Owner::ApiKey(active.id),
         };
         Ok(Authorized {
             token_id: active.id,
+            workspace,
             owner,
             scopes: active.scopes.clone(),
             _required: PhantomData,

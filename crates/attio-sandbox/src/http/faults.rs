@@ -1,6 +1,10 @@
 //! Fault injection on the sandbox's own answers (never on webhook deliveries): the middleware
 //! that applies the rules, and the loopback-only controls `/_sandbox/faults`,
 //! `/_sandbox/rate-limits` and `/_sandbox/tokens/revoke`.
+//!
+//! These stay global on purpose: a fault rule matches a path (including `/oauth/token`, which has
+//! no workspace yet), and tests of a client's resilience want one switch. A rule may name a
+//! `workspace_id` to fault only one workspace's traffic; rate limits always count per workspace.
 
 use std::io;
 use std::pin::Pin;
@@ -19,7 +23,8 @@ use serde_json::{json, Value};
 
 use super::body::Fields;
 use super::error::ApiError;
-use super::extract::ApiJson;
+use super::extract::{bearer_token, ApiJson};
+use super::workspaces::workspace_not_found;
 use crate::faults::{FaultAction, FaultRule};
 use crate::Sandbox;
 
@@ -45,10 +50,16 @@ pub(super) async fn inject(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    let (latency, action) = sandbox
-        .store()
-        .faults
-        .decide(path, is_read, SystemTime::now());
+    let (latency, action) = {
+        let mut store = sandbox.store();
+        // Rate limits and workspace-scoped rules go by the workspace of the bearer token.
+        let workspace = bearer_token(request.headers())
+            .ok()
+            .and_then(|token| store.active_token(&token).map(|t| t.workspace_id));
+        store
+            .faults
+            .decide(path, is_read, workspace, SystemTime::now())
+    };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -104,13 +115,15 @@ fn rule_json(rule: &FaultRule) -> Value {
         "rate_limit_rate": rule.rate_limit_rate,
         "retry_after_secs": rule.retry_after.as_secs(),
         "drop_connection_rate": rule.drop_connection_rate,
+        "workspace_id": rule.workspace_id,
         "times": rule.remaining,
     })
 }
 
 /// Adds a rule: `{"path_prefix": "/v2/tasks", "latency_ms", "error_rate", "error_status",
-/// "rate_limit_rate", "retry_after_secs", "drop_connection_rate", "times"}`; all but
-/// `path_prefix` optional.
+/// "rate_limit_rate", "retry_after_secs", "drop_connection_rate", "workspace_id", "times"}`; all
+/// but `path_prefix` optional. With `workspace_id`, only requests whose token belongs to that
+/// workspace match.
 async fn add(
     State(sandbox): State<Sandbox>,
     ApiJson(body): ApiJson,
@@ -124,8 +137,13 @@ async fn add(
         "rate_limit_rate",
         "retry_after_secs",
         "drop_connection_rate",
+        "workspace_id",
         "times",
     ])?;
+    let workspace_id = fields.uuid("workspace_id")?;
+    if let Some(id) = workspace_id.filter(|id| !sandbox.workspace_ids().contains(id)) {
+        return Err(workspace_not_found(id));
+    }
     let path_prefix = fields.text("path_prefix")?;
     if !path_prefix.starts_with('/') {
         return Err(ApiError::validation(
@@ -142,6 +160,7 @@ async fn add(
             integer(&mut fields, "retry_after_secs", 1, 3600)?.unwrap_or(1),
         ),
         drop_connection_rate: rate(&mut fields, "drop_connection_rate")?,
+        workspace_id,
         remaining: integer(&mut fields, "times", 1, u64::from(u32::MAX))?.map(|n| n as u32),
     };
     sandbox.store().faults.add(rule);
@@ -195,7 +214,8 @@ async fn rate_limits(
     Ok(Json(state_json(&sandbox)))
 }
 
-/// `{"token": "<access token or API key>"}` revokes one; `{"all": true}` every one.
+/// `{"token": "<access token or API key>"}` revokes one; `{"all": true}` every one, in every
+/// workspace.
 async fn revoke(
     State(sandbox): State<Sandbox>,
     ApiJson(body): ApiJson,

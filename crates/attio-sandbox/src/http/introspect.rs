@@ -1,4 +1,5 @@
-//! `GET /v2/self`: token introspection, answered at the top level (not wrapped in `data`).
+//! `GET /v2/self`: token introspection, answered at the top level (not wrapped in `data`), naming
+//! the token's own workspace.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -33,7 +34,10 @@ async fn identify(
         TokenKind::OAuth { client_id } => client_id.as_str(),
         TokenKind::ApiKey => API_KEY_CLIENT_ID,
     };
-    let workspace = &store.workspace;
+    // Every token records its workspace, and workspaces are never removed.
+    let Some(workspace) = store.workspace(active.workspace_id).map(|w| &w.workspace) else {
+        return Ok(Json(json!({ "active": false })));
+    };
     Ok(Json(json!({
         "active": true,
         "scope": active.scopes.join(" "),

@@ -11,7 +11,7 @@ use super::body::Fields;
 use super::error::ApiError;
 use super::extract::{ApiJson, Authorized};
 use super::records::object;
-use crate::store::{List, ListPatch, NewList, Store};
+use crate::store::{List, ListPatch, NewList, WorkspaceStore};
 use crate::timestamp::{format, now};
 use crate::Sandbox;
 
@@ -23,27 +23,24 @@ pub(super) fn router() -> Router<Sandbox> {
         .route("/v2/lists/{list}", get(show).patch(update))
 }
 
-pub(super) fn find<'a>(store: &'a Store, key: &str) -> Result<&'a List, ApiError> {
+pub(super) fn find<'a>(store: &'a WorkspaceStore, key: &str) -> Result<&'a List, ApiError> {
     store
         .list(key)
         .ok_or_else(|| ApiError::not_found(format!("List with slug/ID \"{key}\" not found.")))
 }
 
-async fn list_all(
-    _auth: Authorized<ReadListConfig>,
-    State(sandbox): State<Sandbox>,
-) -> Json<Value> {
-    let store = sandbox.store();
+async fn list_all(auth: Authorized<ReadListConfig>, State(sandbox): State<Sandbox>) -> Json<Value> {
+    let store = auth.store(&sandbox);
     let data: Vec<Value> = store.lists.iter().map(|l| list_json(&store, l)).collect();
     Json(json!({ "data": data }))
 }
 
 async fn show(
-    _auth: Authorized<ReadListConfig>,
+    auth: Authorized<ReadListConfig>,
     State(sandbox): State<Sandbox>,
     Path(key): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = sandbox.store();
+    let store = auth.store(&sandbox);
     let list = find(&store, &key)?;
     Ok(Json(json!({ "data": list_json(&store, list) })))
 }
@@ -68,7 +65,7 @@ async fn create(
     let parent = data.text("parent_object")?;
     let workspace_access = access(data.nullable_string("workspace_access")?.flatten())?;
     let member_access = member_access(data.take("workspace_member_access"))?;
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     let new = NewList {
         name,
         api_slug,
@@ -109,7 +106,7 @@ async fn update(
             value => Some(member_access(value)?),
         },
     };
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     let id = find(&store, &key)?.id;
     let list = store
         .update_list(id, patch, auth.actor())
@@ -157,7 +154,7 @@ fn member_access(value: Option<Value>) -> Result<Vec<Value>, ApiError> {
 }
 
 /// The List object.
-pub(super) fn list_json(store: &Store, list: &List) -> Value {
+pub(super) fn list_json(store: &WorkspaceStore, list: &List) -> Value {
     json!({
         "id": { "workspace_id": store.workspace.id, "list_id": list.id },
         "api_slug": list.api_slug,

@@ -25,8 +25,8 @@ pub(super) fn router() -> Router<Sandbox> {
 }
 
 /// Not paged, and takes no parameters.
-async fn list(_auth: Authorized<ReadMembers>, State(sandbox): State<Sandbox>) -> Json<Value> {
-    let store = sandbox.store();
+async fn list(auth: Authorized<ReadMembers>, State(sandbox): State<Sandbox>) -> Json<Value> {
+    let store = auth.store(&sandbox);
     let data: Vec<Value> = store
         .members
         .iter()
@@ -36,14 +36,14 @@ async fn list(_auth: Authorized<ReadMembers>, State(sandbox): State<Sandbox>) ->
 }
 
 async fn show(
-    _auth: Authorized<ReadMembers>,
+    auth: Authorized<ReadMembers>,
     State(sandbox): State<Sandbox>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let not_found =
         |id: &str| ApiError::not_found(format!("Workspace member with ID \"{id}\" not found."));
     let id = path_uuid(path).map_err(|raw| not_found(&raw))?;
-    let store = sandbox.store();
+    let store = auth.store(&sandbox);
     let member = store.member(id).ok_or_else(|| not_found(&id.to_string()))?;
     Ok(Json(
         json!({ "data": member_json(store.workspace.id, member) }),

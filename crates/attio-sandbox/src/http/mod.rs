@@ -23,6 +23,7 @@ mod task_body;
 mod tasks;
 mod token;
 mod webhooks;
+mod workspaces;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;

@@ -12,7 +12,7 @@ use super::body::Fields;
 use super::error::ApiError;
 use super::extract::{pairs, path_uuid, single, ApiJson, Authorized, ScopeSet};
 use super::records::{object, referenced_record};
-use crate::store::{NewNote, Note, Store};
+use crate::store::{NewNote, Note, WorkspaceStore};
 use crate::timestamp::{format, now};
 use crate::Sandbox;
 
@@ -47,7 +47,7 @@ pub(super) fn note_not_found(id: &str) -> ApiError {
 /// `limit` (1 to 50, default 10), `offset`, and optionally `parent_object` with
 /// `parent_record_id`.
 async fn list(
-    _auth: Authorized<ReadNotes>,
+    auth: Authorized<ReadNotes>,
     State(sandbox): State<Sandbox>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
@@ -67,7 +67,7 @@ async fn list(
         number("limit", 50, 10)?.max(1),
         number("offset", usize::MAX, 0)?,
     );
-    let store = sandbox.store();
+    let store = auth.store(&sandbox);
     let parent = match (param("parent_object")?, param("parent_record_id")?) {
         (None, None) => None,
         (Some(object_key), Some(record)) => {
@@ -125,7 +125,7 @@ async fn create(
     let content = data.string("content")?.unwrap_or_default();
     let created_at = data.timestamp("created_at")?.unwrap_or_else(now);
     let meeting_id = data.nullable_string("meeting_id")?.flatten();
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     let kind = object(&store, &parent)?;
     referenced_record(&store, kind, record_id)?;
     let meeting_id = match meeting_id {
@@ -150,7 +150,10 @@ async fn create(
     Ok(Json(json!({ "data": note_json(&store, &note) })))
 }
 
-fn find(store: &Store, path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
+fn find(
+    store: &WorkspaceStore,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Uuid, ApiError> {
     let id = path_uuid(path).map_err(|raw| note_not_found(&raw))?;
     store
         .note(id)
@@ -159,11 +162,11 @@ fn find(store: &Store, path: Result<Path<String>, PathRejection>) -> Result<Uuid
 }
 
 async fn show(
-    _auth: Authorized<ReadNotes>,
+    auth: Authorized<ReadNotes>,
     State(sandbox): State<Sandbox>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = sandbox.store();
+    let store = auth.store(&sandbox);
     let id = find(&store, path)?;
     let note = store
         .note(id)
@@ -176,14 +179,14 @@ async fn remove(
     State(sandbox): State<Sandbox>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     let id = find(&store, path)?;
     store.delete_note(id, auth.actor());
     Ok(Json(json!({})))
 }
 
 /// The Note object.
-pub(super) fn note_json(store: &Store, note: &Note) -> Value {
+pub(super) fn note_json(store: &WorkspaceStore, note: &Note) -> Value {
     json!({
         "id": { "workspace_id": store.workspace.id, "note_id": note.id },
         "parent_object": note.object.slug(),

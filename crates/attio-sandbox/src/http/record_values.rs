@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::error::ApiError;
-use crate::store::{Attribute, AttributeParent, ObjectKind, Record, RecordChanges, Store};
+use crate::store::{Attribute, AttributeParent, ObjectKind, Record, RecordChanges, WorkspaceStore};
 
 fn unknown_attribute(key: &str) -> ApiError {
     ApiError::value_not_found(format!("Cannot find attribute with slug/ID \"{key}\"."))
@@ -13,7 +13,7 @@ fn unknown_attribute(key: &str) -> ApiError {
 
 /// The attribute `key` (slug or ID) of `parent`, which must not be archived.
 fn writable<'a>(
-    store: &'a Store,
+    store: &'a WorkspaceStore,
     parent: AttributeParent,
     key: &str,
 ) -> Result<&'a Attribute, ApiError> {
@@ -31,7 +31,7 @@ fn writable<'a>(
 /// Parses a record's `values`. With `append` (PATCH), new unique values are added to the
 /// current ones; otherwise (POST, PUT) they replace them.
 pub(super) fn record_changes(
-    store: &Store,
+    store: &WorkspaceStore,
     object: ObjectKind,
     values: Map<String, Value>,
     current: Option<&Record>,
@@ -67,7 +67,7 @@ pub(super) fn record_changes(
 
 /// Parses an entry's `entry_values` against the list's attributes.
 pub(super) fn entry_values(
-    store: &Store,
+    store: &WorkspaceStore,
     list_id: Uuid,
     values: Map<String, Value>,
 ) -> Result<Vec<(Uuid, Option<Value>)>, ApiError> {
@@ -197,7 +197,7 @@ pub(super) fn plain(attribute: &Attribute, value: Option<&Value>) -> Vec<Value> 
 }
 
 /// The Record object: `{id, created_at, web_url, values}`.
-pub(super) fn record_json(store: &Store, record: &Record) -> Value {
+pub(super) fn record_json(store: &WorkspaceStore, record: &Record) -> Value {
     let attributes = store.attributes_of(AttributeParent::Object(record.object));
     let (unique_slug, unique_field) = record.object.unique_attribute();
     let values = values_json(&attributes, |a| {

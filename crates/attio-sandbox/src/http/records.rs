@@ -12,7 +12,7 @@ use super::body::Fields;
 use super::error::ApiError;
 use super::extract::{path_pair, ApiJson, Authorized, MaybeJson, ScopeSet};
 use super::record_values::{record_changes, record_json};
-use crate::store::{ObjectKind, Record, Store};
+use crate::store::{ObjectKind, Record, WorkspaceStore};
 use crate::timestamp::now;
 use crate::Sandbox;
 
@@ -39,7 +39,7 @@ pub(super) fn router() -> Router<Sandbox> {
 }
 
 /// The object named by slug or ID.
-pub(super) fn object(store: &Store, slug_or_id: &str) -> Result<ObjectKind, ApiError> {
+pub(super) fn object(store: &WorkspaceStore, slug_or_id: &str) -> Result<ObjectKind, ApiError> {
     store.object(slug_or_id).map(|o| o.kind).ok_or_else(|| {
         ApiError::not_found(format!("Object with slug/ID \"{slug_or_id}\" not found."))
     })
@@ -47,7 +47,7 @@ pub(super) fn object(store: &Store, slug_or_id: &str) -> Result<ObjectKind, ApiE
 
 /// A record a request body refers to; a missing one is 400 `value_not_found`.
 pub(super) fn referenced_record(
-    store: &Store,
+    store: &WorkspaceStore,
     kind: ObjectKind,
     id: Uuid,
 ) -> Result<&Record, ApiError> {
@@ -64,7 +64,11 @@ fn record_not_found(id: &str) -> ApiError {
 }
 
 /// The object and the ID of an existing record in it.
-fn find(store: &Store, object_key: &str, record_key: &str) -> Result<(ObjectKind, Uuid), ApiError> {
+fn find(
+    store: &WorkspaceStore,
+    object_key: &str,
+    record_key: &str,
+) -> Result<(ObjectKind, Uuid), ApiError> {
     let object = object(store, object_key)?;
     Uuid::parse_str(record_key)
         .ok()
@@ -88,7 +92,7 @@ async fn create(
     ApiJson(body): ApiJson,
 ) -> Result<Json<Value>, ApiError> {
     let values = values(body)?;
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     let object = object(&store, &object_key)?;
     let changes = record_changes(&store, object, values, None, false)?;
     let record = store
@@ -100,7 +104,7 @@ async fn create(
 /// Lists records, oldest first: `{"limit", "offset"}` (default 500 and 0). The sandbox does not
 /// implement `filter` or `sorts`.
 async fn query(
-    _auth: Authorized<ReadRecords>,
+    auth: Authorized<ReadRecords>,
     State(sandbox): State<Sandbox>,
     Path(object_key): Path<String>,
     MaybeJson(body): MaybeJson,
@@ -115,7 +119,7 @@ async fn query(
     };
     let limit = number("limit", 500)? as usize;
     let offset = number("offset", 0)? as usize;
-    let store = sandbox.store();
+    let store = auth.store(&sandbox);
     let object = object(&store, &object_key)?;
     let data: Vec<Value> = store
         .records
@@ -129,12 +133,12 @@ async fn query(
 }
 
 async fn show(
-    _auth: Authorized<ReadRecords>,
+    auth: Authorized<ReadRecords>,
     State(sandbox): State<Sandbox>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let (object_key, record_key) = path_pair(path);
-    let store = sandbox.store();
+    let store = auth.store(&sandbox);
     let (object, id) = find(&store, &object_key, &record_key)?;
     let record = store
         .record(object, id)
@@ -169,7 +173,7 @@ fn update(
 ) -> Result<Json<Value>, ApiError> {
     let (object_key, record_key) = path_pair(path);
     let values = values(body)?;
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     let (object, id) = find(&store, &object_key, &record_key)?;
     let changes = record_changes(&store, object, values, store.record(object, id), append)?;
     let record = store
@@ -185,7 +189,7 @@ async fn remove(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let (object_key, record_key) = path_pair(path);
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     let (object, id) = find(&store, &object_key, &record_key)?;
     store.delete_record(object, id, auth.actor());
     Ok(Json(json!({})))

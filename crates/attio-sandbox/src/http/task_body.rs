@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::body::Fields;
 use super::error::ApiError;
 use super::records::{object, referenced_record};
-use crate::store::{LinkedRecord, NewTask, Store, TaskPatch};
+use crate::store::{LinkedRecord, NewTask, TaskPatch, WorkspaceStore};
 use crate::timestamp::parse_deadline;
 
 /// Every key of a create body; all are required and no other is accepted.
@@ -23,7 +23,7 @@ const CREATE_KEYS: [&str; 6] = [
 const PATCH_KEYS: [&str; 4] = ["deadline_at", "is_completed", "linked_records", "assignees"];
 const MAX_CONTENT_CHARS: usize = 2000;
 
-pub(super) fn parse_create(store: &Store, body: Value) -> Result<NewTask, ApiError> {
+pub(super) fn parse_create(store: &WorkspaceStore, body: Value) -> Result<NewTask, ApiError> {
     let mut data = Fields::data(body)?.into_map();
     if let Some(key) = data.keys().find(|k| !CREATE_KEYS.contains(&k.as_str())) {
         return Err(ApiError::validation(format!(
@@ -56,7 +56,7 @@ pub(super) fn parse_create(store: &Store, body: Value) -> Result<NewTask, ApiErr
     })
 }
 
-pub(super) fn parse_patch(store: &Store, body: Value) -> Result<TaskPatch, ApiError> {
+pub(super) fn parse_patch(store: &WorkspaceStore, body: Value) -> Result<TaskPatch, ApiError> {
     let data = Fields::data(body)?.into_map();
     if let Some(key) = data.keys().find(|k| !PATCH_KEYS.contains(&k.as_str())) {
         let why = if key == "content" {
@@ -124,7 +124,7 @@ fn string<'a>(map: &'a Map<String, Value>, key: &str, field: &str) -> Result<&'a
     })
 }
 
-fn linked_records(store: &Store, value: Value) -> Result<Vec<LinkedRecord>, ApiError> {
+fn linked_records(store: &WorkspaceStore, value: Value) -> Result<Vec<LinkedRecord>, ApiError> {
     let mut links: Vec<LinkedRecord> = Vec::new();
     for mut item in array(value, "linked_records")? {
         let target = string(&item, "target_object", "linked_records")?.to_owned();
@@ -192,7 +192,7 @@ fn single_unique_value(value: Value, slug: &str, field: &str) -> Result<String, 
     }
 }
 
-fn assignees(store: &Store, value: Value) -> Result<Vec<Uuid>, ApiError> {
+fn assignees(store: &WorkspaceStore, value: Value) -> Result<Vec<Uuid>, ApiError> {
     let mut ids: Vec<Uuid> = Vec::new();
     for item in array(value, "assignees")? {
         let member = if item.contains_key("workspace_member_email_address") {

@@ -11,7 +11,7 @@ use super::error::ApiError;
 use super::extract::{pairs, path_uuid, single, ApiJson, Authorized, ScopeSet};
 use super::records::object;
 use super::task_body::{parse_create, parse_patch};
-use crate::store::{AssigneeFilter, LinkedRecord, Store, Task, TaskFilter, TaskSort};
+use crate::store::{AssigneeFilter, LinkedRecord, Task, TaskFilter, TaskSort, WorkspaceStore};
 use crate::timestamp::{format, now};
 use crate::Sandbox;
 
@@ -54,12 +54,12 @@ pub(super) fn router() -> Router<Sandbox> {
 }
 
 async fn list(
-    _auth: Authorized<ReadTasks>,
+    auth: Authorized<ReadTasks>,
     State(sandbox): State<Sandbox>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let params = pairs(query.unwrap_or_default().as_bytes());
-    let store = sandbox.store();
+    let store = auth.store(&sandbox);
     let query = ListQuery::parse(&store, &params)?;
     let tasks = store.list_tasks(&query.filter, query.sort, query.offset, query.limit);
     let data: Vec<Value> = tasks
@@ -70,11 +70,11 @@ async fn list(
 }
 
 async fn show(
-    _auth: Authorized<ReadTasks>,
+    auth: Authorized<ReadTasks>,
     State(sandbox): State<Sandbox>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = sandbox.store();
+    let store = auth.store(&sandbox);
     let task = find(&store, path)?;
     Ok(Json(json!({ "data": task_json(store.workspace.id, task) })))
 }
@@ -84,7 +84,7 @@ async fn create(
     State(sandbox): State<Sandbox>,
     ApiJson(body): ApiJson,
 ) -> Result<Json<Value>, ApiError> {
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     let new = parse_create(&store, body)?;
     let task = store.create_task(new, auth.actor(), now());
     Ok(Json(
@@ -98,7 +98,7 @@ async fn update(
     path: Result<Path<String>, PathRejection>,
     ApiJson(body): ApiJson,
 ) -> Result<Json<Value>, ApiError> {
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     let id = find(&store, path)?.id;
     let patch = parse_patch(&store, body)?;
     let task = store
@@ -114,13 +114,16 @@ async fn remove(
     State(sandbox): State<Sandbox>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     let id = find(&store, path)?.id;
     store.delete_task(id, auth.actor());
     Ok(Json(json!({})))
 }
 
-fn find(store: &Store, path: Result<Path<String>, PathRejection>) -> Result<&Task, ApiError> {
+fn find(
+    store: &WorkspaceStore,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<&Task, ApiError> {
     let id = path_uuid(path).map_err(|raw| not_found(&raw))?;
     store.task(id).ok_or_else(|| not_found(&id.to_string()))
 }
@@ -158,7 +161,7 @@ struct ListQuery {
 }
 
 impl ListQuery {
-    fn parse(store: &Store, params: &[(String, String)]) -> Result<ListQuery, ApiError> {
+    fn parse(store: &WorkspaceStore, params: &[(String, String)]) -> Result<ListQuery, ApiError> {
         let param = |name| single(params, name).map_err(ApiError::validation);
         let number = |name, min: usize, default: usize| -> Result<usize, ApiError> {
             match param(name)? {

@@ -12,7 +12,7 @@ use super::body::Fields;
 use super::error::ApiError;
 use super::extract::{pairs, path_uuid, single, ApiJson, Authorized, ScopeSet};
 use crate::events::{event_type, Filter};
-use crate::store::{Store, Subscription, Webhook};
+use crate::store::{Subscription, Webhook, WorkspaceStore};
 use crate::timestamp::{format, now};
 use crate::Sandbox;
 
@@ -61,7 +61,7 @@ async fn list(
     };
     let limit = number("limit", 10..=100, 10)?;
     let offset = number("offset", 0..=usize::MAX, 0)?;
-    let store = sandbox.store();
+    let store = auth.store(&sandbox);
     let data: Vec<Value> = store
         .owned_webhooks(&auth.owner)
         .into_iter()
@@ -82,7 +82,7 @@ async fn create(
     data.require(&["target_url", "subscriptions"])?;
     let target = target_url(data.take("target_url"))?;
     let subscriptions = subscriptions(data.take("subscriptions"))?;
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     let (id, secret) = store.create_webhook(auth.owner.clone(), target, subscriptions, now());
     let webhook = store
         .webhook(id)
@@ -97,7 +97,7 @@ async fn show(
     State(sandbox): State<Sandbox>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = sandbox.store();
+    let store = auth.store(&sandbox);
     let id = path_uuid(path).map_err(|raw| not_found(&raw))?;
     let webhook = store
         .owned_webhook(&auth.owner, id)
@@ -122,7 +122,7 @@ async fn update(
         None => None,
         value => Some(subscriptions(value)?),
     };
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     if store.owned_webhook(&auth.owner, id).is_none() {
         return Err(not_found(&id.to_string()));
     }
@@ -140,7 +140,7 @@ async fn remove(
 ) -> Result<Json<Value>, ApiError> {
     let gone = || ApiError::not_found("Webhook not found");
     let id = path_uuid(path).map_err(|_| gone())?;
-    let mut store = sandbox.store();
+    let mut store = auth.store(&sandbox);
     if store.owned_webhook(&auth.owner, id).is_none() {
         return Err(gone());
     }
@@ -153,7 +153,7 @@ fn not_found(id: &str) -> ApiError {
 }
 
 /// The Webhook object of attio-api.md 5 (without `secret`).
-pub(super) fn webhook_json(store: &Store, webhook: &Webhook) -> Value {
+pub(super) fn webhook_json(store: &WorkspaceStore, webhook: &Webhook) -> Value {
     let subscriptions: Vec<Value> = webhook
         .subscriptions
         .iter()

@@ -8,10 +8,10 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::ids::seeded_uuid;
+use crate::ids::SeedIds;
 use crate::store::{
-    Actor, Attribute, AttributeParent, Comment, CommentTarget, Entry, List, Meeting, Member, Note,
-    ObjectKind, Record, Thread,
+    AccessLevel, Actor, Attribute, AttributeParent, Comment, CommentTarget, Entry, List, Meeting,
+    Member, Note, ObjectKind, Record, Thread,
 };
 
 pub(crate) struct Crm {
@@ -105,26 +105,31 @@ const ATTRIBUTES: &[AttributeRow] = &[
     ("key-contacts", "role", "Role", "text", false, false, false),
 ];
 
-pub(crate) fn seed(members: &[Member], records: &[Record]) -> Crm {
-    let admin = Actor::WorkspaceMember(members[0].id);
-    let lists = vec![
-        list(
-            "sales-pipeline",
-            "Sales pipeline",
-            ObjectKind::Companies,
-            admin,
-        ),
-        list("key-contacts", "Key contacts", ObjectKind::People, admin),
-    ];
-    let attributes: Vec<Attribute> = ATTRIBUTES
+/// A workspace without demo data: only the attributes of the two standard objects.
+pub(crate) fn empty(ids: &SeedIds) -> Crm {
+    let mut attributes = attributes(ids);
+    attributes.retain(|a| matches!(a.parent, AttributeParent::Object(_)));
+    Crm {
+        attributes,
+        lists: Vec::new(),
+        entries: Vec::new(),
+        notes: Vec::new(),
+        threads: Vec::new(),
+        comments: Vec::new(),
+        meetings: Vec::new(),
+    }
+}
+
+fn attributes(ids: &SeedIds) -> Vec<Attribute> {
+    ATTRIBUTES
         .iter()
         .map(
             |(parent, slug, title, kind, system, unique, multi)| Attribute {
-                id: seeded_uuid(&format!("attribute:{parent}:{slug}")),
+                id: ids.id(&format!("attribute:{parent}:{slug}")),
                 parent: match *parent {
                     "people" => AttributeParent::Object(ObjectKind::People),
                     "companies" => AttributeParent::Object(ObjectKind::Companies),
-                    list_slug => AttributeParent::List(seeded_uuid(&format!("list:{list_slug}"))),
+                    list_slug => AttributeParent::List(ids.id(&format!("list:{list_slug}"))),
                 },
                 title: (*title).to_owned(),
                 api_slug: (*slug).to_owned(),
@@ -138,8 +143,37 @@ pub(crate) fn seed(members: &[Member], records: &[Record]) -> Crm {
                 created_at: CONFIGURED,
             },
         )
-        .collect();
-    let attribute = |parent: &str, slug: &str| seeded_uuid(&format!("attribute:{parent}:{slug}"));
+        .collect()
+}
+
+/// The demo CRM over `records` (at least five people and two companies) and `members` (at least
+/// one; the first admin, or the first member, configures the lists).
+pub(crate) fn seed(ids: &SeedIds, members: &[Member], records: &[Record]) -> Crm {
+    let member = |i: usize| members[i % members.len()].id;
+    let admin = members
+        .iter()
+        .find(|m| m.access_level == AccessLevel::Admin)
+        .map_or(Actor::WorkspaceMember(member(0)), |m| {
+            Actor::WorkspaceMember(m.id)
+        });
+    let lists = vec![
+        list(
+            ids,
+            "sales-pipeline",
+            "Sales pipeline",
+            ObjectKind::Companies,
+            admin,
+        ),
+        list(
+            ids,
+            "key-contacts",
+            "Key contacts",
+            ObjectKind::People,
+            admin,
+        ),
+    ];
+    let attributes = attributes(ids);
+    let attribute = |parent: &str, slug: &str| ids.id(&format!("attribute:{parent}:{slug}"));
     let people: Vec<&Record> = records
         .iter()
         .filter(|r| r.object == ObjectKind::People)
@@ -156,12 +190,12 @@ pub(crate) fn seed(members: &[Member], records: &[Record]) -> Crm {
         .enumerate()
         .map(|(i, (company, stage))| {
             let values = BTreeMap::from([(attribute("sales-pipeline", "stage"), json!(stage))]);
-            entry(&lists[0], i, company, values)
+            entry(ids, &lists[0], i, company, values)
         })
         .collect();
     entries.extend(people.iter().step_by(4).enumerate().map(|(i, person)| {
         let values = BTreeMap::from([(attribute("key-contacts", "role"), json!("Champion"))]);
-        entry(&lists[1], i, person, values)
+        entry(ids, &lists[1], i, person, values)
     }));
 
     let notes = [
@@ -184,20 +218,20 @@ pub(crate) fn seed(members: &[Member], records: &[Record]) -> Crm {
     .iter()
     .enumerate()
     .map(|(i, (record, title, content))| Note {
-        id: seeded_uuid(&format!("note:{i}")),
+        id: ids.id(&format!("note:{i}")),
         object: record.object,
         record_id: record.id,
         title: (*title).to_owned(),
         content: (*content).to_owned(),
         meeting_id: None,
-        created_by: Actor::WorkspaceMember(members[1 + i].id),
+        created_by: Actor::WorkspaceMember(member(1 + i)),
         created_at: CONFIGURED + Duration::days(40 + 3 * i as i64),
     })
     .collect();
 
     let threads = vec![
         Thread {
-            id: seeded_uuid("thread:0"),
+            id: ids.id("thread:0"),
             target: CommentTarget::Record {
                 object: ObjectKind::People,
                 record_id: people[0].id,
@@ -205,7 +239,7 @@ pub(crate) fn seed(members: &[Member], records: &[Record]) -> Crm {
             created_at: CONFIGURED + Duration::days(41),
         },
         Thread {
-            id: seeded_uuid("thread:1"),
+            id: ids.id("thread:1"),
             target: CommentTarget::Entry {
                 list_id: lists[0].id,
                 entry_id: entries[0].id,
@@ -223,10 +257,10 @@ pub(crate) fn seed(members: &[Member], records: &[Record]) -> Crm {
     .map(|(i, (thread, author, content, resolved))| {
         let created_at = CONFIGURED + Duration::days(41 + i as i64);
         Comment {
-            id: seeded_uuid(&format!("comment:{i}")),
+            id: ids.id(&format!("comment:{i}")),
             thread_id: threads[*thread].id,
             content: (*content).to_owned(),
-            author: members[*author].id,
+            author: member(*author),
             resolved: resolved.then_some((created_at + Duration::hours(3), admin)),
             created_at,
         }
@@ -239,7 +273,7 @@ pub(crate) fn seed(members: &[Member], records: &[Record]) -> Crm {
         .map(|(i, title)| {
             let start = datetime!(2026-04-14 14:00:00 UTC) + Duration::days(9 * i as i64);
             Meeting {
-                id: seeded_uuid(&format!("meeting:{i}")),
+                id: ids.id(&format!("meeting:{i}")),
                 title: (*title).to_owned(),
                 start,
                 end: start + Duration::minutes(45),
@@ -258,9 +292,15 @@ pub(crate) fn seed(members: &[Member], records: &[Record]) -> Crm {
     }
 }
 
-fn list(slug: &str, name: &str, parent_object: ObjectKind, created_by: Actor) -> List {
+fn list(
+    ids: &SeedIds,
+    slug: &str,
+    name: &str,
+    parent_object: ObjectKind,
+    created_by: Actor,
+) -> List {
     List {
-        id: seeded_uuid(&format!("list:{slug}")),
+        id: ids.id(&format!("list:{slug}")),
         api_slug: slug.to_owned(),
         name: name.to_owned(),
         parent_object,
@@ -271,9 +311,15 @@ fn list(slug: &str, name: &str, parent_object: ObjectKind, created_by: Actor) ->
     }
 }
 
-fn entry(list: &List, i: usize, record: &Record, values: BTreeMap<Uuid, Value>) -> Entry {
+fn entry(
+    ids: &SeedIds,
+    list: &List,
+    i: usize,
+    record: &Record,
+    values: BTreeMap<Uuid, Value>,
+) -> Entry {
     Entry {
-        id: seeded_uuid(&format!("entry:{}:{i}", list.api_slug)),
+        id: ids.id(&format!("entry:{}:{i}", list.api_slug)),
         list_id: list.id,
         object: record.object,
         record_id: record.id,

@@ -5,7 +5,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Actor, ObjectKind, Store};
+use super::{Actor, ObjectKind, WorkspaceStore};
 use crate::events::Event;
 
 /// What an attribute belongs to.
@@ -60,7 +60,7 @@ pub(crate) enum AttributeError {
     SystemEdit(String),
 }
 
-impl Store {
+impl WorkspaceStore {
     pub fn attributes_of(&self, parent: AttributeParent) -> Vec<&Attribute> {
         self.attributes
             .iter()

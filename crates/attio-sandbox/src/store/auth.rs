@@ -1,4 +1,5 @@
-//! OAuth state: pending consent requests, authorization codes and access tokens (OAuth and API keys).
+//! OAuth state: pending consent requests, authorization codes and access tokens (OAuth and API
+//! keys). Codes and tokens are global tables, and each records the one workspace it belongs to.
 //!
 //! Codes and tokens are keyed by a hash of the secret; only `issued` keeps raw OAuth tokens,
 //! so that tests can prove those never leak anywhere else.
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use super::Store;
+use super::{Store, WorkspaceKey};
 use crate::ids::{random_secret, secret_key};
 
 /// How long a consent page stays valid between `GET` and `POST /authorize`.
@@ -25,6 +26,8 @@ pub(crate) struct AccessToken {
     pub id: Uuid,
     pub kind: TokenKind,
     pub scopes: Vec<String>,
+    /// The workspace the token was issued in; it sees nothing else.
+    pub workspace_id: Uuid,
     pub member_id: Uuid,
     pub iat: i64,
     pub active: bool,
@@ -35,12 +38,15 @@ pub(crate) struct PendingAuthorization {
     pub client_id: String,
     pub redirect_uri: String,
     pub state: Option<String>,
+    /// The workspace the page was rendered for: the answer's default when its form names none.
+    pub workspace_id: Uuid,
     created: Instant,
 }
 
 struct AuthCode {
     client_id: String,
     redirect_uri: String,
+    workspace_id: Uuid,
     member_id: Uuid,
     issued: Instant,
     /// Key of the token this code was exchanged for; set once the code is used.
@@ -72,6 +78,7 @@ impl Store {
         client_id: &str,
         redirect_uri: &str,
         state: Option<String>,
+        workspace_id: Uuid,
     ) -> String {
         let now = Instant::now();
         self.auth
@@ -84,6 +91,7 @@ impl Store {
                 client_id: client_id.to_owned(),
                 redirect_uri: redirect_uri.to_owned(),
                 state,
+                workspace_id,
                 created: now,
             },
         );
@@ -96,14 +104,20 @@ impl Store {
         (pending.created.elapsed() < PENDING_TTL).then_some(pending)
     }
 
-    /// Issues an authorization code for an approved request.
-    pub fn issue_code(&mut self, pending: &PendingAuthorization, member_id: Uuid) -> String {
+    /// Issues an authorization code for an approved request, for a member of `workspace_id`.
+    pub fn issue_code(
+        &mut self,
+        pending: &PendingAuthorization,
+        workspace_id: Uuid,
+        member_id: Uuid,
+    ) -> String {
         let code = random_secret();
         self.auth.codes.insert(
             secret_key(&code),
             AuthCode {
                 client_id: pending.client_id.clone(),
                 redirect_uri: pending.redirect_uri.clone(),
+                workspace_id,
                 member_id,
                 issued: Instant::now(),
                 redeemed_as: None,
@@ -141,7 +155,7 @@ impl Store {
         if redirect_uri != Some(entry.redirect_uri.as_str()) {
             return Err(RedeemError::RedirectMismatch);
         }
-        let member_id = entry.member_id;
+        let (workspace_id, member_id) = (entry.workspace_id, entry.member_id);
         let token = random_secret();
         entry.redeemed_as = Some(secret_key(&token));
         let scopes = self
@@ -154,27 +168,37 @@ impl Store {
                 client_id: client_id.to_owned(),
             },
             scopes,
+            workspace_id,
             member_id,
         );
         self.auth.issued.push(token.clone());
         Ok(token)
     }
 
-    /// Creates an API key acting as the admin member.
-    pub fn mint_api_key(&mut self, scopes: Vec<String>) -> String {
+    /// Creates an API key of one workspace, acting as its admin member.
+    pub fn mint_api_key(&mut self, workspace: WorkspaceKey, scopes: Vec<String>) -> String {
         let token = random_secret();
-        let admin = self.admin_member_id();
-        self.insert_token(&token, TokenKind::ApiKey, scopes, admin);
+        let store = self.at(workspace);
+        let (workspace_id, admin) = (store.workspace.id, store.admin_member_id());
+        self.insert_token(&token, TokenKind::ApiKey, scopes, workspace_id, admin);
         token
     }
 
-    fn insert_token(&mut self, token: &str, kind: TokenKind, scopes: Vec<String>, member: Uuid) {
+    fn insert_token(
+        &mut self,
+        token: &str,
+        kind: TokenKind,
+        scopes: Vec<String>,
+        workspace_id: Uuid,
+        member: Uuid,
+    ) {
         self.auth.tokens.insert(
             secret_key(token),
             AccessToken {
                 id: Uuid::new_v4(),
                 kind,
                 scopes,
+                workspace_id,
                 member_id: member,
                 iat: time::OffsetDateTime::now_utc().unix_timestamp(),
                 active: true,

@@ -5,7 +5,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Actor, Store};
+use super::{Actor, WorkspaceStore};
 use crate::events::Event;
 
 #[derive(Clone, Debug)]
@@ -24,7 +24,7 @@ pub(crate) struct CallRecording {
     pub created_at: OffsetDateTime,
 }
 
-impl Store {
+impl WorkspaceStore {
     pub fn meeting(&self, id: Uuid) -> Option<&Meeting> {
         self.meetings.iter().find(|m| m.id == id)
     }

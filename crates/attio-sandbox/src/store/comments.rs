@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Actor, ObjectKind, Store};
+use super::{Actor, ObjectKind, WorkspaceStore};
 use crate::events::Event;
 
 /// What a thread is attached to.
@@ -42,7 +42,7 @@ pub(crate) struct CommentPlace {
     pub entry_id: Option<Uuid>,
 }
 
-impl Store {
+impl WorkspaceStore {
     pub fn thread(&self, id: Uuid) -> Option<&Thread> {
         self.threads.iter().find(|t| t.id == id)
     }

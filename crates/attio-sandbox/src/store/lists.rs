@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Actor, AttributeParent, CommentTarget, ObjectKind, Store};
+use super::{Actor, AttributeParent, CommentTarget, ObjectKind, WorkspaceStore};
 use crate::events::Event;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,7 +51,7 @@ pub(crate) struct Entry {
     pub created_at: OffsetDateTime,
 }
 
-impl Store {
+impl WorkspaceStore {
     /// Finds a list by slug or ID.
     pub fn list(&self, slug_or_id: &str) -> Option<&List> {
         let id = Uuid::parse_str(slug_or_id).ok();

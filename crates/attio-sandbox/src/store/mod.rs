@@ -1,5 +1,7 @@
-//! The sandbox's whole state in one place. Every mutation is a method here and emits its webhook
-//! events itself (through [`Store::emit`]), so no caller can change data without its event.
+//! The sandbox's whole state in one place: the workspaces (each a [`WorkspaceStore`]), and what
+//! spans them: OAuth apps, codes and tokens (each recording its workspace), fault rules. Every
+//! mutation of workspace data is a method of its `WorkspaceStore` and emits its webhook events
+//! itself (through [`WorkspaceStore::emit`]), so no caller can change data without its event.
 
 mod attributes;
 mod auth;
@@ -10,6 +12,7 @@ mod notes;
 mod records;
 mod tasks;
 mod webhooks;
+mod workspace;
 
 pub(crate) use attributes::{
     Attribute, AttributeError, AttributeParent, AttributePatch, NewAttribute,
@@ -24,16 +27,19 @@ pub(crate) use tasks::{
     AssigneeFilter, LinkedRecord, NewTask, Task, TaskFilter, TaskPatch, TaskSort,
 };
 pub(crate) use webhooks::{Owner, Subscription, Webhook};
+pub(crate) use workspace::{check_member, WorkspaceStore};
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::delivery::{Deliveries, DeliverySettings};
-use crate::events::Event;
 use crate::faults::Faults;
 use crate::seed::Seed;
 use crate::OAuthApp;
@@ -68,8 +74,9 @@ pub(crate) struct Workspace {
     pub slug: String,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AccessLevel {
+/// A workspace member's access level.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum AccessLevel {
     Admin,
     Member,
     Suspended,
@@ -148,113 +155,101 @@ pub(crate) struct Record {
     pub created_at: OffsetDateTime,
 }
 
+/// The position of a workspace in the store. Workspaces are never removed, so a key stays valid;
+/// only the store hands keys out.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct WorkspaceKey(usize);
+
 pub(crate) struct Store {
-    pub workspace: Workspace,
-    pub members: Vec<Member>,
-    pub objects: Vec<Object>,
-    pub records: Vec<Record>,
-    pub attributes: Vec<Attribute>,
-    pub lists: Vec<List>,
-    pub entries: Vec<Entry>,
-    pub notes: Vec<Note>,
-    pub threads: Vec<Thread>,
-    pub comments: Vec<Comment>,
-    pub meetings: Vec<Meeting>,
-    pub recordings: Vec<CallRecording>,
-    pub webhooks: Vec<Webhook>,
-    pub delivery: Deliveries,
+    /// In creation order: the first is the default of every control and typed helper.
+    workspaces: Vec<WorkspaceStore>,
     pub faults: Faults,
     apps: Vec<OAuthApp>,
-    tasks: Vec<Task>,
     auth: auth::AuthState,
     code_ttl: Duration,
-    /// Numbers the names of things the console and `trigger` create.
-    serial: u64,
+    delivery: DeliverySettings,
+    /// Shared by every workspace's deliveries: notified when one of them becomes idle.
+    idle: Arc<Notify>,
 }
 
 impl Store {
+    /// A store holding `seeds` (at least one) in order.
     pub fn new(
-        seed: Seed,
+        seeds: Vec<Seed>,
         apps: Vec<OAuthApp>,
         code_ttl: Duration,
         delivery: DeliverySettings,
     ) -> Store {
-        Store {
-            workspace: seed.workspace,
-            members: seed.members,
-            objects: seed.objects,
-            records: seed.records,
-            attributes: seed.crm.attributes,
-            lists: seed.crm.lists,
-            entries: seed.crm.entries,
-            notes: seed.crm.notes,
-            threads: seed.crm.threads,
-            comments: seed.crm.comments,
-            meetings: seed.crm.meetings,
-            recordings: Vec::new(),
-            webhooks: Vec::new(),
-            delivery: Deliveries::new(delivery),
+        let mut store = Store {
+            workspaces: Vec::new(),
             faults: Faults::default(),
             apps,
-            tasks: seed.tasks,
             auth: auth::AuthState::default(),
             code_ttl,
-            serial: 0,
-        }
-    }
-
-    /// A number not handed out before, for names like "Sandbox note 3".
-    pub fn next_serial(&mut self) -> u64 {
-        self.serial += 1;
-        self.serial
-    }
-
-    /// The object's UUID, which events carry as `object_id` / `parent_object_id`.
-    pub fn object_id(&self, kind: ObjectKind) -> Uuid {
-        self.objects
-            .iter()
-            .find(|o| o.kind == kind)
-            .map_or(Uuid::nil(), |o| o.id)
-    }
-
-    /// Adds a workspace member (Attio has no public endpoint for this) and emits
-    /// `workspace-member.created`.
-    pub fn add_member(
-        &mut self,
-        first_name: &str,
-        last_name: &str,
-        email: &str,
-        access_level: AccessLevel,
-        actor: Actor,
-        now: OffsetDateTime,
-    ) -> Result<Member, String> {
-        let email = email.trim();
-        if first_name.trim().is_empty() || last_name.trim().is_empty() {
-            return Err("first_name and last_name must not be empty.".to_owned());
-        }
-        let valid_email = email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
-        if !valid_email || email.chars().any(char::is_whitespace) {
-            return Err(format!("\"{email}\" is not an email address."));
-        }
-        if self.member_by_email(email).is_some() {
-            return Err(format!(
-                "A workspace member with email address \"{email}\" already exists."
-            ));
-        }
-        let member = Member {
-            id: Uuid::new_v4(),
-            first_name: first_name.trim().to_owned(),
-            last_name: last_name.trim().to_owned(),
-            email: email.to_owned(),
-            access_level,
-            created_at: now,
+            delivery,
+            idle: Arc::new(Notify::new()),
         };
-        self.members.push(member.clone());
-        let id = json!({ "workspace_id": self.workspace.id, "workspace_member_id": member.id });
-        self.emit(Event::new("workspace-member.created", id, vec![], actor));
-        Ok(member)
+        for seed in seeds {
+            store.add_workspace(seed);
+        }
+        store
+    }
+
+    /// Adds a workspace; its id and slug must be new (the caller checks).
+    pub fn add_workspace(&mut self, seed: Seed) -> WorkspaceKey {
+        let deliveries = Deliveries::new(self.delivery, self.idle.clone());
+        self.workspaces.push(WorkspaceStore::new(seed, deliveries));
+        WorkspaceKey(self.workspaces.len() - 1)
+    }
+
+    pub fn workspaces(&self) -> &[WorkspaceStore] {
+        &self.workspaces
+    }
+
+    /// Every workspace's key, in creation order.
+    pub fn keys(&self) -> Vec<WorkspaceKey> {
+        (0..self.workspaces.len()).map(WorkspaceKey).collect()
+    }
+
+    pub fn key(&self, workspace_id: Uuid) -> Option<WorkspaceKey> {
+        self.workspaces
+            .iter()
+            .position(|w| w.workspace.id == workspace_id)
+            .map(WorkspaceKey)
+    }
+
+    /// The first workspace ("Acme Demo" in the demo seed).
+    pub fn first_key(&self) -> WorkspaceKey {
+        WorkspaceKey(0)
+    }
+
+    pub fn at(&self, key: WorkspaceKey) -> &WorkspaceStore {
+        &self.workspaces[key.0]
+    }
+
+    pub fn at_mut(&mut self, key: WorkspaceKey) -> &mut WorkspaceStore {
+        &mut self.workspaces[key.0]
+    }
+
+    pub fn first(&self) -> &WorkspaceStore {
+        self.at(self.first_key())
+    }
+
+    pub fn workspace(&self, id: Uuid) -> Option<&WorkspaceStore> {
+        self.key(id).map(|key| self.at(key))
+    }
+
+    pub fn slug_taken(&self, slug: &str) -> bool {
+        self.workspaces.iter().any(|w| w.workspace.slug == slug)
+    }
+
+    /// No delivery queued, waiting for a retry or in flight, in any workspace.
+    pub fn deliveries_idle(&self) -> bool {
+        self.workspaces.iter().all(|w| w.delivery.is_idle())
+    }
+
+    pub fn idle_signal(&self) -> Arc<Notify> {
+        self.idle.clone()
     }
 
     pub fn app(&self, client_id: &str) -> Option<&OAuthApp> {
@@ -266,41 +261,5 @@ impl Store {
         if let Some(app) = self.apps.iter_mut().find(|app| app.client_id == client_id) {
             app.scopes = scopes;
         }
-    }
-
-    pub fn member(&self, id: Uuid) -> Option<&Member> {
-        self.members.iter().find(|m| m.id == id)
-    }
-
-    pub fn member_by_email(&self, email: &str) -> Option<&Member> {
-        self.members
-            .iter()
-            .find(|m| m.email.eq_ignore_ascii_case(email))
-    }
-
-    /// The one admin, who acts for API keys minted by the sandbox itself.
-    pub fn admin_member_id(&self) -> Uuid {
-        self.members
-            .iter()
-            .find(|m| m.access_level == AccessLevel::Admin)
-            .map_or(Uuid::nil(), |m| m.id)
-    }
-
-    /// Finds an object by slug or by ID, as Attio's `target_object` and `linked_object` allow.
-    pub fn object(&self, slug_or_id: &str) -> Option<&Object> {
-        let id = Uuid::parse_str(slug_or_id).ok();
-        self.objects
-            .iter()
-            .find(|o| o.kind.slug() == slug_or_id || Some(o.id) == id)
-    }
-
-    pub fn record(&self, kind: ObjectKind, id: Uuid) -> Option<&Record> {
-        self.records.iter().find(|r| r.object == kind && r.id == id)
-    }
-
-    pub fn record_by_unique_value(&self, kind: ObjectKind, value: &str) -> Option<&Record> {
-        self.records
-            .iter()
-            .find(|r| r.object == kind && r.uniques.iter().any(|u| u.eq_ignore_ascii_case(value)))
     }
 }

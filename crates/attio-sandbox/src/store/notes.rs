@@ -5,7 +5,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Actor, ObjectKind, Store};
+use super::{Actor, ObjectKind, WorkspaceStore};
 use crate::events::Event;
 
 #[derive(Clone, Debug)]
@@ -30,7 +30,7 @@ pub(crate) struct NewNote {
     pub meeting_id: Option<Uuid>,
 }
 
-impl Store {
+impl WorkspaceStore {
     pub fn note(&self, id: Uuid) -> Option<&Note> {
         self.notes.iter().find(|n| n.id == id)
     }

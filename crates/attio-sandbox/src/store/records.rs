@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Actor, AttributeParent, CommentTarget, ObjectKind, Record, Store};
+use super::{Actor, AttributeParent, CommentTarget, ObjectKind, Record, WorkspaceStore};
 use crate::events::Event;
 
 /// A validated set of new values; `None` leaves the system values alone, and a `None` value
@@ -19,7 +19,7 @@ pub(crate) struct RecordChanges {
     pub values: Vec<(Uuid, Option<Value>)>,
 }
 
-impl Store {
+impl WorkspaceStore {
     /// The ids of an object's `name` attribute and of its unique attribute.
     fn system_ids(&self, object: ObjectKind) -> (Uuid, Uuid) {
         let parent = AttributeParent::Object(object);

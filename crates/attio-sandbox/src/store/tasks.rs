@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Actor, ObjectKind, Store};
+use super::{Actor, ObjectKind, WorkspaceStore};
 use crate::events::Event;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -101,7 +101,7 @@ fn completed_order(a: &Task, b: &Task) -> Ordering {
     }
 }
 
-impl Store {
+impl WorkspaceStore {
     /// One page of tasks. `tasks` is kept in creation order, which breaks every tie.
     pub fn list_tasks(
         &self,
@@ -132,6 +132,11 @@ impl Store {
 
     pub fn task(&self, id: Uuid) -> Option<&Task> {
         self.tasks.iter().find(|t| t.id == id)
+    }
+
+    /// Every task's id, in creation order.
+    pub fn task_ids(&self) -> Vec<Uuid> {
+        self.tasks.iter().map(|t| t.id).collect()
     }
 
     pub fn task_count(&self) -> usize {

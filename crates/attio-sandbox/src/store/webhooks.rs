@@ -1,5 +1,5 @@
 //! Webhooks: the registry behind `/v2/webhooks`, their status (`active`, `degraded`, `inactive`),
-//! and [`Store::emit`], which turns one event into one signed message per subscribed webhook.
+//! and [`WorkspaceStore::emit`], which turns one event into one signed message per subscribed webhook.
 
 use std::time::Instant;
 
@@ -7,7 +7,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::Store;
+use super::WorkspaceStore;
 use crate::delivery::{DeliveryAttempt, Message, Next};
 use crate::events::{sign, Event, Filter};
 use crate::ids::random_hex_secret;
@@ -74,7 +74,7 @@ impl Webhook {
     }
 }
 
-impl Store {
+impl WorkspaceStore {
     pub fn webhook_status_now(&self, webhook: &Webhook) -> WebhookStatus {
         webhook.status(Instant::now(), self.delivery.settings.degraded_to_inactive)
     }

@@ -14,6 +14,7 @@ mod receiver;
 mod scopes;
 mod tasks;
 mod webhooks;
+mod workspaces;
 
 use attio_sandbox::{Config, Sandbox, SpawnedSandbox, DEFAULT_REDIRECT_URI};
 use reqwest::{Method, StatusCode};
