@@ -5,46 +5,10 @@
 
 use std::time::Duration;
 
-use reqwest::{Client, StatusCode};
+use reqwest::Client;
 use serde_json::json;
 
-use crate::helpers::{location, wait_until, TestApp, TestOptions};
-
-/// An open `/live` stream, read as a page's script would.
-struct LiveStream {
-    response: reqwest::Response,
-    seen: String,
-}
-
-impl LiveStream {
-    /// Opens the stream; once the answer's head is here, the server is subscribed.
-    async fn open(app: &TestApp, browser: &Client) -> Self {
-        let response = browser.get(app.url("/live")).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        Self {
-            response,
-            seen: String::new(),
-        }
-    }
-
-    /// Waits for the next event called `name`.
-    async fn expect(&mut self, name: &str) {
-        let marker = format!("event: {name}");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(at) = self.seen.find(&marker) {
-                self.seen.drain(..at + marker.len());
-                return;
-            }
-            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
-                .await
-                .unwrap_or_else(|_| panic!("a {name} event before the deadline"))
-                .unwrap()
-                .expect("the stream stays open");
-            self.seen.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
-}
+use crate::helpers::{location, wait_until, LiveStream, TestApp, TestOptions};
 
 /// With the worker off (the test drains it), a connected user whose cache is settled.
 async fn connected() -> (TestApp, Client) {

@@ -374,6 +374,30 @@ impl TestApp {
         self.connect_as(client, None).await
     }
 
+    /// "Connect Attio", choosing the sandbox workspace (and the member, or its admin) on the
+    /// consent page as a person who belongs to several would.
+    pub async fn connect_in(
+        &self,
+        client: &Client,
+        workspace: uuid::Uuid,
+        member: Option<&str>,
+    ) -> String {
+        let response = self.get(client, "/integrations/attio/connect").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let authorize = format!("{}&workspace_id={workspace}", location(&response));
+        let consent = client.get(&authorize).send().await.unwrap();
+        assert_eq!(consent.status(), StatusCode::OK, "consent page");
+        let html = consent.text().await.unwrap();
+        let callback = self.decide(client, &html, "approve", member).await;
+        assert!(
+            callback.starts_with(&self.url("/integrations/attio/callback")),
+            "{callback}"
+        );
+        let response = client.get(&callback).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "callback");
+        location(&response)
+    }
+
     pub async fn connect_as(&self, client: &Client, member: Option<&str>) -> String {
         let (html, _) = self.open_consent(client).await;
         let callback = self.decide(client, &html, "approve", member).await;
@@ -544,5 +568,52 @@ impl TestApp {
             }
         }
         bytes
+    }
+}
+
+/// An open `/live` stream, read as a page's script would.
+pub struct LiveStream {
+    response: reqwest::Response,
+    seen: String,
+}
+
+impl LiveStream {
+    /// Opens the stream; once the answer's head is here, the server is subscribed.
+    pub async fn open(app: &TestApp, browser: &Client) -> Self {
+        let response = browser.get(app.url("/live")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        Self {
+            response,
+            seen: String::new(),
+        }
+    }
+
+    /// Waits for the next event called `name`.
+    pub async fn expect(&mut self, name: &str) {
+        let marker = format!("event: {name}");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(at) = self.seen.find(&marker) {
+                self.seen.drain(..at + marker.len());
+                return;
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("a {name} event before the deadline"))
+                .unwrap()
+                .expect("the stream stays open");
+            self.seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// Asserts that no event arrives within `grace`. An absence cannot be waited for; the grace
+    /// is many times what a published event takes to arrive in the same process.
+    pub async fn expect_nothing_within(&mut self, grace: std::time::Duration, why: &str) {
+        let deadline = tokio::time::Instant::now() + grace;
+        while let Ok(chunk) = tokio::time::timeout_at(deadline, self.response.chunk()).await {
+            let chunk = chunk.unwrap().expect("the stream stays open");
+            self.seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        assert!(!self.seen.contains("event:"), "{why}: got {:?}", self.seen);
     }
 }

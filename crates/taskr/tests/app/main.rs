@@ -17,3 +17,4 @@ mod startup;
 mod sync;
 mod tasks;
 mod webhooks;
+mod workspaces;
