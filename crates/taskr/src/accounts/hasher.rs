@@ -144,23 +144,42 @@ fn failed(e: impl std::fmt::Display) -> HashError {
     HashError::Failed(e.to_string())
 }
 
-fn hash_with(memory: &mut Vec<Block>, password: &str) -> Result<String, HashError> {
-    let params = Params::default();
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+/// The Argon2 output of `password` and `salt` in the thread's own buffer.
+fn compute(
+    memory: &mut Vec<Block>,
+    argon: &Argon2<'_>,
+    params: &Params,
+    password: &str,
+    salt: argon2::password_hash::Salt<'_>,
+    output_len: usize,
+) -> Result<Output, HashError> {
     let mut salt_bytes = [0u8; 64];
     let salt_raw = salt.decode_b64(&mut salt_bytes).map_err(failed)?;
-    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+    Output::init_with(output_len, |out| {
         argon
             .hash_password_into_with_memory(
                 password.as_bytes(),
                 salt_raw,
                 out,
-                blocks_for(memory, &params),
+                blocks_for(memory, params),
             )
             .map_err(|_| argon2::password_hash::Error::Crypto)
     })
-    .map_err(failed)?;
+    .map_err(failed)
+}
+
+fn hash_with(memory: &mut Vec<Block>, password: &str) -> Result<String, HashError> {
+    let params = Params::default();
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    let output = compute(
+        memory,
+        &argon,
+        &params,
+        password,
+        salt.as_salt(),
+        Params::DEFAULT_OUTPUT_LEN,
+    )?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -186,20 +205,8 @@ fn verify_with(memory: &mut Vec<Block>, password: &str, hash: &str) -> Result<bo
             "the stored hash has no salt or output".into(),
         ));
     };
-    let mut salt_bytes = [0u8; 64];
-    let salt_raw = salt.decode_b64(&mut salt_bytes).map_err(failed)?;
     let argon = Argon2::new(algorithm, version, params.clone());
-    let computed = Output::init_with(expected.len(), |out| {
-        argon
-            .hash_password_into_with_memory(
-                password.as_bytes(),
-                salt_raw,
-                out,
-                blocks_for(memory, &params),
-            )
-            .map_err(|_| argon2::password_hash::Error::Crypto)
-    })
-    .map_err(failed)?;
+    let computed = compute(memory, &argon, &params, password, salt, expected.len())?;
     // `Output`'s equality is constant-time.
     Ok(computed == expected)
 }
