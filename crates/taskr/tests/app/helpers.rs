@@ -37,8 +37,10 @@ pub struct TestOptions {
     pub key: Option<String>,
     pub password_hashing: taskr::config::PasswordHashing,
     pub login_throttle: taskr::accounts::ThrottlePolicy,
-    /// How Taskr serves connections (timeouts, connection cap).
+    /// How Taskr serves connections (timeouts, connection cap, shutdown deadline).
     pub server_limits: serve::Limits,
+    pub trusted_proxies: taskr::proxies::TrustedProxies,
+    pub metrics_token: Option<String>,
 }
 
 impl Default for TestOptions {
@@ -60,6 +62,8 @@ impl Default for TestOptions {
             password_hashing: Default::default(),
             login_throttle: Default::default(),
             server_limits: serve::Limits::default(),
+            trusted_proxies: Default::default(),
+            metrics_token: None,
         }
     }
 }
@@ -243,6 +247,8 @@ impl TestApp {
             password_hashing: options.password_hashing,
             login_throttle: options.login_throttle.clone(),
             server_limits: options.server_limits,
+            trusted_proxies: options.trusted_proxies.clone(),
+            metrics_token: options.metrics_token.clone().map(Redacted),
         };
         let app = Application::build(settings, listener).await.unwrap();
         let state = app.state().clone();
