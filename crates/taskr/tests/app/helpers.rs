@@ -76,6 +76,7 @@ pub struct TestApp {
     pub state: AppState,
     pub data_dir: TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Drop for TestApp {
@@ -253,7 +254,7 @@ impl TestApp {
         let app = Application::build(settings, listener).await.unwrap();
         let state = app.state().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until_stopped(async {
+        let running = tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
         Self {
@@ -263,6 +264,18 @@ impl TestApp {
             state,
             data_dir,
             stop: Some(stop),
+            running: Some(running),
+        }
+    }
+
+    /// Shuts Taskr down as a signal would and waits until `run_until_stopped` returns.
+    pub async fn shut_down(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.running.take() {
+            Some(running) => running.await?,
+            None => Ok(()),
         }
     }
 
@@ -609,6 +622,22 @@ impl LiveStream {
                 .unwrap()
                 .expect("the stream stays open");
             self.seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// Waits for the server to end the stream cleanly (the body's last chunk, not a cut
+    /// connection), and fails the test after `limit`.
+    pub async fn expect_end(&mut self, limit: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("the stream did not end within {limit:?}"));
+            match chunk {
+                Ok(Some(bytes)) => self.seen.push_str(&String::from_utf8_lossy(&bytes)),
+                Ok(None) => return,
+                Err(e) => panic!("the stream was cut instead of ended: {e}"),
+            }
         }
     }
 
