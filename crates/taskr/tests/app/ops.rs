@@ -348,3 +348,101 @@ async fn a_malformed_forwarded_header_counts_against_the_proxy_itself() {
     // Well-formed clients of the proxy still have their own budgets.
     assert_eq!(log_ins(&app, "198.51.100.1", 1).await, [TRIED]);
 }
+
+/// The real binary, stopped by SIGTERM while a page's live stream is open: the stream ends, and
+/// the process exits 0 long before its 30-second deadline.
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_with_an_open_live_stream_exits_zero_well_before_the_deadline() {
+    use std::process::{Command, Stdio};
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let data_dir = tempfile::tempdir().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    /// Killed if the test fails before the process exits by itself.
+    struct Running(Option<std::process::Child>);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            if let Some(mut child) = self.0.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_taskr"))
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--public-url",
+            &base,
+        ])
+        .args([
+            "--sandbox-listen",
+            "127.0.0.1:0",
+            "--shutdown-timeout-secs",
+            "30",
+        ])
+        .arg("--data-dir")
+        .arg(data_dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("taskr starts");
+    let pid = child.id();
+    let mut running = Running(Some(child));
+    let client = browser();
+    wait_until("taskr is ready", Duration::from_secs(20), || async {
+        client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+    })
+    .await;
+    let html = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::helpers::form_value(&html, "csrf_token").unwrap();
+    let response = client
+        .post(format!("{base}/signup"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "signalled"),
+            ("password", crate::helpers::PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let mut stream = client.get(format!("{base}/live")).send().await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+
+    let started = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while stream.chunk().await.expect("ended, not cut").is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the live stream ended");
+    let mut child = running.0.take().unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "shutdown took {took:?}");
+}
