@@ -78,7 +78,7 @@ fn may_read_metrics(
     state: &AppState,
     peer: SocketAddr,
     headers: &HeaderMap,
-) -> Result<(), Response> {
+) -> Result<(), StatusCode> {
     let forwarded = ["x-forwarded-for", "forwarded", "x-real-ip"]
         .iter()
         .any(|name| headers.contains_key(*name));
@@ -86,7 +86,7 @@ fn may_read_metrics(
         return Ok(());
     }
     let Some(token) = &state.settings.metrics_token else {
-        return Err(StatusCode::NOT_FOUND.into_response());
+        return Err(StatusCode::NOT_FOUND);
     };
     let given = headers
         .get(AUTHORIZATION)
@@ -101,7 +101,7 @@ fn may_read_metrics(
     if matches && !given.is_empty() {
         Ok(())
     } else {
-        Err((StatusCode::UNAUTHORIZED, [(WWW_AUTHENTICATE, "Bearer")]).into_response())
+        Err(StatusCode::UNAUTHORIZED)
     }
 }
 
@@ -110,8 +110,12 @@ async fn metrics(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = may_read_metrics(&state, peer, &headers) {
-        return refused;
+    match may_read_metrics(&state, peer, &headers) {
+        Ok(()) => {}
+        Err(StatusCode::UNAUTHORIZED) => {
+            return (StatusCode::UNAUTHORIZED, [(WWW_AUTHENTICATE, "Bearer")]).into_response()
+        }
+        Err(status) => return status.into_response(),
     }
     refresh_gauges(&state).await;
     (
