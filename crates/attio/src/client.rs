@@ -38,6 +38,24 @@ pub struct Client {
     token: AccessToken,
     http: reqwest::Client,
     rate_limit_retries: u32,
+    observer: Option<Observer>,
+}
+
+/// Told how every request sent to the API ended: its HTTP status, or `None` when no answer came
+/// (so that a caller can count calls by status without wrapping each method).
+#[derive(Clone)]
+pub struct Observer(std::sync::Arc<dyn Fn(Option<u16>) + Send + Sync>);
+
+impl Observer {
+    pub fn new(f: impl Fn(Option<u16>) + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
+    }
 }
 
 impl Client {
@@ -47,7 +65,14 @@ impl Client {
             token,
             http,
             rate_limit_retries: RATE_LIMIT_RETRIES,
+            observer: None,
         }
+    }
+
+    /// Reports the outcome of every request (retries included) to `observer`.
+    pub fn with_observer(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// How often a 429 is retried here (waiting out `Retry-After`) before it is returned. A
@@ -84,7 +109,11 @@ impl Client {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let response = request.send().await.map_err(AttioError::Transport)?;
+            let sent = request.send().await;
+            if let Some(observer) = &self.observer {
+                (observer.0)(sent.as_ref().ok().map(|r| r.status().as_u16()));
+            }
+            let response = sent.map_err(AttioError::Transport)?;
             if response.status().is_success() {
                 let bytes = response.bytes().await.map_err(AttioError::Transport)?;
                 return serde_json::from_slice(&bytes)

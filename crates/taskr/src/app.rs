@@ -132,6 +132,7 @@ impl Application {
             );
         }
         let http = attio::http_client();
+        let metrics = crate::metrics::Metrics::new();
         let redirect_uri = settings.attio_redirect_uri();
 
         let (gateway, sandbox) = match &settings.attio {
@@ -151,6 +152,7 @@ impl Application {
                     api_url: api_url.clone(),
                     redirect_uri,
                     http,
+                    metrics: metrics.clone(),
                 },
                 None,
             ),
@@ -191,6 +193,7 @@ impl Application {
                         api_url: base,
                         redirect_uri,
                         http,
+                        metrics: metrics.clone(),
                     },
                     Some(EmbeddedSandbox {
                         sandbox,
@@ -207,7 +210,7 @@ impl Application {
         if let Some(embedded) = &sandbox {
             add_demo_sequencer(&mut settings, embedded)?;
         }
-        let state = AppState::new(Arc::new(store), cipher, gateway, settings);
+        let state = AppState::new(Arc::new(store), cipher, gateway, settings, metrics);
         Ok(Self {
             listener,
             state,
@@ -252,7 +255,9 @@ impl Application {
         }
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests.
+    /// Serves until `shutdown` completes, then drains: readiness turns 503 and live streams end
+    /// at once, the server stops accepting and lets requests in flight finish, the worker
+    /// finishes its batch; all within the shutdown deadline (`server_limits.drain_timeout`).
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -281,16 +286,32 @@ impl Application {
                     }),
             )
         });
+        let drain = self.state.drain.clone();
+        let deadline = std::sync::Arc::new(std::sync::OnceLock::new());
+        let started = deadline.clone();
         let app = crate::web::router(self.state);
         let served = serve::serve(self.listener, app, limits, async move {
             shutdown.await;
+            let _ = started.set(tokio::time::Instant::now() + limits.drain_timeout);
+            drain.begin();
             let _ = stop_tx.send(true);
         })
         .await;
         upkeep.abort();
-        // The worker finishes the batch in hand: a committed apply is never half-done.
-        if let Some(worker) = worker {
-            let _ = worker.await;
+        // The worker finishes the batch in hand (a committed apply is never half-done), within
+        // what is left of the deadline, plus a second like the server's own last cut.
+        if let Some(mut worker) = worker {
+            let until = deadline
+                .get()
+                .copied()
+                .unwrap_or_else(|| tokio::time::Instant::now() + limits.drain_timeout)
+                + Duration::from_secs(1);
+            if tokio::time::timeout_at(until, &mut worker).await.is_err() {
+                tracing::warn!(
+                    "the inbox worker did not finish its batch in time; its rows are retried later"
+                );
+                worker.abort();
+            }
         }
         reconciler.abort();
         if let Some(sandbox) = sandbox {
@@ -333,11 +354,19 @@ fn add_demo_sequencer(settings: &mut Settings, embedded: &EmbeddedSandbox) -> an
     Ok(())
 }
 
-/// Removes expired sessions and OAuth states, and forgets idle rate-limit entries.
+/// Removes expired sessions and OAuth states, forgets idle rate-limit entries, and folds
+/// recorded latencies into the metrics' histograms.
 async fn upkeep(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
+    // Recorded latencies wait in a buffer until folded into their histograms: often enough
+    // that the buffer stays small when nobody scrapes.
+    let mut fold = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {
+            _ = fold.tick() => {
+                state.metrics.run_upkeep();
+                continue;
+            }
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }

@@ -20,11 +20,19 @@ pub struct AttioGateway {
     pub api_url: Url,
     pub redirect_uri: String,
     pub http: reqwest::Client,
+    /// Counts every API call by status (`taskr_attio_requests_total`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AttioGateway {
     pub fn client(&self, token: AccessToken) -> attio::Client {
-        attio::Client::new(self.api_url.clone(), token, self.http.clone())
+        let metrics = self.metrics.clone();
+        attio::Client::new(self.api_url.clone(), token, self.http.clone()).with_observer(
+            attio::Observer::new(move |status| {
+                let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
+                metrics.count(crate::metrics::ATTIO_REQUESTS, &[("status", &status)], 1);
+            }),
+        )
     }
 }
 

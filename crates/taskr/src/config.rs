@@ -111,6 +111,20 @@ pub struct Cli {
     /// open-file limit (which Taskr raises to its hard limit at start-up).
     #[arg(long, env = "TASKR_MAX_CONNECTIONS")]
     pub max_connections: Option<String>,
+
+    /// Reverse proxies (comma-separated CIDRs) whose `X-Forwarded-For` names the client for
+    /// rate limits and logs; from any other peer the header is ignored.
+    #[arg(long, env = "TASKR_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
+
+    /// Bearer token that lets a scraper read `/metrics` from another host (loopback needs none).
+    #[arg(long, env = "TASKR_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// Seconds a shutdown (SIGTERM, SIGINT) may take: requests in flight finish, live streams
+    /// end, the worker finishes its batch; what is left then is cut.
+    #[arg(long, env = "TASKR_SHUTDOWN_TIMEOUT_SECS", default_value = "10")]
+    pub shutdown_timeout_secs: String,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -170,8 +184,12 @@ pub struct Settings {
     pub password_hashing: PasswordHashing,
     /// How failed log-ins slow further attempts at the same account.
     pub login_throttle: crate::accounts::ThrottlePolicy,
-    /// How Taskr (and its embedded sandbox) serve connections: timeouts and the connection cap.
+    /// How Taskr (and its embedded sandbox) serve connections: timeouts, the connection cap and
+    /// the shutdown deadline (`drain_timeout`).
     pub server_limits: serve::Limits,
+    pub trusted_proxies: crate::proxies::TrustedProxies,
+    /// Lets `/metrics` be read from other hosts with `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Redacted>,
 }
 
 /// How much password hashing may run at once, and how much may wait.
@@ -268,7 +286,11 @@ fn server_limits(cli: &Cli) -> Result<serve::Limits, ConfigError> {
             86_400,
         )?,
         max_connections,
-        ..serve::Limits::default()
+        drain_timeout: secs(
+            "TASKR_SHUTDOWN_TIMEOUT_SECS (--shutdown-timeout-secs)",
+            &cli.shutdown_timeout_secs,
+            3600,
+        )?,
     })
 }
 
@@ -372,6 +394,11 @@ impl Settings {
             },
             login_throttle: Default::default(),
             server_limits,
+            trusted_proxies: crate::proxies::TrustedProxies::parse(
+                cli.trusted_proxies.as_deref().unwrap_or_default(),
+            )
+            .map_err(|reason| invalid("TASKR_TRUSTED_PROXIES (--trusted-proxies)", reason))?,
+            metrics_token: non_empty(cli.metrics_token).map(|t| Redacted(t.trim().to_owned())),
         })
     }
 
@@ -473,6 +500,8 @@ mod tests {
             "30",
             "--max-connections",
             "500",
+            "--shutdown-timeout-secs",
+            "4",
         ])
         .unwrap();
         let limits = settings.server_limits;
@@ -482,6 +511,7 @@ mod tests {
         );
         assert_eq!(limits.idle_timeout, std::time::Duration::from_secs(30));
         assert_eq!(limits.max_connections.map(|n| n.get()), Some(500));
+        assert_eq!(limits.drain_timeout, std::time::Duration::from_secs(4));
     }
 
     #[test]
@@ -506,6 +536,14 @@ mod tests {
             (&["--idle-timeout-secs=-5"], "TASKR_IDLE_TIMEOUT_SECS"),
             (&["--max-connections", "0"], "TASKR_MAX_CONNECTIONS"),
             (&["--max-connections", "lots"], "TASKR_MAX_CONNECTIONS"),
+            (
+                &["--trusted-proxies", "10.0.0.0/8,proxy"],
+                "TASKR_TRUSTED_PROXIES",
+            ),
+            (
+                &["--shutdown-timeout-secs", "0"],
+                "TASKR_SHUTDOWN_TIMEOUT_SECS",
+            ),
         ];
         for (args, expected) in cases {
             let error = parse(args).expect_err(&format!("{args:?} should fail"));
@@ -573,6 +611,8 @@ mod tests {
             key,
             "--public-url",
             "https://taskr.example.com/",
+            "--metrics-token",
+            "scrapesecret",
         ])
         .unwrap();
         assert!(matches!(settings.attio, AttioMode::Remote { .. }));
@@ -582,5 +622,6 @@ mod tests {
             "https://taskr.example.com/integrations/attio/callback"
         );
         assert!(!format!("{settings:?}").contains("topsecret"));
+        assert!(!format!("{settings:?}").contains("scrapesecret"));
     }
 }

@@ -35,6 +35,10 @@ pub struct AppState {
     pub hasher: Arc<crate::accounts::Hasher>,
     /// Failed log-ins per account (and per account on a known device).
     pub login_throttle: Arc<crate::accounts::LoginThrottle>,
+    /// What `/metrics` shows; this application's own registry.
+    pub metrics: crate::metrics::Metrics,
+    /// Set when shutdown begins: readiness turns 503 and live streams end.
+    pub drain: crate::drain::Drain,
 }
 
 impl AppState {
@@ -43,14 +47,18 @@ impl AppState {
         cipher: Cipher,
         attio: AttioGateway,
         settings: Settings,
+        metrics: crate::metrics::Metrics,
     ) -> Self {
         let quota = Quota::per_minute(settings.auth_rate_per_minute);
-        let connections = Arc::new(Connections::new(
-            settings.providers.clone(),
-            store.clone(),
-            cipher.clone(),
-            attio.http.clone(),
-        ));
+        let connections = Arc::new(
+            Connections::new(
+                settings.providers.clone(),
+                store.clone(),
+                cipher.clone(),
+                attio.http.clone(),
+            )
+            .with_metrics(metrics.clone()),
+        );
         let hasher = Arc::new(crate::accounts::Hasher::start(
             settings.password_hashing.workers,
             settings.password_hashing.queue,
@@ -72,6 +80,8 @@ impl AppState {
             webhook_secrets: Arc::new(SecretCache::default()),
             inbox_ready: Arc::new(tokio::sync::Notify::new()),
             webhook_unreachable_logged: Arc::new(std::sync::OnceLock::new()),
+            metrics,
+            drain: crate::drain::Drain::default(),
         }
     }
 }

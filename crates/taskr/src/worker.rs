@@ -93,6 +93,11 @@ pub async fn process_due(state: &AppState) -> anyhow::Result<usize> {
             let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0);
             let wait = backoff_ms(attempts);
             let message = format!("{e:#}");
+            state.metrics.count(
+                crate::metrics::WORKER_ROWS,
+                &[("outcome", "failed")],
+                ids.len() as u64,
+            );
             tracing::warn!(%workspace, rows = ids.len(), wait_ms = wait, error = %message, "could not apply deliveries; will retry");
             state
                 .store
@@ -281,6 +286,17 @@ async fn apply_workspace(
     let tasks_changed = !batch.upserts.is_empty() || !batch.deletions.is_empty();
     let any_done = !batch.done.is_empty();
     state.store.inbox_apply(&batch, now).await?;
+    let put_back: usize = retries.values().map(Vec::len).sum();
+    state.metrics.count(
+        crate::metrics::WORKER_ROWS,
+        &[("outcome", "applied")],
+        batch.done.len() as u64,
+    );
+    state.metrics.count(
+        crate::metrics::WORKER_ROWS,
+        &[("outcome", "failed")],
+        put_back as u64,
+    );
     for ((next, message), ids) in &retries {
         tracing::warn!(%workspace, rows = ids.len(), wait_ms = next - now, error = %message, "could not read what deliveries name; will retry");
         state.store.inbox_retry(ids, *next, message).await?;
@@ -297,7 +313,7 @@ async fn apply_workspace(
     tracing::debug!(
         %workspace,
         done = batch.done.len(),
-        put_back = retries.values().map(Vec::len).sum::<usize>(),
+        put_back,
         requests = fetched.requests,
         "applied deliveries"
     );

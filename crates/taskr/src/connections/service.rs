@@ -104,6 +104,7 @@ pub struct Connections {
     http: reqwest::Client,
     refreshing: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
     cache: Mutex<HashMap<CacheKey, (std::time::Instant, ConnectionRecord, Connection)>>,
+    metrics: crate::metrics::Metrics,
 }
 
 fn value_context(record_provider: &str, owner: &Owner, part: &str) -> String {
@@ -138,7 +139,22 @@ impl Connections {
             http,
             refreshing: Mutex::new(HashMap::new()),
             cache: Mutex::new(HashMap::new()),
+            metrics: crate::metrics::Metrics::default(),
         }
+    }
+
+    /// Counts refreshes in the application's metrics (a detached registry otherwise).
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    fn count_refresh(&self, outcome: &str) {
+        self.metrics.count(
+            crate::metrics::CONNECTION_REFRESHES,
+            &[("outcome", outcome)],
+            1,
+        );
     }
 
     /// Drops every cached copy, so that the next reads go to the store (for tools and tests
@@ -384,7 +400,13 @@ impl Connections {
         )
         .map_err(anyhow::Error::from)?;
         tracing::info!(connection = current.id, provider = %current.provider, "refreshing a connection");
-        match oauth::refresh(&self.http, config, &refresh_token).await {
+        let refreshed = oauth::refresh(&self.http, config, &refresh_token).await;
+        self.count_refresh(match &refreshed {
+            Ok(_) => "refreshed",
+            Err(TokenError::Refused { .. }) => "refused",
+            Err(TokenError::Unavailable(_)) => "unavailable",
+        });
+        match refreshed {
             Ok(tokens) => {
                 let update = TokenUpdate {
                     value: self.cipher.seal(

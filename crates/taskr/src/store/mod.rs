@@ -331,19 +331,51 @@ pub trait KeyStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// What operators watch: readiness (`/readyz`) and gauges (`/metrics`). Cheap queries only.
+#[async_trait]
+pub trait OpsStore: Send + Sync {
+    /// Asks the database which embedded migrations are applied; returns the versions that are
+    /// not (empty: the schema is current). An error means the database did not answer.
+    async fn schema_missing(&self) -> StoreResult<Vec<i64>>;
+    /// Pending deliveries across all workspaces, and when the oldest was received.
+    async fn inbox_totals(&self) -> StoreResult<InboxTotals>;
+    /// The connection pool right now.
+    fn pool_usage(&self) -> PoolUsage;
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InboxTotals {
+    pub pending: u64,
+    pub oldest_received_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Connections open, in use or idle.
+    pub size: u32,
+    pub in_use: u32,
+}
+
 /// Everything Taskr keeps.
 pub trait Store:
-    AccountStore + LinkStore + CacheStore + InboxStore + ConnectionStore + KeyStore + 'static
+    AccountStore + LinkStore + CacheStore + InboxStore + ConnectionStore + KeyStore + OpsStore + 'static
 {
 }
 impl<T> Store for T where
-    T: AccountStore + LinkStore + CacheStore + InboxStore + ConnectionStore + KeyStore + 'static
+    T: AccountStore
+        + LinkStore
+        + CacheStore
+        + InboxStore
+        + ConnectionStore
+        + KeyStore
+        + OpsStore
+        + 'static
 {
 }
 
 /// The store's traits, for calling any of them on `dyn Store`.
 pub mod prelude {
     pub use super::{
-        AccountStore, CacheStore, ConnectionStore, InboxStore, KeyStore, LinkStore, Store,
+        AccountStore, CacheStore, ConnectionStore, InboxStore, KeyStore, LinkStore, OpsStore, Store,
     };
 }

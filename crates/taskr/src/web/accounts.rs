@@ -2,11 +2,10 @@
 //! the user typed (never the password); log-in and sign-up are rate limited per client address,
 //! and failed log-ins are throttled per account (see `accounts::throttle`).
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use askama::Template;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header::{COOKIE, RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,7 +13,7 @@ use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::{render, safe_next, session, Nav, Visitor};
+use super::{render, safe_next, session, ClientAddr, Nav, Visitor};
 use crate::accounts::{self, AccountError, Password, Username};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -146,11 +145,19 @@ struct NextQuery {
     next: Option<String>,
 }
 
-fn check_rate(state: &AppState, peer: SocketAddr) -> Result<(), AppError> {
+fn check_rate(state: &AppState, client: ClientAddr) -> Result<(), AppError> {
+    state.auth_limiter.check_key(&client.0).map_err(|_| {
+        state
+            .metrics
+            .count(crate::metrics::AUTH_RATE_LIMITED, &[], 1);
+        AppError::RateLimited
+    })
+}
+
+fn count_busy(state: &AppState) {
     state
-        .auth_limiter
-        .check_key(&peer.ip())
-        .map_err(|_| AppError::RateLimited)
+        .metrics
+        .count(crate::metrics::PASSWORD_QUEUE_REFUSALS, &[], 1);
 }
 
 fn logged_in_redirect(cookie: axum::http::HeaderValue, to: &str) -> Response {
@@ -167,11 +174,11 @@ async fn signup_page(visitor: Visitor) -> Result<Response, AppError> {
 #[tracing::instrument(skip_all)]
 async fn signup(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     visitor: Visitor,
     Form(form): Form<Credentials>,
 ) -> Result<Response, AppError> {
-    check_rate(&state, peer)?;
+    check_rate(&state, client)?;
     let typed = form.username.trim().to_owned();
     let parsed = Username::parse(&form.username)
         .and_then(|name| Password::parse(&form.password).map(|password| (name, password)));
@@ -220,11 +227,14 @@ async fn signup(
                 ),
             ),
         ),
-        Err(AccountError::Busy) => form_retry(
-            StatusCode::SERVICE_UNAVAILABLE,
-            AuthForm::signup(&visitor, typed, Some(BUSY_MESSAGE.to_owned())),
-            BUSY_RETRY,
-        ),
+        Err(AccountError::Busy) => {
+            count_busy(&state);
+            form_retry(
+                StatusCode::SERVICE_UNAVAILABLE,
+                AuthForm::signup(&visitor, typed, Some(BUSY_MESSAGE.to_owned())),
+                BUSY_RETRY,
+            )
+        }
         Err(e) => Err(AppError::Internal(e.into())),
     }
 }
@@ -243,12 +253,12 @@ async fn login_page(
 #[tracing::instrument(skip_all)]
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     headers: HeaderMap,
     visitor: Visitor,
     Form(form): Form<Credentials>,
 ) -> Result<Response, AppError> {
-    check_rate(&state, peer)?;
+    check_rate(&state, client)?;
     let next = safe_next(form.next.as_deref());
     let typed = form.username.trim().to_owned();
     if form.password.chars().count() > accounts::PASSWORD_MAX || typed.len() > 256 {
@@ -270,6 +280,9 @@ async fn login(
         format!("account:{account}")
     };
     if let Err(wait) = state.login_throttle.check(&throttle_key, Instant::now()) {
+        state
+            .metrics
+            .count(crate::metrics::LOGIN_THROTTLE_REFUSALS, &[], 1);
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         return form_retry(
             StatusCode::TOO_MANY_REQUESTS,
@@ -317,11 +330,14 @@ async fn login(
                 ),
             )
         }
-        Err(AccountError::Busy) => form_retry(
-            StatusCode::SERVICE_UNAVAILABLE,
-            AuthForm::login(&visitor, typed, next, Some(BUSY_MESSAGE.to_owned())),
-            BUSY_RETRY,
-        ),
+        Err(AccountError::Busy) => {
+            count_busy(&state);
+            form_retry(
+                StatusCode::SERVICE_UNAVAILABLE,
+                AuthForm::login(&visitor, typed, next, Some(BUSY_MESSAGE.to_owned())),
+                BUSY_RETRY,
+            )
+        }
         Err(e) => Err(AppError::Internal(e.into())),
     }
 }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
-use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::{BroadcastStream, WatchStream};
 use tokio_stream::StreamExt;
 
 use super::Visitor;
@@ -29,7 +29,10 @@ async fn live(State(state): State<AppState>, visitor: Visitor) -> Result<Respons
         .link(user.id)
         .await?
         .map(|link| link.workspace_id);
+    // Counted while the stream is open (the guard lives in the closure, dropped with it).
+    let open = state.metrics.live_stream();
     let events = BroadcastStream::new(state.live.subscribe()).filter_map(move |item| {
+        let _counted = &open;
         let name = match item {
             Ok(event) if Some(event.workspace) == workspace => match event.change {
                 Change::Tasks => "tasks",
@@ -40,8 +43,15 @@ async fn live(State(state): State<AppState>, visitor: Visitor) -> Result<Respons
             // Fell behind: whatever was missed, a full refresh covers it.
             Err(BroadcastStreamRecvError::Lagged(_)) => "tasks",
         };
-        Some(Ok::<_, Infallible>(Event::default().event(name).data(name)))
+        Some(Some(Ok::<_, Infallible>(
+            Event::default().event(name).data(name),
+        )))
     });
+    // At shutdown the stream ends, so that the page's script reconnects (to another instance,
+    // or to this one once it is back) and the server's drain is not held to its deadline.
+    let stop =
+        WatchStream::new(state.drain.subscribe()).filter_map(|draining| draining.then_some(None));
+    let events = events.merge(stop).map_while(|event| event);
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())

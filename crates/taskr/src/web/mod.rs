@@ -3,8 +3,10 @@
 mod accounts;
 mod activity;
 mod attio;
+mod client_addr;
 pub mod connections;
 mod live;
+mod ops;
 mod sequence;
 pub mod session;
 mod tasks;
@@ -24,6 +26,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::{error_page, AppError};
 use crate::state::AppState;
+pub use client_addr::ClientAddr;
 pub use session::Visitor;
 
 /// What every page's chrome needs: who is logged in, the CSRF token, and a notice to show.
@@ -130,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         ))
         // Machine-to-machine and static routes: no sessions, no CSRF.
         .merge(webhook::router())
+        .merge(ops::router())
         .route("/static/taskr.css", get(stylesheet))
         .route("/static/live.js", get(live_script))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -148,6 +152,10 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            ops::track,
+        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
                 let request_id = request
@@ -155,9 +163,18 @@ pub fn router(state: AppState) -> Router {
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+                let client = request
+                    .extensions()
+                    .get::<ClientAddr>()
+                    .map_or_else(|| "-".to_owned(), ToString::to_string);
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), %client, request_id)
             }),
         )
+        // Outside the trace layer, so that the request's span names the client.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client_addr::resolve,
+        ))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .with_state(state)

@@ -33,6 +33,14 @@ fn answer(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
+/// Refuses a delivery, counting it by `reason` (`taskr_webhook_deliveries_refused_total`).
+fn refuse(state: &AppState, reason: &str, status: StatusCode, message: &str) -> Response {
+    state
+        .metrics
+        .count(crate::metrics::WEBHOOKS_REFUSED, &[("reason", reason)], 1);
+    answer(status, message)
+}
+
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get(name)
@@ -49,12 +57,21 @@ async fn receive(
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return answer(
+            return refuse(
+                &state,
+                "too_large",
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "the body is larger than 1 MiB",
             )
         }
-        Err(_) => return answer(StatusCode::BAD_REQUEST, "the body could not be read"),
+        Err(_) => {
+            return refuse(
+                &state,
+                "unreadable",
+                StatusCode::BAD_REQUEST,
+                "the body could not be read",
+            )
+        }
     };
     let signatures: Vec<&str> = ["attio-signature", "x-attio-signature"]
         .iter()
@@ -62,7 +79,12 @@ async fn receive(
         .filter(|v| !v.is_empty())
         .collect();
     if signatures.is_empty() {
-        return answer(StatusCode::UNAUTHORIZED, "missing Attio-Signature");
+        return refuse(
+            &state,
+            "no_signature",
+            StatusCode::UNAUTHORIZED,
+            "missing Attio-Signature",
+        );
     }
     let verified =
         |secret: &attio::WebhookSecret| signatures.iter().any(|s| secret.verify(&body, s));
@@ -71,11 +93,30 @@ async fn receive(
     let (webhook_id, workspace_id) = match attio::webhooks::peek_webhook_id(&body) {
         Some(webhook_id) => match webhooks::secret_for(&state, webhook_id).await {
             Ok(Some((workspace, secret))) if verified(&secret) => (webhook_id, workspace),
-            Ok(Some(_)) => return answer(StatusCode::UNAUTHORIZED, "wrong signature"),
-            Ok(None) => return answer(StatusCode::NOT_FOUND, "unknown webhook"),
+            Ok(Some(_)) => {
+                return refuse(
+                    &state,
+                    "wrong_signature",
+                    StatusCode::UNAUTHORIZED,
+                    "wrong signature",
+                )
+            }
+            Ok(None) => {
+                return refuse(
+                    &state,
+                    "unknown_webhook",
+                    StatusCode::NOT_FOUND,
+                    "unknown webhook",
+                )
+            }
             Err(e) => {
                 tracing::error!(error = format!("{e:#}"), "could not read webhook secrets");
-                return answer(StatusCode::SERVICE_UNAVAILABLE, "try again later");
+                return refuse(
+                    &state,
+                    "unavailable",
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "try again later",
+                );
             }
         },
         None => {
@@ -84,16 +125,28 @@ async fn receive(
                 Ok(known) => known,
                 Err(e) => {
                     tracing::error!(error = format!("{e:#}"), "could not read webhook secrets");
-                    return answer(StatusCode::SERVICE_UNAVAILABLE, "try again later");
+                    return refuse(
+                        &state,
+                        "unavailable",
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "try again later",
+                    );
                 }
             };
             return if known.iter().any(|(_, _, secret)| verified(secret)) {
-                answer(
+                refuse(
+                    &state,
+                    "malformed",
                     StatusCode::BAD_REQUEST,
                     "the body is not a webhook delivery",
                 )
             } else {
-                answer(StatusCode::UNAUTHORIZED, "wrong signature")
+                refuse(
+                    &state,
+                    "wrong_signature",
+                    StatusCode::UNAUTHORIZED,
+                    "wrong signature",
+                )
             };
         }
     };
@@ -101,14 +154,23 @@ async fn receive(
     // Verified: now the body may be parsed. Unknown event types parse; a wrong shape does not.
     if let Err(e) = serde_json::from_slice::<attio::WebhookPayload>(&body) {
         tracing::warn!(error = %e, "a signed delivery is malformed");
-        return answer(
+        return refuse(
+            &state,
+            "malformed",
             StatusCode::BAD_REQUEST,
             "the body is not a webhook delivery",
         );
     }
     let idempotency_key = match header(&headers, "idempotency-key").filter(|k| !k.is_empty()) {
         Some(key) if key.len() <= 200 => key.to_owned(),
-        Some(_) => return answer(StatusCode::BAD_REQUEST, "Idempotency-Key is too long"),
+        Some(_) => {
+            return refuse(
+                &state,
+                "key_too_long",
+                StatusCode::BAD_REQUEST,
+                "Idempotency-Key is too long",
+            )
+        }
         // Attio always sends one; without it, the body itself identifies the message.
         None => format!("sha256:{}", hex::encode(Sha256::digest(&body))),
     };
@@ -122,16 +184,28 @@ async fn receive(
     match state.inbox_writer.insert(delivery).await {
         Ok(true) => {
             state.inbox_ready.notify_one();
+            accepted(&state, "stored");
             answer(StatusCode::OK, "stored")
         }
-        Ok(false) => answer(StatusCode::OK, "already received"),
+        Ok(false) => {
+            accepted(&state, "duplicate");
+            answer(StatusCode::OK, "already received")
+        }
         Err(e) => {
             // Not acknowledged, so Attio will deliver it again.
             tracing::error!(error = %e, "could not store a webhook delivery");
-            answer(
+            refuse(
+                &state,
+                "store_failed",
                 StatusCode::SERVICE_UNAVAILABLE,
                 "could not store the delivery; retry later",
             )
         }
     }
+}
+
+fn accepted(state: &AppState, kind: &str) {
+    state
+        .metrics
+        .count(crate::metrics::WEBHOOKS_ACCEPTED, &[("kind", kind)], 1);
 }

@@ -37,8 +37,10 @@ pub struct TestOptions {
     pub key: Option<String>,
     pub password_hashing: taskr::config::PasswordHashing,
     pub login_throttle: taskr::accounts::ThrottlePolicy,
-    /// How Taskr serves connections (timeouts, connection cap).
+    /// How Taskr serves connections (timeouts, connection cap, shutdown deadline).
     pub server_limits: serve::Limits,
+    pub trusted_proxies: taskr::proxies::TrustedProxies,
+    pub metrics_token: Option<String>,
 }
 
 impl Default for TestOptions {
@@ -60,6 +62,8 @@ impl Default for TestOptions {
             password_hashing: Default::default(),
             login_throttle: Default::default(),
             server_limits: serve::Limits::default(),
+            trusted_proxies: Default::default(),
+            metrics_token: None,
         }
     }
 }
@@ -72,6 +76,7 @@ pub struct TestApp {
     pub state: AppState,
     pub data_dir: TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Drop for TestApp {
@@ -243,11 +248,13 @@ impl TestApp {
             password_hashing: options.password_hashing,
             login_throttle: options.login_throttle.clone(),
             server_limits: options.server_limits,
+            trusted_proxies: options.trusted_proxies.clone(),
+            metrics_token: options.metrics_token.clone().map(Redacted),
         };
         let app = Application::build(settings, listener).await.unwrap();
         let state = app.state().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until_stopped(async {
+        let running = tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
         Self {
@@ -257,6 +264,18 @@ impl TestApp {
             state,
             data_dir,
             stop: Some(stop),
+            running: Some(running),
+        }
+    }
+
+    /// Shuts Taskr down as a signal would and waits until `run_until_stopped` returns.
+    pub async fn shut_down(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.running.take() {
+            Some(running) => running.await?,
+            None => Ok(()),
         }
     }
 
@@ -603,6 +622,22 @@ impl LiveStream {
                 .unwrap()
                 .expect("the stream stays open");
             self.seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// Waits for the server to end the stream cleanly (the body's last chunk, not a cut
+    /// connection), and fails the test after `limit`.
+    pub async fn expect_end(&mut self, limit: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("the stream did not end within {limit:?}"));
+            match chunk {
+                Ok(Some(bytes)) => self.seen.push_str(&String::from_utf8_lossy(&bytes)),
+                Ok(None) => return,
+                Err(e) => panic!("the stream was cut instead of ended: {e}"),
+            }
         }
     }
 

@@ -11,6 +11,7 @@ mod hardening;
 mod health;
 mod helpers;
 mod limits;
+mod ops;
 mod properties;
 mod security;
 mod startup;

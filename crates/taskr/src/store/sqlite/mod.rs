@@ -6,6 +6,7 @@ mod cache;
 pub mod connections;
 mod inbox;
 mod links;
+mod ops;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -81,7 +82,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .with_context(|| format!("opening SQLite database {url:?}"))?;
-        sqlx::migrate!("./migrations/sqlite")
+        ops::MIGRATOR
             .run(&pool)
             .await
             .context("running database migrations")?;
