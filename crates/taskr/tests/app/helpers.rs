@@ -223,7 +223,11 @@ impl TestApp {
             listen: addr,
             public_url: Url::parse(&base).unwrap(),
             data_dir: data_dir.path().to_owned(),
-            database_url: format!("sqlite://{}", data_dir.path().join("taskr.db").display()),
+            database_url: taskr::store::DatabaseUrl::parse(&format!(
+                "sqlite://{}",
+                data_dir.path().join("taskr.db").display()
+            ))
+            .unwrap(),
             key: KeySource::Given(match &options.key {
                 Some(raw) => KeyMaterial::parse(raw).unwrap(),
                 None => KeyMaterial::generate(),
