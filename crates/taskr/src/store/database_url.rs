@@ -112,7 +112,11 @@ mod tests {
 
     #[test]
     fn other_schemes_are_refused_without_quoting_the_url() {
-        for raw in ["mysql://u:hunter2@x/db", "hunter2", "postgres://u:hunter2@[x/db"] {
+        for raw in [
+            "mysql://u:hunter2@x/db",
+            "hunter2",
+            "postgres://u:hunter2@[x/db",
+        ] {
             let reason = DatabaseUrl::parse(raw).expect_err(raw);
             assert!(!reason.contains("hunter2"), "{raw}: {reason}");
         }
@@ -128,7 +132,7 @@ mod tests {
             for shown in [format!("{url}"), format!("{url:?}")] {
                 assert!(!shown.contains("hunter2"), "{shown}");
                 assert!(shown.contains("[redacted]"), "{shown}");
-                assert!(shown.contains("taskr@db"), "{shown}");
+                assert!(shown.contains("@db"), "{shown}");
             }
             assert_eq!(url.expose(), raw);
         }

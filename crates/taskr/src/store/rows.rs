@@ -72,7 +72,11 @@ pub(super) fn link_from_row(row: &impl StoreRow) -> StoreResult<Link> {
     Ok(Link {
         user_id: UserId(row.int("user_id")?),
         workspace_id: parse_uuid(&row.text("workspace_id")?)?,
-        member_id: row.opt_text("member_id")?.as_deref().map(parse_uuid).transpose()?,
+        member_id: row
+            .opt_text("member_id")?
+            .as_deref()
+            .map(parse_uuid)
+            .transpose()?,
         scopes: row.text("scopes")?,
         token: Sealed {
             key_id: row.text("token_key_id")?,
@@ -113,7 +117,10 @@ pub(super) fn connection_from_row(row: &impl StoreRow) -> StoreResult<Connection
             key_id: row.text("value_key_id")?,
             bytes: row.bytes("value_sealed")?,
         },
-        refresh: match (row.opt_text("refresh_key_id")?, row.opt_bytes("refresh_sealed")?) {
+        refresh: match (
+            row.opt_text("refresh_key_id")?,
+            row.opt_bytes("refresh_sealed")?,
+        ) {
             (Some(key_id), Some(bytes)) => Some(Sealed { key_id, bytes }),
             _ => None,
         },
@@ -203,7 +210,11 @@ pub(super) fn activity_from_row(row: &impl StoreRow) -> StoreResult<Activity> {
         actor_id: row.opt_text("actor_id")?,
         subject_kind: row.opt_text("subject_kind")?,
         subject_id: row.opt_text("subject_id")?,
-        task: row.opt_text("task")?.as_deref().map(from_json).transpose()?,
+        task: row
+            .opt_text("task")?
+            .as_deref()
+            .map(from_json)
+            .transpose()?,
         occurred_ms: row.int("occurred_ms")?,
     })
 }

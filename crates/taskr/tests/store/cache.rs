@@ -31,7 +31,14 @@ async fn a_full_replacement_reports_what_changed(store: Arc<dyn Store>) {
         .replace_workspace_cache(ws.id, &[], &[a.clone(), b.clone(), c.clone()], 1)
         .await
         .unwrap();
-    assert_eq!(diff, CacheDiff { added: 3, changed: 0, removed: 0 });
+    assert_eq!(
+        diff,
+        CacheDiff {
+            added: 3,
+            changed: 0,
+            removed: 0
+        }
+    );
 
     let mut b2 = b.clone();
     b2.is_completed = true;
@@ -40,7 +47,14 @@ async fn a_full_replacement_reports_what_changed(store: Arc<dyn Store>) {
         .replace_workspace_cache(ws.id, &[], &[a.clone(), b2.clone(), d.clone()], 2)
         .await
         .unwrap();
-    assert_eq!(diff, CacheDiff { added: 1, changed: 1, removed: 1 });
+    assert_eq!(
+        diff,
+        CacheDiff {
+            added: 1,
+            changed: 1,
+            removed: 1
+        }
+    );
     assert_eq!(store.task_count(ws.id).await.unwrap(), 3);
     let stored = store.task(ws.id, b.id.task_id).await.unwrap().unwrap();
     assert!(stored.is_completed);
@@ -58,30 +72,75 @@ async fn tasks_come_open_first_oldest_first_in_pages_and_filtered(store: Arc<dyn
     let (ann, ben) = (Uuid::new_v4(), Uuid::new_v4());
     let tasks = vec![
         task(ws.id, "done-early", true, "2024-01-01T00:00:00Z", &[ann]),
-        task(ws.id, "open-late", false, "2024-03-01T00:00:00Z", &[ann, ben]),
+        task(
+            ws.id,
+            "open-late",
+            false,
+            "2024-03-01T00:00:00Z",
+            &[ann, ben],
+        ),
         task(ws.id, "open-early", false, "2024-01-02T00:00:00Z", &[]),
         task(ws.id, "done-late", true, "2024-02-01T00:00:00Z", &[ben]),
         task(ws.id, "open-mid", false, "2024-02-01T00:00:00Z", &[ben]),
     ];
-    store.replace_workspace_cache(ws.id, &[], &tasks, 1).await.unwrap();
+    store
+        .replace_workspace_cache(ws.id, &[], &tasks, 1)
+        .await
+        .unwrap();
     let names = |list: taskr::store::TaskList| {
-        let names: Vec<String> = list.tasks.into_iter().map(|t| t.content_plaintext).collect();
+        let names: Vec<String> = list
+            .tasks
+            .into_iter()
+            .map(|t| t.content_plaintext)
+            .collect();
         (list.total, names)
     };
-    let all = names(store.tasks(ws.id, &page(TaskFilter::All, 10, 0)).await.unwrap());
+    let all = names(
+        store
+            .tasks(ws.id, &page(TaskFilter::All, 10, 0))
+            .await
+            .unwrap(),
+    );
     assert_eq!(
         all,
-        (5, vec!["open-early", "open-mid", "open-late", "done-early", "done-late"]
+        (
+            5,
+            vec![
+                "open-early",
+                "open-mid",
+                "open-late",
+                "done-early",
+                "done-late"
+            ]
             .into_iter()
             .map(String::from)
-            .collect())
+            .collect()
+        )
     );
-    let second = names(store.tasks(ws.id, &page(TaskFilter::All, 2, 2)).await.unwrap());
+    let second = names(
+        store
+            .tasks(ws.id, &page(TaskFilter::All, 2, 2))
+            .await
+            .unwrap(),
+    );
     assert_eq!(second, (5, vec!["open-late".into(), "done-early".into()]));
-    let open = names(store.tasks(ws.id, &page(TaskFilter::Open, 10, 0)).await.unwrap());
+    let open = names(
+        store
+            .tasks(ws.id, &page(TaskFilter::Open, 10, 0))
+            .await
+            .unwrap(),
+    );
     assert_eq!(open.0, 3);
-    let completed = names(store.tasks(ws.id, &page(TaskFilter::Completed, 10, 0)).await.unwrap());
-    assert_eq!(completed, (2, vec!["done-early".into(), "done-late".into()]));
+    let completed = names(
+        store
+            .tasks(ws.id, &page(TaskFilter::Completed, 10, 0))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        completed,
+        (2, vec!["done-early".into(), "done-late".into()])
+    );
     let bens = names(
         store
             .tasks(ws.id, &page(TaskFilter::AssignedTo(ben), 2, 1))
@@ -100,7 +159,10 @@ async fn members_are_replaced_as_a_whole(store: Arc<dyn Store>) {
     let (_, ws) = linked(store.as_ref(), "alice").await;
     let ids = [Uuid::new_v4(), Uuid::new_v4()];
     let members = vec![member(ws.id, ids[0], "Ann"), member(ws.id, ids[1], "Ben")];
-    store.replace_workspace_cache(ws.id, &members, &[], 1).await.unwrap();
+    store
+        .replace_workspace_cache(ws.id, &members, &[], 1)
+        .await
+        .unwrap();
     let mut read: Vec<String> = store
         .members(ws.id)
         .await
@@ -111,7 +173,10 @@ async fn members_are_replaced_as_a_whole(store: Arc<dyn Store>) {
     read.sort();
     assert_eq!(read, vec!["Ann", "Ben"]);
     let fewer = vec![member(ws.id, ids[1], "Benedict")];
-    store.replace_workspace_cache(ws.id, &fewer, &[], 2).await.unwrap();
+    store
+        .replace_workspace_cache(ws.id, &fewer, &[], 2)
+        .await
+        .unwrap();
     let read = store.members(ws.id).await.unwrap();
     assert_eq!(read, fewer);
 }
@@ -128,9 +193,16 @@ async fn a_task_is_only_found_in_its_own_workspace(store: Arc<dyn Store>) {
         store.task(acme.id, secret.id.task_id).await.unwrap(),
         Some(secret.clone())
     );
-    assert!(store.task(globex.id, secret.id.task_id).await.unwrap().is_none());
+    assert!(store
+        .task(globex.id, secret.id.task_id)
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(store.task_count(globex.id).await.unwrap(), 0);
-    let listing = store.tasks(globex.id, &page(TaskFilter::All, 10, 0)).await.unwrap();
+    let listing = store
+        .tasks(globex.id, &page(TaskFilter::All, 10, 0))
+        .await
+        .unwrap();
     assert_eq!(listing.total, 0);
     assert!(store.members(globex.id).await.unwrap().is_empty());
 }

@@ -58,10 +58,17 @@ async fn a_connection_is_put_read_and_replaced_under_the_same_id(store: Arc<dyn 
         .unwrap();
     assert!(first.id > 0);
     assert_eq!(first.version, 1);
-    let read = store.connection("sequencer", &owner).await.unwrap().unwrap();
+    let read = store
+        .connection("sequencer", &owner)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(read.value, sealed("k1", b"v1"));
     assert_eq!(read.refresh, Some(sealed("k1", b"refresh")));
-    assert_eq!((read.expires_at, read.scope.as_deref()), (Some(1_000), Some("read")));
+    assert_eq!(
+        (read.expires_at, read.scope.as_deref()),
+        (Some(1_000), Some("read"))
+    );
     assert_eq!(read.status, ConnectionStatus::Active);
 
     let mut again = record("sequencer", owner.clone(), alice.id, b"v2");
@@ -123,17 +130,32 @@ async fn token_updates_only_apply_to_the_version_they_were_made_from(store: Arc<
         .update_tokens(c.id, c.version, &update(b"v3", Some(b"r3")), 51)
         .await
         .unwrap());
-    let read = store.connection("sequencer", &owner).await.unwrap().unwrap();
+    let read = store
+        .connection("sequencer", &owner)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(read.version, c.version + 1);
     assert_eq!(read.value, sealed("k1", b"v2"));
-    assert_eq!(read.refresh, Some(sealed("k1", b"refresh")), "kept when none came");
+    assert_eq!(
+        read.refresh,
+        Some(sealed("k1", b"refresh")),
+        "kept when none came"
+    );
     assert_eq!(read.scope.as_deref(), Some("read"), "kept when none came");
-    assert_eq!((read.expires_at, read.hint.as_str(), read.updated_at), (Some(2_000), "wxyz", 50));
+    assert_eq!(
+        (read.expires_at, read.hint.as_str(), read.updated_at),
+        (Some(2_000), "wxyz", 50)
+    );
     assert!(store
         .update_tokens(c.id, read.version, &update(b"v4", Some(b"r4")), 52)
         .await
         .unwrap());
-    let read = store.connection("sequencer", &owner).await.unwrap().unwrap();
+    let read = store
+        .connection("sequencer", &owner)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(read.refresh, Some(sealed("k1", b"r4")));
 }
 
@@ -146,8 +168,15 @@ async fn a_connection_that_needs_reconnecting_says_why_until_new_tokens_arrive(
         .put_connection(&record("sequencer", owner.clone(), alice.id, b"v1"))
         .await
         .unwrap();
-    store.mark_needs_reconnect(c.id, "refresh token revoked", 60).await.unwrap();
-    let read = store.connection("sequencer", &owner).await.unwrap().unwrap();
+    store
+        .mark_needs_reconnect(c.id, "refresh token revoked", 60)
+        .await
+        .unwrap();
+    let read = store
+        .connection("sequencer", &owner)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(read.status, ConnectionStatus::NeedsReconnect);
     assert_eq!(read.status_reason.as_deref(), Some("refresh token revoked"));
     assert_eq!((read.version, read.updated_at), (c.version + 1, 60));
@@ -159,8 +188,15 @@ async fn a_connection_that_needs_reconnecting_says_why_until_new_tokens_arrive(
         .update_tokens(c.id, read.version, &update(b"v2", None), 62)
         .await
         .unwrap());
-    let read = store.connection("sequencer", &owner).await.unwrap().unwrap();
-    assert_eq!((read.status, read.status_reason), (ConnectionStatus::Active, None));
+    let read = store
+        .connection("sequencer", &owner)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (read.status, read.status_reason),
+        (ConnectionStatus::Active, None)
+    );
 }
 
 async fn a_deleted_connection_is_gone(store: Arc<dyn Store>) {
@@ -170,10 +206,22 @@ async fn a_deleted_connection_is_gone(store: Arc<dyn Store>) {
         .put_connection(&record("sequencer", owner.clone(), alice.id, b"v1"))
         .await
         .unwrap();
-    let deleted = store.delete_connection("sequencer", &owner).await.unwrap().unwrap();
+    let deleted = store
+        .delete_connection("sequencer", &owner)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(deleted.owner, owner);
-    assert!(store.connection("sequencer", &owner).await.unwrap().is_none());
-    assert!(store.delete_connection("sequencer", &owner).await.unwrap().is_none());
+    assert!(store
+        .connection("sequencer", &owner)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .delete_connection("sequencer", &owner)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn a_connection_flow_is_taken_once(store: Arc<dyn Store>) {
@@ -192,7 +240,14 @@ async fn a_connection_flow_is_taken_once(store: Arc<dyn Store>) {
     let taken = store.take_connection_flow(b"state").await.unwrap().unwrap();
     assert_eq!(taken.owner, flow.owner);
     assert_eq!(taken.verifier, flow.verifier);
-    assert_eq!((taken.session_hash, taken.return_to), (flow.session_hash, flow.return_to));
+    assert_eq!(
+        (taken.session_hash, taken.return_to),
+        (flow.session_hash, flow.return_to)
+    );
     assert_eq!((taken.user_id, taken.expires_at), (alice.id, 900));
-    assert!(store.take_connection_flow(b"state").await.unwrap().is_none());
+    assert!(store
+        .take_connection_flow(b"state")
+        .await
+        .unwrap()
+        .is_none());
 }

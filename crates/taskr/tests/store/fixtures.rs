@@ -2,9 +2,7 @@
 
 use serde_json::json;
 use taskr::crypto::Sealed;
-use taskr::store::{
-    Link, LinkStatus, NewDelivery, Store, User, WebhookRecord, WorkspaceInfo,
-};
+use taskr::store::{Link, LinkStatus, NewDelivery, Store, User, WebhookRecord, WorkspaceInfo};
 use uuid::Uuid;
 
 pub async fn user(store: &dyn Store, name: &str) -> User {

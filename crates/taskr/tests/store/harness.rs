@@ -49,8 +49,7 @@ pub async fn admin_url() -> Option<String> {
         .filter(|u| !u.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_owned());
     let shown = DatabaseUrl::parse(&url).map_or_else(|e| e, |u| u.to_string());
-    let reached =
-        tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&url)).await;
+    let reached = tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&url)).await;
     let error = match reached {
         Ok(Ok(conn)) => {
             let _ = conn.close().await;

@@ -43,7 +43,11 @@ async fn a_delivery_is_stored_once_per_idempotency_key(store: Arc<dyn Store>) {
     assert!(store.inbox_insert(&delivery("a", ws, 10)).await.unwrap());
     assert!(!store.inbox_insert(&delivery("a", ws, 11)).await.unwrap());
     let inserted = store
-        .inbox_insert_many(&[delivery("a", ws, 12), delivery("b", ws, 12), delivery("c", ws, 12)])
+        .inbox_insert_many(&[
+            delivery("a", ws, 12),
+            delivery("b", ws, 12),
+            delivery("c", ws, 12),
+        ])
         .await
         .unwrap();
     assert_eq!(inserted, vec![false, true, true]);
@@ -72,7 +76,11 @@ async fn a_claim_leases_due_rows_until_the_lease_runs_out(store: Arc<dyn Store>)
     assert_eq!(store.inbox_next_due().await.unwrap(), Some(500));
     let after_lease = store.inbox_claim(100 + LEASE, LEASE, 10).await.unwrap();
     let ids: HashSet<i64> = after_lease.iter().map(|r| r.id).collect();
-    assert_eq!(ids.len(), 4, "expired leases and the row now due are all claimable");
+    assert_eq!(
+        ids.len(),
+        4,
+        "expired leases and the row now due are all claimable"
+    );
 }
 
 async fn concurrent_claims_never_take_the_same_row(store: Arc<dyn Store>) {
@@ -141,7 +149,11 @@ async fn applying_a_batch_updates_the_cache_and_feed_and_marks_its_rows_done(
     assert_eq!(store.members(ws.id).await.unwrap(), vec![ann]);
     let backlog = store.inbox_backlog(ws.id).await.unwrap();
     assert_eq!((backlog.waiting, backlog.failing), (0, 0));
-    assert!(store.inbox_claim(100 + LEASE, LEASE, 10).await.unwrap().is_empty());
+    assert!(store
+        .inbox_claim(100 + LEASE, LEASE, 10)
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(store.inbox_next_due().await.unwrap(), None);
 
     // Applying the same batch again (a retry after a lost answer) adds nothing to the feed.
@@ -175,7 +187,10 @@ async fn a_retried_row_waits_and_reports_its_error(store: Arc<dyn Store>) {
     store.inbox_insert(&delivery("a", ws, 10)).await.unwrap();
     store.inbox_insert(&delivery("b", ws, 10)).await.unwrap();
     let claimed = store.inbox_claim(100, LEASE, 1).await.unwrap();
-    store.inbox_retry(&[claimed[0].id], 5_000, "Attio answered 503").await.unwrap();
+    store
+        .inbox_retry(&[claimed[0].id], 5_000, "Attio answered 503")
+        .await
+        .unwrap();
     let backlog = store.inbox_backlog(ws).await.unwrap();
     assert_eq!((backlog.waiting, backlog.failing), (2, 1));
     assert_eq!(backlog.last_error.as_deref(), Some("Attio answered 503"));
@@ -185,23 +200,32 @@ async fn a_retried_row_waits_and_reports_its_error(store: Arc<dyn Store>) {
     let later = store.inbox_claim(5_000, LEASE, 10).await.unwrap();
     assert_eq!(later.len(), 1);
     assert_eq!((later[0].id, later[0].attempts), (claimed[0].id, 1));
-    assert!(store.inbox_backlog(Uuid::new_v4()).await.unwrap().last_error.is_none());
+    assert!(store
+        .inbox_backlog(Uuid::new_v4())
+        .await
+        .unwrap()
+        .last_error
+        .is_none());
 }
 
-async fn deferring_a_workspace_spares_leased_rows_and_waking_makes_rows_due(
-    store: Arc<dyn Store>,
-) {
+async fn deferring_a_workspace_spares_leased_rows_and_waking_makes_rows_due(store: Arc<dyn Store>) {
     let (ws, other) = (Uuid::new_v4(), Uuid::new_v4());
     for key in ["leased", "a", "b"] {
         store.inbox_insert(&delivery(key, ws, 10)).await.unwrap();
     }
-    store.inbox_insert(&delivery("other", other, 10)).await.unwrap();
+    store
+        .inbox_insert(&delivery("other", other, 10))
+        .await
+        .unwrap();
     let leased = store.inbox_claim(100, LEASE, 1).await.unwrap();
     assert_eq!(leased[0].idempotency_key, "leased");
     assert_eq!(store.inbox_defer(ws, 9_000, 100).await.unwrap(), 2);
     let due: Vec<_> = store.inbox_claim(100, LEASE, 10).await.unwrap();
     assert_eq!(due.len(), 1);
-    assert_eq!(due[0].workspace_id, other, "another workspace's row is not deferred");
+    assert_eq!(
+        due[0].workspace_id, other,
+        "another workspace's row is not deferred"
+    );
     // At 2,000 the leases of the first claims ran out; the deferred rows still wait.
     let again = store.inbox_claim(2_000, LEASE, 10).await.unwrap();
     let keys: HashSet<_> = again.iter().map(|r| r.idempotency_key.as_str()).collect();
@@ -217,20 +241,47 @@ async fn deferring_a_workspace_spares_leased_rows_and_waking_makes_rows_due(
 
 async fn health_counts_only_late_rows_of_the_workspace(store: Arc<dyn Store>) {
     let (ws, other) = (Uuid::new_v4(), Uuid::new_v4());
-    store.inbox_insert(&delivery("old", ws, 1_000)).await.unwrap();
-    store.inbox_insert(&delivery("fresh", ws, 9_500)).await.unwrap();
-    store.inbox_insert(&delivery("retried", ws, 9_600)).await.unwrap();
-    store.inbox_insert(&delivery("elsewhere", other, 1_000)).await.unwrap();
+    store
+        .inbox_insert(&delivery("old", ws, 1_000))
+        .await
+        .unwrap();
+    store
+        .inbox_insert(&delivery("fresh", ws, 9_500))
+        .await
+        .unwrap();
+    store
+        .inbox_insert(&delivery("retried", ws, 9_600))
+        .await
+        .unwrap();
+    store
+        .inbox_insert(&delivery("elsewhere", other, 1_000))
+        .await
+        .unwrap();
     let claimed = store.inbox_claim(9_700, LEASE, 10).await.unwrap();
-    let retried = claimed.iter().find(|r| r.idempotency_key == "retried").unwrap();
-    store.inbox_retry(&[retried.id], 20_000, "rate limited").await.unwrap();
+    let retried = claimed
+        .iter()
+        .find(|r| r.idempotency_key == "retried")
+        .unwrap();
+    store
+        .inbox_retry(&[retried.id], 20_000, "rate limited")
+        .await
+        .unwrap();
 
     let health = store.inbox_health(ws, 10_000, 2_000).await.unwrap();
-    assert_eq!(health.waiting, 2, "the old row and the retried one, not the fresh one");
+    assert_eq!(
+        health.waiting, 2,
+        "the old row and the retried one, not the fresh one"
+    );
     assert_eq!(health.oldest_received_ms, Some(1_000));
     assert_eq!(health.last_error.as_deref(), Some("rate limited"));
-    let calm = store.inbox_health(Uuid::new_v4(), 10_000, 2_000).await.unwrap();
-    assert_eq!((calm.waiting, calm.oldest_received_ms, calm.last_error), (0, None, None));
+    let calm = store
+        .inbox_health(Uuid::new_v4(), 10_000, 2_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        (calm.waiting, calm.oldest_received_ms, calm.last_error),
+        (0, None, None)
+    );
 }
 
 async fn purging_forgets_only_applied_rows_received_before_the_cut(store: Arc<dyn Store>) {
@@ -248,8 +299,14 @@ async fn purging_forgets_only_applied_rows_received_before_the_cut(store: Arc<dy
     assert_eq!(store.inbox_purge(100).await.unwrap(), 1);
     assert_eq!(store.inbox_purge(100).await.unwrap(), 0);
     // A purged key may come again; a kept one is still a duplicate.
-    assert!(store.inbox_insert(&delivery("old-done", ws, 2_000)).await.unwrap());
-    assert!(!store.inbox_insert(&delivery("new-done", ws, 2_000)).await.unwrap());
+    assert!(store
+        .inbox_insert(&delivery("old-done", ws, 2_000))
+        .await
+        .unwrap());
+    assert!(!store
+        .inbox_insert(&delivery("new-done", ws, 2_000))
+        .await
+        .unwrap());
     assert_eq!(store.inbox_backlog(ws).await.unwrap().waiting, 2);
 }
 
@@ -263,12 +320,22 @@ async fn activity_comes_newest_first_in_pages_filtered_by_type_with_its_task(
         .replace_workspace_cache(ws.id, &[], std::slice::from_ref(&kept), 1)
         .await
         .unwrap();
-    let types = ["task.created", "task.updated", "task.created", "task.deleted", "note.created"];
+    let types = [
+        "task.created",
+        "task.updated",
+        "task.created",
+        "task.deleted",
+        "note.created",
+    ];
     let activities: Vec<_> = types
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let subject = if i == 2 { kept.id.task_id } else { Uuid::new_v4() };
+            let subject = if i == 2 {
+                kept.id.task_id
+            } else {
+                Uuid::new_v4()
+            };
             activity(1, i as i64, t, Some(subject))
         })
         .collect();
@@ -300,7 +367,11 @@ async fn activity_comes_newest_first_in_pages_filtered_by_type_with_its_task(
         .await
         .unwrap();
     assert_eq!(created.total, 2);
-    assert_eq!(created.entries[0].task.as_ref(), Some(&kept), "joined with its cached task");
+    assert_eq!(
+        created.entries[0].task.as_ref(),
+        Some(&kept),
+        "joined with its cached task"
+    );
     assert_eq!(created.entries[1].task, None, "a task that is not cached");
     assert_eq!(created.entries[0].occurred_ms, 1002);
     assert_eq!(created.entries[0].actor_id.as_deref(), Some("actor"));
@@ -310,5 +381,12 @@ async fn activity_comes_newest_first_in_pages_filtered_by_type_with_its_task(
         .unwrap();
     assert_eq!(next.entries.len(), 1);
     assert_eq!(next.entries[0].id, created.entries[1].id);
-    assert_eq!(store.activity(other.id, &query(None, 10, 0)).await.unwrap().total, 1);
+    assert_eq!(
+        store
+            .activity(other.id, &query(None, 10, 0))
+            .await
+            .unwrap()
+            .total,
+        1
+    );
 }

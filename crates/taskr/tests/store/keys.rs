@@ -16,7 +16,10 @@ async fn every_sealed_value_is_found_by_its_key_and_resealed_once(store: Arc<dyn
     let mut alices = link(&alice, &ws, 1);
     alices.token = sealed("old-a", b"token");
     store.save_link(&ws, &alices).await.unwrap();
-    store.insert_webhook(&webhook(ws.id, "old-b")).await.unwrap();
+    store
+        .insert_webhook(&webhook(ws.id, "old-b"))
+        .await
+        .unwrap();
     let mut connection = crate_record(&alice, ws.id);
     connection.value = sealed("old-c", b"value");
     connection.refresh = Some(sealed("current", b"refresh"));
@@ -39,7 +42,10 @@ async fn every_sealed_value_is_found_by_its_key_and_resealed_once(store: Arc<dyn
     );
     let mut stale = store.sealed_values_not_under("current").await.unwrap();
     stale.sort_by_key(|v| v.sealed.key_id.clone());
-    let slots: Vec<_> = stale.iter().map(|v| (v.slot.clone(), v.context.clone())).collect();
+    let slots: Vec<_> = stale
+        .iter()
+        .map(|v| (v.slot.clone(), v.context.clone()))
+        .collect();
     let owner = ws.id.to_string();
     assert_eq!(
         slots,
@@ -69,12 +75,22 @@ async fn every_sealed_value_is_found_by_its_key_and_resealed_once(store: Arc<dyn
 
     for value in &stale {
         let new = sealed("current", format!("resealed {}", value.context).as_bytes());
-        assert!(store.reseal(&value.slot, &value.sealed, &new).await.unwrap());
+        assert!(store
+            .reseal(&value.slot, &value.sealed, &new)
+            .await
+            .unwrap());
         // The old value is gone: a second rotation of it (or a stale one) changes nothing.
-        assert!(!store.reseal(&value.slot, &value.sealed, &new).await.unwrap());
+        assert!(!store
+            .reseal(&value.slot, &value.sealed, &new)
+            .await
+            .unwrap());
     }
     assert_eq!(store.sealed_key_ids().await.unwrap(), vec!["current"]);
-    assert!(store.sealed_values_not_under("current").await.unwrap().is_empty());
+    assert!(store
+        .sealed_values_not_under("current")
+        .await
+        .unwrap()
+        .is_empty());
     let read = store.link(alice.id).await.unwrap().unwrap();
     assert_eq!(read.token.key_id, "current");
     let refresh = sealed("current", b"refresh");
@@ -89,10 +105,7 @@ async fn every_sealed_value_is_found_by_its_key_and_resealed_once(store: Arc<dyn
     assert_eq!(read.refresh, Some(newer));
 }
 
-fn crate_record(
-    alice: &taskr::store::User,
-    ws: uuid::Uuid,
-) -> taskr::store::ConnectionRecord {
+fn crate_record(alice: &taskr::store::User, ws: uuid::Uuid) -> taskr::store::ConnectionRecord {
     taskr::store::ConnectionRecord {
         id: 0,
         provider: "sequencer".to_owned(),

@@ -72,13 +72,20 @@ async fn deleting_the_last_link_deletes_the_workspace_and_its_cache(store: Arc<d
     let bob = user(store.as_ref(), "bob").await;
     store.save_link(&ws, &link(&bob, &ws, 2)).await.unwrap();
     let tasks = [task(ws.id, "one", false, "2024-01-01", &[])];
-    store.replace_workspace_cache(ws.id, &[], &tasks, 5).await.unwrap();
+    store
+        .replace_workspace_cache(ws.id, &[], &tasks, 5)
+        .await
+        .unwrap();
     store.insert_webhook(&webhook(ws.id, "k1")).await.unwrap();
 
     let deleted = store.delete_link(alice.id).await.unwrap().unwrap();
     assert_eq!(deleted.user_id, alice.id);
     assert!(store.link(alice.id).await.unwrap().is_none());
-    assert_eq!(store.task_count(ws.id).await.unwrap(), 1, "bob still links it");
+    assert_eq!(
+        store.task_count(ws.id).await.unwrap(),
+        1,
+        "bob still links it"
+    );
 
     store.delete_link(bob.id).await.unwrap().unwrap();
     assert_eq!(store.task_count(ws.id).await.unwrap(), 0);
@@ -96,10 +103,16 @@ async fn deleting_the_last_link_deletes_the_workspace_and_its_cache(store: Arc<d
 async fn sync_errors_and_upstream_problems_are_recorded_per_workspace(store: Arc<dyn Store>) {
     let (alice, ws) = linked(store.as_ref(), "alice").await;
     let (bob, other) = linked(store.as_ref(), "bob").await;
-    store.record_sync_error(ws.id, "Attio said no").await.unwrap();
+    store
+        .record_sync_error(ws.id, "Attio said no")
+        .await
+        .unwrap();
     let read = store.workspace_for_user(alice.id).await.unwrap().unwrap();
     assert_eq!(read.sync_error.as_deref(), Some("Attio said no"));
-    store.replace_workspace_cache(ws.id, &[], &[], 77).await.unwrap();
+    store
+        .replace_workspace_cache(ws.id, &[], &[], 77)
+        .await
+        .unwrap();
     let read = store.workspace_for_user(alice.id).await.unwrap().unwrap();
     assert_eq!(read.sync_error, None, "a full sync clears the error");
     assert_eq!(read.last_synced_at, Some(77));
@@ -133,26 +146,50 @@ async fn a_workspace_has_one_webhook_that_can_be_replaced_and_deleted(store: Arc
     let first = webhook(ws.id, "k1");
     assert!(store.insert_webhook(&first).await.unwrap());
     assert!(!store.insert_webhook(&webhook(ws.id, "k1")).await.unwrap());
-    let read = store.webhook_by_id(first.webhook_id).await.unwrap().unwrap();
+    let read = store
+        .webhook_by_id(first.webhook_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(read.workspace_id, ws.id);
     assert_eq!(read.secret, first.secret);
     assert_eq!(read.target_url, first.target_url);
 
     let second = webhook(ws.id, "k2");
     store.replace_webhook(&second).await.unwrap();
-    assert!(store.webhook_by_id(first.webhook_id).await.unwrap().is_none());
+    assert!(store
+        .webhook_by_id(first.webhook_id)
+        .await
+        .unwrap()
+        .is_none());
     let read = store.webhook_for_workspace(ws.id).await.unwrap().unwrap();
     assert_eq!(read.webhook_id, second.webhook_id);
 
-    store.set_webhook_status(ws.id, "degraded", 99).await.unwrap();
+    store
+        .set_webhook_status(ws.id, "degraded", 99)
+        .await
+        .unwrap();
     let read = store.webhook_for_workspace(ws.id).await.unwrap().unwrap();
     assert_eq!((read.status.as_str(), read.checked_at), ("degraded", 99));
 
-    store.set_webhook_note(ws.id, Some("Attio cannot reach Taskr")).await.unwrap();
-    let note = store.workspace_for_user(alice.id).await.unwrap().unwrap().webhook_note;
+    store
+        .set_webhook_note(ws.id, Some("Attio cannot reach Taskr"))
+        .await
+        .unwrap();
+    let note = store
+        .workspace_for_user(alice.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .webhook_note;
     assert_eq!(note.as_deref(), Some("Attio cannot reach Taskr"));
     store.set_webhook_note(ws.id, None).await.unwrap();
-    let note = store.workspace_for_user(alice.id).await.unwrap().unwrap().webhook_note;
+    let note = store
+        .workspace_for_user(alice.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .webhook_note;
     assert_eq!(note, None);
 
     store.delete_webhook(ws.id).await.unwrap();

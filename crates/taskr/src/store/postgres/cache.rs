@@ -83,7 +83,10 @@ pub(super) async fn replace_members(
         .iter()
         .map(|m| m.id.workspace_member_id.to_string())
         .collect();
-    let data = members.iter().map(to_json).collect::<StoreResult<Vec<_>>>()?;
+    let data = members
+        .iter()
+        .map(to_json)
+        .collect::<StoreResult<Vec<_>>>()?;
     // One statement for the whole list, whatever its length.
     sqlx::query(
         "INSERT INTO members (workspace_id, member_id, data)
@@ -230,13 +233,12 @@ impl CacheStore for PostgresStore {
     }
 
     async fn task(&self, workspace: Uuid, task: Uuid) -> StoreResult<Option<attio::Task>> {
-        let row: Option<String> = sqlx::query_scalar(
-            "SELECT data FROM tasks WHERE workspace_id = $1 AND task_id = $2",
-        )
-        .bind(workspace.to_string())
-        .bind(task.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<String> =
+            sqlx::query_scalar("SELECT data FROM tasks WHERE workspace_id = $1 AND task_id = $2")
+                .bind(workspace.to_string())
+                .bind(task.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_deref().map(from_json).transpose()
     }
 }

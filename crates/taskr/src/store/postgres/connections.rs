@@ -235,7 +235,8 @@ impl KeyStore for PostgresStore {
         .await?
         {
             let c = connection_from_row(&row)?;
-            let context = |part| contexts::connection(&c.provider, c.owner.kind.as_str(), &c.owner.id, part);
+            let context =
+                |part| contexts::connection(&c.provider, c.owner.kind.as_str(), &c.owner.id, part);
             if c.value.key_id != key {
                 values.push(SealedValue {
                     slot: SealedSlot::ConnectionValue { id: c.id },
@@ -282,13 +283,18 @@ impl KeyStore for PostgresStore {
             SealedSlot::WebhookSecret { .. } => {
                 ("webhooks", "secret_key_id", "secret_sealed", "workspace_id")
             }
-            SealedSlot::ConnectionValue { .. } => ("connections", "value_key_id", "value_sealed", "id"),
+            SealedSlot::ConnectionValue { .. } => {
+                ("connections", "value_key_id", "value_sealed", "id")
+            }
             SealedSlot::ConnectionRefresh { .. } => {
                 ("connections", "refresh_key_id", "refresh_sealed", "id")
             }
-            SealedSlot::FlowVerifier { .. } => {
-                ("connection_flows", "verifier_key_id", "verifier_sealed", "state_hash")
-            }
+            SealedSlot::FlowVerifier { .. } => (
+                "connection_flows",
+                "verifier_key_id",
+                "verifier_sealed",
+                "state_hash",
+            ),
         };
         let sql = format!(
             "UPDATE {table} SET {key_col} = $1, {bytes_col} = $2

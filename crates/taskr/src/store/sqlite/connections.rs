@@ -5,8 +5,8 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::SqliteStore;
-use crate::store::rows::{connection_from_row, flow_from_row};
 use crate::crypto::Sealed;
+use crate::store::rows::{connection_from_row, flow_from_row};
 use crate::store::{
     ConnectionFlow, ConnectionRecord, ConnectionStore, KeyStore, Owner, SealedSlot, SealedValue,
     StoreResult, TokenUpdate, UserId,
