@@ -150,3 +150,23 @@ async fn purging_removes_only_what_has_expired(store: Arc<dyn Store>) {
         .unwrap()
         .is_none());
 }
+
+on_both_backends!(a_username_key_with_a_nul_character_is_nobody);
+
+async fn a_username_key_with_a_nul_character_is_nobody(store: Arc<dyn Store>) {
+    // PostgreSQL's TEXT cannot hold NUL; a log-in form with one must not become a 500.
+    assert!(store
+        .user_by_username_key("al\0ice")
+        .await
+        .unwrap()
+        .is_none());
+    store
+        .create_user("alice", "alice", "a1ice", "h", 1)
+        .await
+        .unwrap();
+    assert!(!store
+        .username_in_use("al\0ice", "a\u{0}1ice")
+        .await
+        .unwrap());
+    assert!(store.username_in_use("al\0ice", "a1ice").await.unwrap());
+}

@@ -50,12 +50,15 @@ impl AccountStore for PostgresStore {
     }
 
     async fn username_in_use(&self, key: &str, skeleton: &str) -> StoreResult<bool> {
+        // PostgreSQL's TEXT cannot hold NUL (SQLite's can); no stored name has one, so such a
+        // value is bound as NULL, which matches nothing.
+        let storable = |v: &str| (!v.contains('\0')).then(|| v.to_owned());
         Ok(sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM users
                             WHERE username_key = $1 OR username_skeleton = $2)",
         )
-        .bind(key)
-        .bind(skeleton)
+        .bind(storable(key))
+        .bind(storable(skeleton))
         .fetch_one(&self.pool)
         .await?)
     }
@@ -91,6 +94,10 @@ impl AccountStore for PostgresStore {
 
     #[tracing::instrument(skip_all)]
     async fn user_by_username_key(&self, key: &str) -> StoreResult<Option<UserWithPassword>> {
+        // PostgreSQL refuses NUL in TEXT: a log-in typed with one is simply nobody.
+        if key.contains('\0') {
+            return Ok(None);
+        }
         let row =
             sqlx::query("SELECT id, username, password_hash FROM users WHERE username_key = $1")
                 .bind(key)
