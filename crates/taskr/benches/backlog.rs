@@ -6,6 +6,9 @@
 //! are in Taskr's cache, and the Attio requests that took (pages of `GET /v2/tasks` against
 //! single `GET /v2/tasks/{id}`). Everything runs in this process on loopback.
 
+#[path = "../tests/app/database.rs"]
+#[allow(dead_code)]
+mod database;
 #[path = "../tests/app/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;

@@ -1,6 +1,9 @@
 //! The cost of reading a connection that needs no refresh (a store read plus decryption), for
 //! BENCHMARKS.md: `cargo bench -p taskr --bench connections`.
 
+#[path = "../tests/app/database.rs"]
+#[allow(dead_code)]
+mod database;
 #[path = "../tests/app/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;

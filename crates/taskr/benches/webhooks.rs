@@ -9,6 +9,9 @@
 //! Everything runs in this process on loopback: the sandbox, Taskr and the load generator share
 //! the machine's cores, so the figures are a floor for a dedicated host.
 
+#[path = "../tests/app/database.rs"]
+#[allow(dead_code)]
+mod database;
 #[path = "../tests/app/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;

@@ -15,8 +15,7 @@ use crate::attio_link::AttioGateway;
 use crate::config::{AttioMode, KeySource, Settings};
 use crate::crypto::{random_token, Cipher, KeyMaterial};
 use crate::state::AppState;
-use crate::store::prelude::*;
-use crate::store::SqliteStore;
+use crate::store::Backend;
 
 /// The scopes Taskr needs: tasks and the members they are assigned to (and, for the next step,
 /// webhooks). The embedded sandbox's app is configured with exactly these.
@@ -78,11 +77,14 @@ fn load_key(settings: &Settings, sealed_ids: &[String]) -> anyhow::Result<KeyMat
 /// Opens the store with private files, loads the key, and refuses to go on when stored values
 /// are sealed under a key id that no configured key has (a lost or mistyped key is caught at
 /// start-up, not at the first "Sync now").
-async fn open_store_and_cipher(settings: &Settings) -> anyhow::Result<(SqliteStore, Cipher)> {
-    if settings.database_url.starts_with("sqlite:") {
+async fn open_store_and_cipher(
+    settings: &Settings,
+) -> anyhow::Result<(Arc<dyn crate::store::Store>, Cipher)> {
+    // Only SQLite keeps the data in files of ours; a PostgreSQL server keeps its own.
+    if settings.database_url.backend() == Backend::Sqlite {
         crate::private_files::private_dir(&settings.data_dir)?;
     }
-    let store = SqliteStore::connect(&settings.database_url).await?;
+    let store = crate::store::connect(&settings.database_url).await?;
     let sealed_ids = store
         .sealed_key_ids()
         .await
@@ -110,26 +112,30 @@ async fn open_store_and_cipher(settings: &Settings) -> anyhow::Result<(SqliteSto
 pub async fn open_store(
     settings: &Settings,
 ) -> anyhow::Result<(Arc<dyn crate::store::Store>, Cipher)> {
-    let (store, cipher) = open_store_and_cipher(settings).await?;
-    Ok((Arc::new(store), cipher))
+    open_store_and_cipher(settings).await
 }
 
 impl Application {
     pub async fn build(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
         let (store, cipher) = open_store_and_cipher(&settings).await?;
-        crate::accounts::backfill_username_keys(&store)
+        crate::accounts::backfill_username_keys(store.as_ref())
             .await
             .context("normalising the usernames of existing accounts")?;
         // Made once here, off the request path: unknown-user log-ins verify against it.
         tokio::task::spawn_blocking(crate::accounts::dummy_hash).await?;
         // SQLite serves one Taskr instance: leases left by a process that died (a crash, a
-        // SIGKILL) are void, so its claimed rows are due again at once.
-        let released = store.inbox_release_leases().await?;
-        if released > 0 {
-            tracing::warn!(
-                rows = released,
-                "took back inbox rows claimed by a previous run"
-            );
+        // SIGKILL) are void, so its claimed rows are due again at once. A PostgreSQL database
+        // may be shared by several instances, and a lease there may belong to one that is alive
+        // and applying the rows right now: releasing it would let two instances apply the same
+        // deliveries at once. There, a dead instance's leases simply run out (lease_ms).
+        if settings.database_url.backend() == Backend::Sqlite {
+            let released = store.inbox_release_leases().await?;
+            if released > 0 {
+                tracing::warn!(
+                    rows = released,
+                    "took back inbox rows claimed by a previous run"
+                );
+            }
         }
         let http = attio::http_client();
         let metrics = crate::metrics::Metrics::new();
@@ -210,7 +216,7 @@ impl Application {
         if let Some(embedded) = &sandbox {
             add_demo_sequencer(&mut settings, embedded)?;
         }
-        let state = AppState::new(Arc::new(store), cipher, gateway, settings, metrics);
+        let state = AppState::new(store, cipher, gateway, settings, metrics);
         Ok(Self {
             listener,
             state,

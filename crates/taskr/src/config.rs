@@ -36,9 +36,12 @@ pub struct Cli {
     #[arg(long, env = "TASKR_DATA_DIR", default_value = "./taskr-data")]
     pub data_dir: PathBuf,
 
-    /// Database location (`sqlite://path`); defaults to `<data-dir>/taskr.db`.
-    #[arg(long, env = "TASKR_DATABASE_URL")]
-    pub database_url: Option<String>,
+    /// Database location: `sqlite://path` (default `<data-dir>/taskr.db`) or
+    /// `postgres://user:password@host:port/db`.
+    // Kept redacted from the start: a PostgreSQL URL may hold a password, and `Cli` is `Debug`.
+    #[arg(long, env = "TASKR_DATABASE_URL", hide_env_values = true,
+          value_parser = |raw: &str| Ok::<_, std::convert::Infallible>(Redacted(raw.to_owned())))]
+    pub database_url: Option<Redacted>,
 
     /// 32-byte key (base64 or 64 hex digits) that seals tokens in the database.
     #[arg(long, env = "TASKR_ENCRYPTION_KEY", hide_env_values = true)]
@@ -172,7 +175,7 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub public_url: Url,
     pub data_dir: PathBuf,
-    pub database_url: String,
+    pub database_url: crate::store::DatabaseUrl,
     pub key: KeySource,
     pub attio: AttioMode,
     pub auth_rate_per_minute: NonZeroU32,
@@ -342,18 +345,14 @@ impl Settings {
             }
             None => KeySource::DataDirFile,
         };
-        let database_url = match non_empty(cli.database_url) {
-            Some(url) => {
-                let url = url.trim().to_owned();
-                if !url.starts_with("sqlite:") {
-                    return Err(invalid(
-                        "TASKR_DATABASE_URL",
-                        "only sqlite: URLs are supported in this version",
-                    ));
-                }
-                url
-            }
-            None => format!("sqlite://{}", cli.data_dir.join("taskr.db").display()),
+        let database_url = match non_empty(cli.database_url.map(|url| url.0)) {
+            Some(url) => crate::store::DatabaseUrl::parse(&url)
+                .map_err(|reason| invalid("TASKR_DATABASE_URL (--database-url)", reason))?,
+            None => crate::store::DatabaseUrl::parse(&format!(
+                "sqlite://{}",
+                cli.data_dir.join("taskr.db").display()
+            ))
+            .map_err(|reason| invalid("TASKR_DATA_DIR (--data-dir)", reason))?,
         };
         let old_keys = cli
             .old_encryption_keys
@@ -552,6 +551,27 @@ mod tests {
                 "{args:?}: error {error:?} does not name {expected}"
             );
         }
+    }
+
+    #[test]
+    fn a_postgres_database_url_is_accepted_and_never_shown_with_its_password() {
+        for scheme in ["postgres", "postgresql"] {
+            let raw = format!("{scheme}://taskr:hunter2@db.internal:5432/taskr");
+            let mut argv = vec!["taskr", "--database-url", &raw];
+            let cli = Cli::try_parse_from(argv.drain(..)).unwrap();
+            assert!(!format!("{cli:?}").contains("hunter2"), "{cli:?}");
+            let settings = Settings::from_cli(cli).unwrap();
+            assert_eq!(
+                settings.database_url.backend(),
+                crate::store::Backend::Postgres
+            );
+            assert_eq!(settings.database_url.expose(), raw);
+            let shown = format!("{settings:?}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("db.internal"), "{shown}");
+        }
+        let error = parse(&["--database-url", "mysql://taskr:hunter2@db/taskr"]).unwrap_err();
+        assert!(!error.contains("hunter2"), "{error}");
     }
 
     #[test]

@@ -6,16 +6,33 @@
 //! `crate::store::prelude::*` to call any of it.
 
 mod connection_types;
+mod database_url;
+mod postgres;
+mod rows;
 mod sqlite;
 mod sync_types;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use connection_types::*;
+pub use database_url::{Backend, DatabaseUrl};
+pub use postgres::PostgresStore;
 pub use sqlite::connections::contexts;
 pub use sqlite::SqliteStore;
 pub use sync_types::*;
+
+/// Opens the store the URL names and brings its schema up to date (migrations are embedded
+/// per backend). Start-up steps that only make sense for one backend stay with the caller,
+/// which asks `url.backend()`.
+pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match url.backend() {
+        Backend::Sqlite => Arc::new(SqliteStore::connect(url).await?),
+        Backend::Postgres => Arc::new(PostgresStore::connect(url).await?),
+    })
+}
 
 use crate::crypto::Sealed;
 
@@ -250,7 +267,8 @@ pub trait InboxStore: Send + Sync {
     /// When the next pending row comes due (its next attempt, or its lease's end if later).
     async fn inbox_next_due(&self) -> StoreResult<Option<i64>>;
     /// Releases every lease: at start-up of the only instance using this database, leases held
-    /// by a process that died are void.
+    /// by a process that died are void. Only for SQLite: a PostgreSQL database may be shared
+    /// by instances whose leases are live, so there leases simply expire.
     async fn inbox_release_leases(&self) -> StoreResult<u64>;
     /// Applies a workspace's batch in one transaction: task upserts and deletions, an optional
     /// full member list, the activity entries, and marks the rows done.

@@ -565,7 +565,7 @@ async fn secrets_are_validated_shown_only_by_their_last_four_characters_and_neve
         "Debug hides the value"
     );
     let sequencer = app.state.connections.user(&ctx, "sequencer").await.unwrap();
-    let bytes = app.database_bytes();
+    let bytes = app.database_bytes().await;
     for plain in [secret, sequencer.value.expose()] {
         assert!(
             !bytes.windows(plain.len()).any(|w| w == plain.as_bytes()),
@@ -680,6 +680,8 @@ async fn the_keys_rotate_command_reseals_a_live_database_and_can_run_again() {
         std::process::Command::new(env!("CARGO_BIN_EXE_taskr"))
             .arg("--data-dir")
             .arg(app.data_dir.path())
+            .arg("--database-url")
+            .arg(app.database.url().expose())
             .args(["keys", "rotate"])
             .env("TASKR_ENCRYPTION_KEY", &new_key)
             .env("TASKR_OLD_ENCRYPTION_KEYS", &old_key)
@@ -719,6 +721,8 @@ async fn the_keys_rotate_command_reseals_a_live_database_and_can_run_again() {
     let missing = std::process::Command::new(env!("CARGO_BIN_EXE_taskr"))
         .arg("--data-dir")
         .arg(app.data_dir.path())
+        .arg("--database-url")
+        .arg(app.database.url().expose())
         .args(["keys", "rotate"])
         .env("TASKR_ENCRYPTION_KEY", "33".repeat(32))
         .output()

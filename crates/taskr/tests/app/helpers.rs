@@ -75,6 +75,8 @@ pub struct TestApp {
     pub provider: Option<(attio_sandbox::provider::Provider, String)>,
     pub state: AppState,
     pub data_dir: TempDir,
+    /// SQLite in `data_dir`, or a PostgreSQL database of its own (`TASKR_TEST_BACKEND`).
+    pub database: crate::database::TestDatabase,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -224,11 +226,12 @@ impl TestApp {
             None => None,
         };
         let data_dir = tempfile::tempdir().unwrap();
+        let database = crate::database::TestDatabase::create(data_dir.path()).await;
         let settings = Settings {
             listen: addr,
             public_url: Url::parse(&base).unwrap(),
             data_dir: data_dir.path().to_owned(),
-            database_url: format!("sqlite://{}", data_dir.path().join("taskr.db").display()),
+            database_url: database.url(),
             key: KeySource::Given(match &options.key {
                 Some(raw) => KeyMaterial::parse(raw).unwrap(),
                 None => KeyMaterial::generate(),
@@ -263,6 +266,7 @@ impl TestApp {
             provider,
             state,
             data_dir,
+            database,
             stop: Some(stop),
             running: Some(running),
         }
@@ -503,29 +507,14 @@ impl TestApp {
         (record.webhook_id, secret)
     }
 
-    async fn database(&self) -> sqlx::SqlitePool {
-        sqlx::SqlitePool::connect(&format!(
-            "sqlite://{}",
-            self.data_dir.path().join("taskr.db").display()
-        ))
-        .await
-        .unwrap()
-    }
-
     /// A number from Taskr's database, read behind its back.
     pub async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql)
-            .fetch_one(&self.database().await)
-            .await
-            .unwrap()
+        self.database.count(sql).await
     }
 
     /// A statement run on Taskr's database behind its back (to break or repair something).
     pub async fn execute(&self, sql: &str) {
-        sqlx::query(sql)
-            .execute(&self.database().await)
-            .await
-            .unwrap();
+        self.database.execute(sql).await
     }
 
     /// Adds a fault rule at the sandbox (`/_sandbox/faults`, see its README).
@@ -576,17 +565,9 @@ impl TestApp {
         self.sandbox.sandbox.request_count(path)
     }
 
-    /// Every byte Taskr has written to its database files (main file and WAL).
-    pub fn database_bytes(&self) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        for entry in std::fs::read_dir(self.data_dir.path()).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().to_string();
-            if name.starts_with("taskr.db") {
-                bytes.extend(std::fs::read(&path).unwrap());
-            }
-        }
-        bytes
+    /// Everything Taskr has stored (see `TestDatabase::bytes`).
+    pub async fn database_bytes(&self) -> Vec<u8> {
+        self.database.bytes(self.data_dir.path()).await
     }
 }
 

@@ -7,6 +7,7 @@ mod backlog;
 mod browser;
 mod connections;
 mod crash;
+mod database;
 mod hardening;
 mod health;
 mod helpers;

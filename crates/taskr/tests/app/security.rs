@@ -52,7 +52,7 @@ async fn the_attio_token_never_reaches_the_database_in_plaintext() {
     app.connect(&client).await;
     let tokens = app.sandbox.sandbox.issued_access_tokens();
     assert_eq!(tokens.len(), 1);
-    let bytes = app.database_bytes();
+    let bytes = app.database_bytes().await;
     assert!(bytes.len() > 10_000, "the database was read");
     for token in tokens {
         assert!(
@@ -150,16 +150,8 @@ async fn a_server_fault_shows_a_generic_page_without_details() {
     let client = app.user("dana").await;
     app.connect(&client).await;
     // Break the stored token on purpose: it no longer opens, so the sync cannot proceed.
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        app.data_dir.path().join("taskr.db").display()
-    ))
-    .await
-    .unwrap();
-    sqlx::query("UPDATE attio_links SET token_sealed = x'00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff'")
-        .execute(&db)
-        .await
-        .unwrap();
+    app.execute("UPDATE attio_links SET token_sealed = x'00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff'")
+        .await;
     let response = app.post_form(&client, "/tasks/sync", &[]).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let html = response.text().await.unwrap();

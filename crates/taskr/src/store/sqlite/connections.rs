@@ -6,52 +6,11 @@ use uuid::Uuid;
 
 use super::SqliteStore;
 use crate::crypto::Sealed;
+use crate::store::rows::{connection_from_row, flow_from_row};
 use crate::store::{
-    ConnectionFlow, ConnectionRecord, ConnectionStatus, ConnectionStore, KeyStore, Owner,
-    OwnerKind, SealedSlot, SealedValue, StoreError, StoreResult, TokenUpdate, UserId,
+    ConnectionFlow, ConnectionRecord, ConnectionStore, KeyStore, Owner, SealedSlot, SealedValue,
+    StoreResult, TokenUpdate, UserId,
 };
-
-fn owner_from(kind: &str, id: String) -> StoreResult<Owner> {
-    let kind = OwnerKind::parse(kind)
-        .ok_or_else(|| StoreError::Corrupt(format!("owner kind {kind:?}")))?;
-    Ok(Owner { kind, id })
-}
-
-fn connection_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<ConnectionRecord> {
-    let refresh_key: Option<String> = row.try_get("refresh_key_id")?;
-    let refresh_bytes: Option<Vec<u8>> = row.try_get("refresh_sealed")?;
-    let status: String = row.try_get("status")?;
-    Ok(ConnectionRecord {
-        id: row.try_get("id")?,
-        provider: row.try_get("provider")?,
-        owner: owner_from(
-            &row.try_get::<String, _>("owner_kind")?,
-            row.try_get("owner_id")?,
-        )?,
-        kind: row.try_get("kind")?,
-        value: Sealed {
-            key_id: row.try_get("value_key_id")?,
-            bytes: row.try_get("value_sealed")?,
-        },
-        refresh: match (refresh_key, refresh_bytes) {
-            (Some(key_id), Some(bytes)) => Some(Sealed { key_id, bytes }),
-            _ => None,
-        },
-        expires_at: row.try_get("expires_at")?,
-        scope: row.try_get("scope")?,
-        hint: row.try_get("hint")?,
-        status: if status == "active" {
-            ConnectionStatus::Active
-        } else {
-            ConnectionStatus::NeedsReconnect
-        },
-        status_reason: row.try_get("status_reason")?,
-        created_by: UserId(row.try_get("created_by")?),
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        version: row.try_get("version")?,
-    })
-}
 
 #[async_trait]
 impl ConnectionStore for SqliteStore {
@@ -211,25 +170,7 @@ impl ConnectionStore for SqliteStore {
             .bind(state_hash)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| {
-            Ok(ConnectionFlow {
-                state_hash: row.try_get("state_hash")?,
-                session_hash: row.try_get("session_hash")?,
-                user_id: UserId(row.try_get("user_id")?),
-                provider: row.try_get("provider")?,
-                owner: owner_from(
-                    &row.try_get::<String, _>("owner_kind")?,
-                    row.try_get("owner_id")?,
-                )?,
-                verifier: Sealed {
-                    key_id: row.try_get("verifier_key_id")?,
-                    bytes: row.try_get("verifier_sealed")?,
-                },
-                return_to: row.try_get("return_to")?,
-                expires_at: row.try_get("expires_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(flow_from_row).transpose()
     }
 }
 

@@ -1,30 +1,14 @@
 //! Attio links, workspaces and webhooks in SQLite.
 
 use async_trait::async_trait;
-use sqlx::Row;
 use uuid::Uuid;
 
 use super::{link_from_row, parse_uuid, SqliteStore};
-use crate::crypto::Sealed;
+use crate::store::rows::{webhook_from_row, workspace_from_row};
 use crate::store::{
     Link, LinkStatus, LinkStore, StoreResult, UpstreamProblem, UserId, WebhookRecord, Workspace,
     WorkspaceInfo,
 };
-
-fn webhook_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<WebhookRecord> {
-    Ok(WebhookRecord {
-        workspace_id: parse_uuid(&row.try_get::<String, _>("workspace_id")?)?,
-        webhook_id: parse_uuid(&row.try_get::<String, _>("webhook_id")?)?,
-        target_url: row.try_get("target_url")?,
-        secret: Sealed {
-            key_id: row.try_get("secret_key_id")?,
-            bytes: row.try_get("secret_sealed")?,
-        },
-        status: row.try_get("status")?,
-        checked_at: row.try_get("checked_at")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
 
 #[async_trait]
 impl LinkStore for SqliteStore {
@@ -120,24 +104,7 @@ impl LinkStore for SqliteStore {
         .bind(user.0)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            Ok(Workspace {
-                info: WorkspaceInfo {
-                    id: parse_uuid(&row.try_get::<String, _>("id")?)?,
-                    name: row.try_get("name")?,
-                    slug: row.try_get("slug")?,
-                },
-                last_synced_at: row.try_get("last_synced_at")?,
-                sync_error: row.try_get("sync_error")?,
-                webhook_note: row.try_get("webhook_note")?,
-                upstream_problem: row
-                    .try_get::<Option<String>, _>("upstream_problem")?
-                    .as_deref()
-                    .and_then(UpstreamProblem::parse),
-                upstream_problem_since_ms: row.try_get("upstream_problem_since_ms")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(workspace_from_row).transpose()
     }
 
     async fn record_sync_error(&self, workspace: Uuid, error: &str) -> StoreResult<()> {

@@ -1,0 +1,244 @@
+//! The per-workspace cache of tasks and members in PostgreSQL.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::PostgresStore;
+use crate::store::rows::{from_json, to_json};
+use crate::store::{CacheDiff, CacheStore, StoreResult, TaskFilter, TaskList, TaskQuery};
+
+/// Writes one task (and its assignee index) into the cache.
+pub(super) async fn upsert_task(
+    conn: &mut PgConnection,
+    workspace: &str,
+    task: &attio::Task,
+) -> StoreResult<()> {
+    let task_id = task.id.task_id.to_string();
+    sqlx::query(
+        "INSERT INTO tasks (workspace_id, task_id, is_completed, created_at, data)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (workspace_id, task_id) DO UPDATE SET
+            is_completed = excluded.is_completed, created_at = excluded.created_at,
+            data = excluded.data",
+    )
+    .bind(workspace)
+    .bind(&task_id)
+    .bind(task.is_completed)
+    .bind(&task.created_at)
+    .bind(to_json(task)?)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM task_assignees WHERE workspace_id = $1 AND task_id = $2")
+        .bind(workspace)
+        .bind(&task_id)
+        .execute(&mut *conn)
+        .await?;
+    let members: Vec<String> = task
+        .assignees
+        .iter()
+        .filter_map(|a| a.referenced_actor_id)
+        .map(|m| m.to_string())
+        .collect();
+    if !members.is_empty() {
+        sqlx::query(
+            "INSERT INTO task_assignees (workspace_id, task_id, member_id)
+             SELECT $1, $2, m FROM UNNEST($3::TEXT[]) AS m
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(workspace)
+        .bind(&task_id)
+        .bind(&members)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn delete_task(
+    conn: &mut PgConnection,
+    workspace: &str,
+    task: Uuid,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM tasks WHERE workspace_id = $1 AND task_id = $2")
+        .bind(workspace)
+        .bind(task.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn replace_members(
+    conn: &mut PgConnection,
+    workspace: &str,
+    members: &[attio::WorkspaceMember],
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM members WHERE workspace_id = $1")
+        .bind(workspace)
+        .execute(&mut *conn)
+        .await?;
+    let ids: Vec<String> = members
+        .iter()
+        .map(|m| m.id.workspace_member_id.to_string())
+        .collect();
+    let data = members
+        .iter()
+        .map(to_json)
+        .collect::<StoreResult<Vec<_>>>()?;
+    // One statement for the whole list, whatever its length.
+    sqlx::query(
+        "INSERT INTO members (workspace_id, member_id, data)
+         SELECT $1, id, data FROM UNNEST($2::TEXT[], $3::TEXT[]) AS m (id, data)",
+    )
+    .bind(workspace)
+    .bind(&ids)
+    .bind(&data)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl CacheStore for PostgresStore {
+    #[tracing::instrument(skip_all, fields(workspace = %workspace, tasks = tasks.len()))]
+    async fn replace_workspace_cache(
+        &self,
+        workspace: Uuid,
+        members: &[attio::WorkspaceMember],
+        tasks: &[attio::Task],
+        now: i64,
+    ) -> StoreResult<CacheDiff> {
+        let ws = workspace.to_string();
+        let mut tx = self.pool.begin().await?;
+        // Two full syncs of one workspace (on two instances) would otherwise compute their
+        // diffs from the same old cache; the row lock makes the second wait for the first.
+        sqlx::query("SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE")
+            .bind(&ws)
+            .execute(&mut *tx)
+            .await?;
+        replace_members(&mut tx, &ws, members).await?;
+        let existing: HashMap<String, String> = sqlx::query_as::<_, (String, String)>(
+            "SELECT task_id, data FROM tasks WHERE workspace_id = $1",
+        )
+        .bind(&ws)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        let mut diff = CacheDiff::default();
+        let mut seen = HashSet::new();
+        for task in tasks {
+            let id = task.id.task_id.to_string();
+            let data = to_json(task)?;
+            match existing.get(&id) {
+                Some(old) if *old == data => {}
+                Some(_) => {
+                    diff.changed += 1;
+                    upsert_task(&mut tx, &ws, task).await?;
+                }
+                None => {
+                    diff.added += 1;
+                    upsert_task(&mut tx, &ws, task).await?;
+                }
+            }
+            seen.insert(id);
+        }
+        let gone: Vec<String> = existing
+            .into_keys()
+            .filter(|id| !seen.contains(id))
+            .collect();
+        diff.removed = gone.len() as u64;
+        sqlx::query("DELETE FROM tasks WHERE workspace_id = $1 AND task_id = ANY($2)")
+            .bind(&ws)
+            .bind(&gone)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE workspaces SET last_synced_at = $1, sync_error = NULL WHERE id = $2")
+            .bind(now)
+            .bind(&ws)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(diff)
+    }
+
+    #[tracing::instrument(skip_all, fields(%workspace))]
+    async fn tasks(&self, workspace: Uuid, query: &TaskQuery) -> StoreResult<TaskList> {
+        // One statement shape per filter; the workspace id ($1) is always in the condition.
+        let (condition, member) = match query.filter {
+            TaskFilter::All => ("TRUE", None),
+            TaskFilter::Open => ("NOT t.is_completed", None),
+            TaskFilter::Completed => ("t.is_completed", None),
+            TaskFilter::AssignedTo(member) => (
+                "EXISTS (SELECT 1 FROM task_assignees a WHERE a.workspace_id = t.workspace_id
+                         AND a.task_id = t.task_id AND a.member_id = $2)",
+                Some(member.to_string()),
+            ),
+        };
+        let from = format!("FROM tasks t WHERE t.workspace_id = $1 AND {condition}");
+        let ws = workspace.to_string();
+        let count_sql = format!("SELECT COUNT(*) {from}");
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(&ws);
+        if let Some(member) = &member {
+            count = count.bind(member);
+        }
+        let total = count.fetch_one(&self.pool).await?;
+
+        // Open tasks first, then by creation time, oldest first (Attio's own default order).
+        // `COLLATE "C"` orders the text as SQLite does (by bytes), whatever the database's locale.
+        let next = if member.is_some() { 3 } else { 2 };
+        let list_sql = format!(
+            "SELECT t.data {from}
+             ORDER BY t.is_completed ASC, t.created_at COLLATE \"C\" ASC, t.task_id COLLATE \"C\"
+             LIMIT ${next} OFFSET ${}",
+            next + 1
+        );
+        let mut list = sqlx::query_scalar::<_, String>(&list_sql).bind(&ws);
+        if let Some(member) = &member {
+            list = list.bind(member);
+        }
+        let rows = list
+            .bind(i64::from(query.limit))
+            .bind(i64::from(query.offset))
+            .fetch_all(&self.pool)
+            .await?;
+        let tasks = rows
+            .iter()
+            .map(|raw| from_json(raw))
+            .collect::<StoreResult<Vec<attio::Task>>>()?;
+        Ok(TaskList {
+            tasks,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+
+    async fn members(&self, workspace: Uuid) -> StoreResult<Vec<attio::WorkspaceMember>> {
+        let rows = sqlx::query_scalar::<_, String>(
+            "SELECT data FROM members WHERE workspace_id = $1 ORDER BY member_id COLLATE \"C\"",
+        )
+        .bind(workspace.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|raw| from_json(raw)).collect()
+    }
+
+    async fn task_count(&self, workspace: Uuid) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE workspace_id = $1")
+            .bind(workspace.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn task(&self, workspace: Uuid, task: Uuid) -> StoreResult<Option<attio::Task>> {
+        let row: Option<String> =
+            sqlx::query_scalar("SELECT data FROM tasks WHERE workspace_id = $1 AND task_id = $2")
+                .bind(workspace.to_string())
+                .bind(task.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_deref().map(from_json).transpose()
+    }
+}

@@ -1,0 +1,273 @@
+//! The durable webhook inbox and the activity feed in PostgreSQL.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::cache::{delete_task, replace_members, upsert_task};
+use super::PostgresStore;
+use crate::store::rows::{activity_from_row, inbox_row_from_row, StoreRow};
+use crate::store::{
+    ActivityPage, ActivityQuery, AppliedBatch, Backlog, InboxHealth, InboxRow, InboxStore,
+    NewDelivery, StoreResult,
+};
+
+#[async_trait]
+impl InboxStore for PostgresStore {
+    async fn inbox_insert_many(&self, deliveries: &[NewDelivery]) -> StoreResult<Vec<bool>> {
+        let mut tx = self.pool.begin().await?;
+        let mut inserted = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            let done = sqlx::query(
+                "INSERT INTO inbox (idempotency_key, webhook_id, workspace_id, body, received_ms,
+                                    next_attempt_ms)
+                 VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (idempotency_key) DO NOTHING",
+            )
+            .bind(&delivery.idempotency_key)
+            .bind(delivery.webhook_id.to_string())
+            .bind(delivery.workspace_id.to_string())
+            .bind(&delivery.body)
+            .bind(delivery.received_ms)
+            .execute(&mut *tx)
+            .await?;
+            inserted.push(done.rows_affected() == 1);
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn inbox_claim(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<InboxRow>> {
+        // A lease, not a lock held open: a worker that dies mid-batch leaves rows that become
+        // due again when the lease runs out. `SKIP LOCKED` lets several instances claim at
+        // once without waiting on (or double-claiming) each other's rows.
+        let rows = sqlx::query(
+            "UPDATE inbox SET lease_until_ms = $1
+             WHERE id IN (SELECT id FROM inbox
+                          WHERE status = 'pending' AND next_attempt_ms <= $2
+                            AND (lease_until_ms IS NULL OR lease_until_ms <= $2)
+                          ORDER BY id LIMIT $3
+                          FOR UPDATE SKIP LOCKED)
+             RETURNING id, idempotency_key, workspace_id, body, received_ms, attempts",
+        )
+        .bind(now_ms + lease_ms)
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut claimed = rows
+            .iter()
+            .map(inbox_row_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        claimed.sort_by_key(|row| row.id);
+        Ok(claimed)
+    }
+
+    async fn inbox_next_due(&self) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(GREATEST(next_attempt_ms, COALESCE(lease_until_ms, 0))) FROM inbox
+             WHERE status = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn inbox_release_leases(&self) -> StoreResult<u64> {
+        // Not called at start-up for PostgreSQL (see `app.rs`); kept for the trait's contract
+        // (an operator's tool, or the single-instance case).
+        let done = sqlx::query(
+            "UPDATE inbox SET lease_until_ms = NULL
+             WHERE status = 'pending' AND lease_until_ms IS NOT NULL",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    #[tracing::instrument(skip_all, fields(workspace = %batch.workspace_id, rows = batch.done.len()))]
+    async fn inbox_apply(&self, batch: &AppliedBatch, now_ms: i64) -> StoreResult<()> {
+        let ws = batch.workspace_id.to_string();
+        let mut tx = self.pool.begin().await?;
+        // The cache and the feed belong to a workspace somebody still links; for one that has
+        // gone, the rows are only marked done. Locking the workspace row orders this batch
+        // with a full sync of the same workspace (which takes the same lock first).
+        let linked = sqlx::query("SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE")
+            .bind(&ws)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if linked {
+            if let Some(members) = &batch.members {
+                replace_members(&mut tx, &ws, members).await?;
+            }
+            for task in &batch.upserts {
+                upsert_task(&mut tx, &ws, task).await?;
+            }
+            for task in &batch.deletions {
+                delete_task(&mut tx, &ws, *task).await?;
+            }
+            for a in &batch.activities {
+                sqlx::query(
+                    "INSERT INTO activity (workspace_id, inbox_id, event_index, event_type,
+                        actor_type, actor_id, subject_kind, subject_id, occurred_ms)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                     ON CONFLICT (inbox_id, event_index) DO NOTHING",
+                )
+                .bind(&ws)
+                .bind(a.inbox_id)
+                .bind(a.event_index)
+                .bind(&a.event_type)
+                .bind(&a.actor_type)
+                .bind(&a.actor_id)
+                .bind(&a.subject_kind)
+                .bind(&a.subject_id)
+                .bind(a.occurred_ms)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::query(
+            "UPDATE inbox SET status = 'done', processed_ms = $1, lease_until_ms = NULL,
+                attempts = attempts + 1, last_error = NULL
+             WHERE id = ANY($2) AND status = 'pending'",
+        )
+        .bind(now_ms)
+        .bind(&batch.done)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn inbox_retry(&self, ids: &[i64], next_attempt_ms: i64, error: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE inbox SET attempts = attempts + 1, next_attempt_ms = $1, last_error = $2,
+                lease_until_ms = NULL
+             WHERE id = ANY($3) AND status = 'pending'",
+        )
+        .bind(next_attempt_ms)
+        .bind(error)
+        .bind(ids)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn inbox_backlog(&self, workspace: Uuid) -> StoreResult<Backlog> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS waiting,
+                    COUNT(*) FILTER (WHERE last_error IS NOT NULL) AS failing,
+                    (SELECT last_error FROM inbox
+                     WHERE workspace_id = $1 AND status = 'pending' AND last_error IS NOT NULL
+                     ORDER BY id DESC LIMIT 1) AS last_error
+             FROM inbox WHERE workspace_id = $1 AND status = 'pending'",
+        )
+        .bind(workspace.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Backlog {
+            waiting: u64::try_from(row.int("waiting")?).unwrap_or(0),
+            failing: u64::try_from(row.int("failing")?).unwrap_or(0),
+            last_error: row.opt_text("last_error")?,
+        })
+    }
+
+    async fn inbox_health(
+        &self,
+        workspace: Uuid,
+        now_ms: i64,
+        late_after_ms: i64,
+    ) -> StoreResult<InboxHealth> {
+        let row = sqlx::query(
+            "WITH late AS (
+                SELECT id, received_ms, last_error FROM inbox
+                WHERE workspace_id = $1 AND status = 'pending'
+                  AND (attempts > 0 OR received_ms <= $2))
+             SELECT COUNT(*) AS waiting, MIN(received_ms) AS oldest,
+                    (SELECT last_error FROM late WHERE last_error IS NOT NULL
+                     ORDER BY id DESC LIMIT 1) AS last_error
+             FROM late",
+        )
+        .bind(workspace.to_string())
+        .bind(now_ms - late_after_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(InboxHealth {
+            waiting: u64::try_from(row.int("waiting")?).unwrap_or(0),
+            oldest_received_ms: row.opt_int("oldest")?,
+            last_error: row.opt_text("last_error")?,
+        })
+    }
+
+    async fn inbox_defer(&self, workspace: Uuid, until_ms: i64, now_ms: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE inbox SET next_attempt_ms = $1
+             WHERE workspace_id = $2 AND status = 'pending'
+               AND (lease_until_ms IS NULL OR lease_until_ms <= $3)",
+        )
+        .bind(until_ms)
+        .bind(workspace.to_string())
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn inbox_wake(&self, workspace: Uuid, now_ms: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE inbox SET next_attempt_ms = $1
+             WHERE workspace_id = $2 AND status = 'pending' AND next_attempt_ms > $1",
+        )
+        .bind(now_ms)
+        .bind(workspace.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn inbox_purge(&self, before_ms: i64) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM inbox WHERE status = 'done' AND received_ms < $1")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn activity(&self, workspace: Uuid, query: &ActivityQuery) -> StoreResult<ActivityPage> {
+        // $1 the workspace, $2 the event type (NULL: any), $3/$4 limit and offset.
+        let filter = "a.workspace_id = $1 AND ($2::TEXT IS NULL OR a.event_type = $2)";
+        let ws = workspace.to_string();
+        let total: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM activity a WHERE {filter}"))
+                .bind(&ws)
+                .bind(&query.event_type)
+                .fetch_one(&self.pool)
+                .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT a.id, a.event_type, a.actor_type, a.actor_id, a.subject_kind, a.subject_id,
+                    a.occurred_ms, t.data AS task
+             FROM activity a
+             LEFT JOIN tasks t ON t.workspace_id = a.workspace_id
+                AND a.subject_kind = 'task' AND t.task_id = a.subject_id
+             WHERE {filter}
+             ORDER BY a.id DESC LIMIT $3 OFFSET $4"
+        ))
+        .bind(&ws)
+        .bind(&query.event_type)
+        .bind(i64::from(query.limit))
+        .bind(i64::from(query.offset))
+        .fetch_all(&self.pool)
+        .await?;
+        let entries = rows
+            .iter()
+            .map(activity_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(ActivityPage {
+            entries,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+}

@@ -1,0 +1,392 @@
+//! The webhook inbox (insert, claim with leases, apply, retry, defer and wake, health, purge)
+//! and the activity feed.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use taskr::store::{ActivityQuery, AppliedBatch, NewActivity, Store};
+use uuid::Uuid;
+
+use crate::fixtures::{delivery, linked, member, task};
+
+on_both_backends!(
+    a_delivery_is_stored_once_per_idempotency_key,
+    a_claim_leases_due_rows_until_the_lease_runs_out,
+    concurrent_claims_never_take_the_same_row,
+    released_leases_make_rows_due_at_once,
+    applying_a_batch_updates_the_cache_and_feed_and_marks_its_rows_done,
+    a_batch_for_a_workspace_nobody_links_only_marks_its_rows_done,
+    a_retried_row_waits_and_reports_its_error,
+    deferring_a_workspace_spares_leased_rows_and_waking_makes_rows_due,
+    health_counts_only_late_rows_of_the_workspace,
+    purging_forgets_only_applied_rows_received_before_the_cut,
+    activity_comes_newest_first_in_pages_filtered_by_type_with_its_task,
+);
+
+const LEASE: i64 = 1_000;
+
+fn activity(inbox_id: i64, index: i64, event_type: &str, subject: Option<Uuid>) -> NewActivity {
+    NewActivity {
+        inbox_id,
+        event_index: index,
+        event_type: event_type.to_owned(),
+        actor_type: Some("workspace-member".to_owned()),
+        actor_id: Some("actor".to_owned()),
+        subject_kind: subject.map(|_| "task".to_owned()),
+        subject_id: subject.map(|s| s.to_string()),
+        occurred_ms: 1000 + index,
+    }
+}
+
+async fn a_delivery_is_stored_once_per_idempotency_key(store: Arc<dyn Store>) {
+    let ws = Uuid::new_v4();
+    assert!(store.inbox_insert(&delivery("a", ws, 10)).await.unwrap());
+    assert!(!store.inbox_insert(&delivery("a", ws, 11)).await.unwrap());
+    let inserted = store
+        .inbox_insert_many(&[
+            delivery("a", ws, 12),
+            delivery("b", ws, 12),
+            delivery("c", ws, 12),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(inserted, vec![false, true, true]);
+    let claimed = store.inbox_claim(100, LEASE, 10).await.unwrap();
+    let keys: Vec<_> = claimed.iter().map(|r| r.idempotency_key.as_str()).collect();
+    assert_eq!(keys, vec!["a", "b", "c"]);
+    assert_eq!(claimed[0].body, b"{\"key\":\"a\"}");
+    assert_eq!(claimed[0].received_ms, 10);
+    assert_eq!(claimed[0].workspace_id, ws);
+    assert_eq!(claimed[0].attempts, 0);
+}
+
+async fn a_claim_leases_due_rows_until_the_lease_runs_out(store: Arc<dyn Store>) {
+    let ws = Uuid::new_v4();
+    assert_eq!(store.inbox_next_due().await.unwrap(), None);
+    for (key, at) in [("a", 10), ("b", 20), ("c", 30), ("later", 500)] {
+        store.inbox_insert(&delivery(key, ws, at)).await.unwrap();
+    }
+    assert_eq!(store.inbox_next_due().await.unwrap(), Some(10));
+    let first = store.inbox_claim(100, LEASE, 2).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert!(first[0].id < first[1].id, "oldest first");
+    let second = store.inbox_claim(100, LEASE, 10).await.unwrap();
+    assert_eq!(second.len(), 1, "the third row; the fourth is not due");
+    assert!(store.inbox_claim(100, LEASE, 10).await.unwrap().is_empty());
+    assert_eq!(store.inbox_next_due().await.unwrap(), Some(500));
+    let after_lease = store.inbox_claim(100 + LEASE, LEASE, 10).await.unwrap();
+    let ids: HashSet<i64> = after_lease.iter().map(|r| r.id).collect();
+    assert_eq!(
+        ids.len(),
+        4,
+        "expired leases and the row now due are all claimable"
+    );
+}
+
+async fn concurrent_claims_never_take_the_same_row(store: Arc<dyn Store>) {
+    let ws = Uuid::new_v4();
+    let rows: Vec<_> = (0..60).map(|i| delivery(&format!("d{i}"), ws, i)).collect();
+    store.inbox_insert_many(&rows).await.unwrap();
+    let claimers = (0..6).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store.inbox_claim(1_000, 60_000, 4).await.unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|r| r.id));
+            }
+        })
+    });
+    let mut seen = HashSet::new();
+    for claimer in claimers.collect::<Vec<_>>() {
+        for id in claimer.await.unwrap() {
+            assert!(seen.insert(id), "row {id} claimed twice");
+        }
+    }
+    assert_eq!(seen.len(), 60);
+}
+
+async fn released_leases_make_rows_due_at_once(store: Arc<dyn Store>) {
+    let ws = Uuid::new_v4();
+    store.inbox_insert(&delivery("a", ws, 10)).await.unwrap();
+    store.inbox_insert(&delivery("b", ws, 10)).await.unwrap();
+    assert_eq!(store.inbox_claim(100, LEASE, 10).await.unwrap().len(), 2);
+    assert_eq!(store.inbox_release_leases().await.unwrap(), 2);
+    assert_eq!(store.inbox_claim(101, LEASE, 10).await.unwrap().len(), 2);
+}
+
+async fn applying_a_batch_updates_the_cache_and_feed_and_marks_its_rows_done(
+    store: Arc<dyn Store>,
+) {
+    let (_, ws) = linked(store.as_ref(), "alice").await;
+    let old = task(ws.id, "old", false, "2024-01-01", &[]);
+    store
+        .replace_workspace_cache(ws.id, &[], std::slice::from_ref(&old), 1)
+        .await
+        .unwrap();
+    store.inbox_insert(&delivery("a", ws.id, 10)).await.unwrap();
+    store.inbox_insert(&delivery("b", ws.id, 11)).await.unwrap();
+    let claimed = store.inbox_claim(100, LEASE, 10).await.unwrap();
+    let new = task(ws.id, "new", false, "2024-01-02", &[]);
+    let ann = member(ws.id, Uuid::new_v4(), "Ann");
+    let batch = AppliedBatch {
+        workspace_id: ws.id,
+        upserts: vec![new.clone()],
+        deletions: vec![old.id.task_id],
+        members: Some(vec![ann.clone()]),
+        activities: vec![
+            activity(claimed[0].id, 0, "task.created", Some(new.id.task_id)),
+            activity(claimed[1].id, 0, "task.deleted", Some(old.id.task_id)),
+        ],
+        done: claimed.iter().map(|r| r.id).collect(),
+    };
+    store.inbox_apply(&batch, 200).await.unwrap();
+    assert_eq!(store.task(ws.id, new.id.task_id).await.unwrap(), Some(new));
+    assert!(store.task(ws.id, old.id.task_id).await.unwrap().is_none());
+    assert_eq!(store.members(ws.id).await.unwrap(), vec![ann]);
+    let backlog = store.inbox_backlog(ws.id).await.unwrap();
+    assert_eq!((backlog.waiting, backlog.failing), (0, 0));
+    assert!(store
+        .inbox_claim(100 + LEASE, LEASE, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.inbox_next_due().await.unwrap(), None);
+
+    // Applying the same batch again (a retry after a lost answer) adds nothing to the feed.
+    store.inbox_apply(&batch, 300).await.unwrap();
+    let query = ActivityQuery {
+        event_type: None,
+        limit: 10,
+        offset: 0,
+    };
+    assert_eq!(store.activity(ws.id, &query).await.unwrap().total, 2);
+}
+
+async fn a_batch_for_a_workspace_nobody_links_only_marks_its_rows_done(store: Arc<dyn Store>) {
+    let gone = Uuid::new_v4();
+    store.inbox_insert(&delivery("a", gone, 10)).await.unwrap();
+    let claimed = store.inbox_claim(100, LEASE, 10).await.unwrap();
+    let batch = AppliedBatch {
+        workspace_id: gone,
+        upserts: vec![task(gone, "orphan", false, "2024-01-01", &[])],
+        activities: vec![activity(claimed[0].id, 0, "task.created", None)],
+        done: vec![claimed[0].id],
+        ..Default::default()
+    };
+    store.inbox_apply(&batch, 200).await.unwrap();
+    assert_eq!(store.task_count(gone).await.unwrap(), 0);
+    assert_eq!(store.inbox_backlog(gone).await.unwrap().waiting, 0);
+}
+
+async fn a_retried_row_waits_and_reports_its_error(store: Arc<dyn Store>) {
+    let ws = Uuid::new_v4();
+    store.inbox_insert(&delivery("a", ws, 10)).await.unwrap();
+    store.inbox_insert(&delivery("b", ws, 10)).await.unwrap();
+    let claimed = store.inbox_claim(100, LEASE, 1).await.unwrap();
+    store
+        .inbox_retry(&[claimed[0].id], 5_000, "Attio answered 503")
+        .await
+        .unwrap();
+    let backlog = store.inbox_backlog(ws).await.unwrap();
+    assert_eq!((backlog.waiting, backlog.failing), (2, 1));
+    assert_eq!(backlog.last_error.as_deref(), Some("Attio answered 503"));
+    let now = store.inbox_claim(101, 60_000, 10).await.unwrap();
+    assert_eq!(now.len(), 1, "only the row that was not put back");
+    assert_ne!(now[0].id, claimed[0].id);
+    let later = store.inbox_claim(5_000, LEASE, 10).await.unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!((later[0].id, later[0].attempts), (claimed[0].id, 1));
+    assert!(store
+        .inbox_backlog(Uuid::new_v4())
+        .await
+        .unwrap()
+        .last_error
+        .is_none());
+}
+
+async fn deferring_a_workspace_spares_leased_rows_and_waking_makes_rows_due(store: Arc<dyn Store>) {
+    let (ws, other) = (Uuid::new_v4(), Uuid::new_v4());
+    for key in ["leased", "a", "b"] {
+        store.inbox_insert(&delivery(key, ws, 10)).await.unwrap();
+    }
+    store
+        .inbox_insert(&delivery("other", other, 10))
+        .await
+        .unwrap();
+    let leased = store.inbox_claim(100, LEASE, 1).await.unwrap();
+    assert_eq!(leased[0].idempotency_key, "leased");
+    assert_eq!(store.inbox_defer(ws, 9_000, 100).await.unwrap(), 2);
+    let due: Vec<_> = store.inbox_claim(100, LEASE, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(
+        due[0].workspace_id, other,
+        "another workspace's row is not deferred"
+    );
+    // At 2,000 the leases of the first claims ran out; the deferred rows still wait.
+    let again = store.inbox_claim(2_000, LEASE, 10).await.unwrap();
+    let keys: HashSet<_> = again.iter().map(|r| r.idempotency_key.as_str()).collect();
+    assert_eq!(keys, HashSet::from(["leased", "other"]));
+
+    // The row claimed again at 2,000 stays leased until 3,000.
+    assert_eq!(store.inbox_wake(ws, 2_500).await.unwrap(), 2);
+    assert_eq!(store.inbox_wake(ws, 2_500).await.unwrap(), 0);
+    let woken = store.inbox_claim(2_500, LEASE, 10).await.unwrap();
+    let keys: HashSet<_> = woken.iter().map(|r| r.idempotency_key.as_str()).collect();
+    assert_eq!(keys, HashSet::from(["a", "b"]));
+}
+
+async fn health_counts_only_late_rows_of_the_workspace(store: Arc<dyn Store>) {
+    let (ws, other) = (Uuid::new_v4(), Uuid::new_v4());
+    store
+        .inbox_insert(&delivery("old", ws, 1_000))
+        .await
+        .unwrap();
+    store
+        .inbox_insert(&delivery("fresh", ws, 9_500))
+        .await
+        .unwrap();
+    store
+        .inbox_insert(&delivery("retried", ws, 9_600))
+        .await
+        .unwrap();
+    store
+        .inbox_insert(&delivery("elsewhere", other, 1_000))
+        .await
+        .unwrap();
+    let claimed = store.inbox_claim(9_700, LEASE, 10).await.unwrap();
+    let retried = claimed
+        .iter()
+        .find(|r| r.idempotency_key == "retried")
+        .unwrap();
+    store
+        .inbox_retry(&[retried.id], 20_000, "rate limited")
+        .await
+        .unwrap();
+
+    let health = store.inbox_health(ws, 10_000, 2_000).await.unwrap();
+    assert_eq!(
+        health.waiting, 2,
+        "the old row and the retried one, not the fresh one"
+    );
+    assert_eq!(health.oldest_received_ms, Some(1_000));
+    assert_eq!(health.last_error.as_deref(), Some("rate limited"));
+    let calm = store
+        .inbox_health(Uuid::new_v4(), 10_000, 2_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        (calm.waiting, calm.oldest_received_ms, calm.last_error),
+        (0, None, None)
+    );
+}
+
+async fn purging_forgets_only_applied_rows_received_before_the_cut(store: Arc<dyn Store>) {
+    let ws = Uuid::new_v4();
+    for (key, at) in [("old-done", 10), ("new-done", 500), ("old-pending", 10)] {
+        store.inbox_insert(&delivery(key, ws, at)).await.unwrap();
+    }
+    let claimed = store.inbox_claim(1_000, LEASE, 2).await.unwrap();
+    let done = AppliedBatch {
+        workspace_id: ws,
+        done: claimed.iter().map(|r| r.id).collect(),
+        ..Default::default()
+    };
+    store.inbox_apply(&done, 1_000).await.unwrap();
+    assert_eq!(store.inbox_purge(100).await.unwrap(), 1);
+    assert_eq!(store.inbox_purge(100).await.unwrap(), 0);
+    // A purged key may come again; a kept one is still a duplicate.
+    assert!(store
+        .inbox_insert(&delivery("old-done", ws, 2_000))
+        .await
+        .unwrap());
+    assert!(!store
+        .inbox_insert(&delivery("new-done", ws, 2_000))
+        .await
+        .unwrap());
+    assert_eq!(store.inbox_backlog(ws).await.unwrap().waiting, 2);
+}
+
+async fn activity_comes_newest_first_in_pages_filtered_by_type_with_its_task(
+    store: Arc<dyn Store>,
+) {
+    let (_, ws) = linked(store.as_ref(), "alice").await;
+    let (_, other) = linked(store.as_ref(), "bob").await;
+    let kept = task(ws.id, "kept", false, "2024-01-01", &[]);
+    store
+        .replace_workspace_cache(ws.id, &[], std::slice::from_ref(&kept), 1)
+        .await
+        .unwrap();
+    let types = [
+        "task.created",
+        "task.updated",
+        "task.created",
+        "task.deleted",
+        "note.created",
+    ];
+    let activities: Vec<_> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let subject = if i == 2 {
+                kept.id.task_id
+            } else {
+                Uuid::new_v4()
+            };
+            activity(1, i as i64, t, Some(subject))
+        })
+        .collect();
+    let batch = AppliedBatch {
+        workspace_id: ws.id,
+        activities,
+        ..Default::default()
+    };
+    store.inbox_apply(&batch, 10).await.unwrap();
+    let elsewhere = AppliedBatch {
+        workspace_id: other.id,
+        activities: vec![activity(2, 0, "task.created", None)],
+        ..Default::default()
+    };
+    store.inbox_apply(&elsewhere, 10).await.unwrap();
+
+    let query = |event_type: Option<&str>, limit, offset| ActivityQuery {
+        event_type: event_type.map(String::from),
+        limit,
+        offset,
+    };
+    let all = store.activity(ws.id, &query(None, 2, 0)).await.unwrap();
+    assert_eq!(all.total, 5);
+    let got: Vec<_> = all.entries.iter().map(|a| a.event_type.as_str()).collect();
+    assert_eq!(got, vec!["note.created", "task.deleted"]);
+    assert!(all.entries[0].id > all.entries[1].id);
+    let created = store
+        .activity(ws.id, &query(Some("task.created"), 10, 0))
+        .await
+        .unwrap();
+    assert_eq!(created.total, 2);
+    assert_eq!(
+        created.entries[0].task.as_ref(),
+        Some(&kept),
+        "joined with its cached task"
+    );
+    assert_eq!(created.entries[1].task, None, "a task that is not cached");
+    assert_eq!(created.entries[0].occurred_ms, 1002);
+    assert_eq!(created.entries[0].actor_id.as_deref(), Some("actor"));
+    let next = store
+        .activity(ws.id, &query(Some("task.created"), 1, 1))
+        .await
+        .unwrap();
+    assert_eq!(next.entries.len(), 1);
+    assert_eq!(next.entries[0].id, created.entries[1].id);
+    assert_eq!(
+        store
+            .activity(other.id, &query(None, 10, 0))
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+}
