@@ -42,7 +42,8 @@ async fn single_reads(app: &TestApp, ids: &[Uuid]) -> usize {
 
 async fn rows_naming(app: &TestApp, task: Uuid, status: &str) -> i64 {
     app.count(&format!(
-        "SELECT COUNT(*) FROM inbox WHERE status = '{status}' AND CAST(body AS TEXT) LIKE '%{task}%'"
+        "SELECT COUNT(*) FROM inbox WHERE status = '{status}' AND {} LIKE '%{task}%'",
+        app.database.text_of("body")
     ))
     .await
 }
@@ -149,7 +150,7 @@ async fn one_failing_task_read_puts_back_only_its_own_row() {
         assert_eq!(rows_naming(&app, task, "pending").await, 0, "{task} done");
         let data = app
             .count(&format!(
-                "SELECT is_completed FROM tasks WHERE task_id = '{task}'"
+                "SELECT COUNT(*) FROM tasks WHERE task_id = '{task}' AND is_completed"
             ))
             .await;
         assert_eq!(data, 1, "{task} is completed in the cache");
@@ -162,7 +163,8 @@ async fn one_failing_task_read_puts_back_only_its_own_row() {
     assert_eq!(
         app.count(&format!(
             "SELECT COUNT(*) FROM inbox WHERE status = 'pending' AND attempts = 1
-             AND last_error LIKE '%500%' AND CAST(body AS TEXT) LIKE '%{failing}%'"
+             AND last_error LIKE '%500%' AND {} LIKE '%{failing}%'",
+            app.database.text_of("body")
         ))
         .await,
         1
@@ -188,7 +190,7 @@ async fn one_failing_task_read_puts_back_only_its_own_row() {
     );
     assert_eq!(
         app.count(&format!(
-            "SELECT is_completed FROM tasks WHERE task_id = '{failing}'"
+            "SELECT COUNT(*) FROM tasks WHERE task_id = '{failing}' AND is_completed"
         ))
         .await,
         1

@@ -47,6 +47,22 @@ impl TestDatabase {
         }
     }
 
+    /// SQL for the text of a BLOB/BYTEA column (a stored delivery body, say).
+    pub fn text_of(&self, column: &str) -> String {
+        match self {
+            Self::Sqlite { .. } => format!("CAST({column} AS TEXT)"),
+            Self::Postgres { .. } => format!("convert_from({column}, 'UTF8')"),
+        }
+    }
+
+    /// SQL for a literal of raw bytes given as hex digits.
+    pub fn bytes_literal(&self, hex: &str) -> String {
+        match self {
+            Self::Sqlite { .. } => format!("x'{hex}'"),
+            Self::Postgres { .. } => format!("'\\x{hex}'::bytea"),
+        }
+    }
+
     /// The URL as Taskr's settings (and its command line) take it.
     pub fn url(&self) -> DatabaseUrl {
         match self {

@@ -150,7 +150,10 @@ async fn a_server_fault_shows_a_generic_page_without_details() {
     let client = app.user("dana").await;
     app.connect(&client).await;
     // Break the stored token on purpose: it no longer opens, so the sync cannot proceed.
-    app.execute("UPDATE attio_links SET token_sealed = x'00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff'")
+    let junk = app
+        .database
+        .bytes_literal("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+    app.execute(&format!("UPDATE attio_links SET token_sealed = {junk}"))
         .await;
     let response = app.post_form(&client, "/tasks/sync", &[]).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);

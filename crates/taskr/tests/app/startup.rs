@@ -154,8 +154,11 @@ async fn a_key_that_stored_values_depend_on_must_be_configured_or_taskr_refuses_
     let data = app.data_dir.path().to_owned();
 
     // Demo mode (no key configured) with no encryption.key beside the database: no new key.
+    let database_url = app.database.url().expose().to_owned();
     let mut demo = taskr();
-    demo.arg("--data-dir").arg(&data);
+    demo.arg("--data-dir")
+        .arg(&data)
+        .args(["--database-url", &database_url]);
     let output = run_expecting_refusal(demo);
     assert!(!output.status.success());
     let message = stderr(&output);
@@ -171,6 +174,7 @@ async fn a_key_that_stored_values_depend_on_must_be_configured_or_taskr_refuses_
     wrong
         .arg("--data-dir")
         .arg(&data)
+        .args(["--database-url", &database_url])
         .args(["--encryption-key", &"22".repeat(32)]);
     let output = run_expecting_refusal(wrong);
     assert!(!output.status.success());
