@@ -99,7 +99,7 @@ async fn ingest(app: &TestApp) {
 
 async fn change_to_cache(app: &TestApp) {
     let workspace = app.sandbox.sandbox.workspace_id();
-    let mut live = app.state.live.subscribe();
+    let mut live = app.state.coordinator.subscribe();
     let mut samples = Vec::with_capacity(CHANGES);
     for i in 0..CHANGES {
         while live.try_recv().is_ok() {}
@@ -112,7 +112,7 @@ async fn change_to_cache(app: &TestApp) {
                 .await
                 .expect("the change arrives")
                 .expect("live channel open");
-            if event.workspace == workspace && event.change == taskr::live::Change::Tasks {
+            if event.workspace == Some(workspace) && event.change == taskr::live::Change::Tasks {
                 break;
             }
         }

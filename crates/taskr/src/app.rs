@@ -216,7 +216,8 @@ impl Application {
         if let Some(embedded) = &sandbox {
             add_demo_sequencer(&mut settings, embedded)?;
         }
-        let state = AppState::new(store, cipher, gateway, settings, metrics);
+        let coordinator = crate::coordination::Coordinator::connect(&settings.database_url).await?;
+        let state = AppState::new(store, cipher, gateway, settings, metrics, coordinator);
         Ok(Self {
             listener,
             state,

@@ -175,7 +175,7 @@ pub async fn complete(
             rows = woken,
             "woke deliveries that waited for a working token"
         );
-        state.inbox_ready.notify_one();
+        state.coordinator.wake_worker();
     }
     if let Err(e) = crate::webhooks::ensure(state, &link).await {
         tracing::warn!(

@@ -8,7 +8,7 @@ use std::time::Duration;
 use attio::AttioError;
 use uuid::Uuid;
 
-use crate::live::Change;
+use crate::live::{Change, LiveEvent};
 use crate::state::AppState;
 use crate::store::{InboxHealth, UpstreamProblem, Workspace};
 
@@ -43,7 +43,9 @@ pub async fn record(
         .await?
     {
         tracing::info!(%workspace, problem = ?problem, "Attio's health for the workspace changed");
-        state.live.publish(workspace, Change::Health);
+        state
+            .coordinator
+            .publish(LiveEvent::new(workspace, Change::Health));
     }
     Ok(())
 }

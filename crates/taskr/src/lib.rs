@@ -7,6 +7,7 @@ pub mod attio_link;
 pub mod config;
 pub mod config_text;
 pub mod connections;
+pub mod coordination;
 pub mod crypto;
 pub mod drain;
 pub mod error;

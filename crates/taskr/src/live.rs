@@ -1,11 +1,11 @@
-//! Live updates inside one Taskr process: whatever changes a workspace's cache or feed says so
-//! here, and open pages hear it through server-sent events.
+//! What a live update says: whatever changes a workspace's cache or feed publishes a
+//! `LiveEvent` through the coordinator (`crate::coordination`), and open pages hear it through
+//! server-sent events, on this instance and on every other one sharing the database.
 
-use tokio::sync::broadcast;
 use uuid::Uuid;
 
 /// What changed in a workspace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Change {
     Tasks,
     Activity,
@@ -14,32 +14,52 @@ pub enum Change {
     Health,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl Change {
+    /// The name of the server-sent event (and of the change in notifications).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Tasks => "tasks",
+            Change::Activity => "activity",
+            Change::Health => "health",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Change::Tasks, Change::Activity, Change::Health]
+            .into_iter()
+            .find(|change| change.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LiveEvent {
-    pub workspace: Uuid,
+    /// The workspace that changed; `None` for every workspace (after this instance may have
+    /// missed events, say while its link to the database's notifications was down).
+    pub workspace: Option<Uuid>,
     pub change: Change,
 }
 
-#[derive(Clone)]
-pub struct Live {
-    sender: broadcast::Sender<LiveEvent>,
-}
-
-impl Default for Live {
-    fn default() -> Self {
-        // Slow listeners that fall this far behind are told to refresh everything.
-        let (sender, _) = broadcast::channel(1024);
-        Self { sender }
-    }
-}
-
-impl Live {
-    pub fn publish(&self, workspace: Uuid, change: Change) {
-        // No listener is not an error: nobody has the page open.
-        let _ = self.sender.send(LiveEvent { workspace, change });
+impl LiveEvent {
+    pub fn new(workspace: Uuid, change: Change) -> Self {
+        Self {
+            workspace: Some(workspace),
+            change,
+        }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
-        self.sender.subscribe()
+    /// "Refresh everything": every open page reloads what it shows.
+    pub fn everything() -> Self {
+        Self {
+            workspace: None,
+            change: Change::Tasks,
+        }
+    }
+
+    /// Whether a page showing `workspace` should hear this event.
+    pub fn concerns(&self, workspace: Option<Uuid>) -> bool {
+        match self.workspace {
+            None => true,
+            Some(changed) => Some(changed) == workspace,
+        }
     }
 }

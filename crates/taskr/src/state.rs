@@ -9,8 +9,8 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::attio_link::AttioGateway;
 use crate::config::Settings;
 use crate::connections::Connections;
+use crate::coordination::Coordinator;
 use crate::crypto::Cipher;
-use crate::live::Live;
 use crate::store::Store;
 use crate::sync::Syncer;
 use crate::webhooks::SecretCache;
@@ -23,10 +23,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub auth_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     pub syncer: Arc<Syncer>,
-    pub live: Live,
+    /// Live updates, worker wake-ups and connection-cache invalidation, across every instance
+    /// that shares the database.
+    pub coordinator: Coordinator,
     pub webhook_secrets: Arc<SecretCache>,
-    /// Wakes the inbox worker when a delivery is stored.
-    pub inbox_ready: Arc<tokio::sync::Notify>,
     /// The "Attio cannot reach us" warning is logged once per process.
     pub webhook_unreachable_logged: Arc<std::sync::OnceLock<()>>,
     pub connections: Arc<Connections>,
@@ -48,6 +48,7 @@ impl AppState {
         attio: AttioGateway,
         settings: Settings,
         metrics: crate::metrics::Metrics,
+        coordinator: Coordinator,
     ) -> Self {
         let quota = Quota::per_minute(settings.auth_rate_per_minute);
         let connections = Arc::new(
@@ -57,8 +58,10 @@ impl AppState {
                 cipher.clone(),
                 attio.http.clone(),
             )
-            .with_metrics(metrics.clone()),
+            .with_metrics(metrics.clone())
+            .with_coordinator(coordinator.clone()),
         );
+        crate::connections::follow_invalidations(&connections, coordinator.invalidations());
         let hasher = Arc::new(crate::accounts::Hasher::start(
             settings.password_hashing.workers,
             settings.password_hashing.queue,
@@ -76,9 +79,8 @@ impl AppState {
             auth_limiter: Arc::new(RateLimiter::keyed(quota)),
             settings: Arc::new(settings),
             syncer: Arc::new(Syncer::default()),
-            live: Live::default(),
+            coordinator,
             webhook_secrets: Arc::new(SecretCache::default()),
-            inbox_ready: Arc::new(tokio::sync::Notify::new()),
             webhook_unreachable_logged: Arc::new(std::sync::OnceLock::new()),
             metrics,
             drain: crate::drain::Drain::default(),

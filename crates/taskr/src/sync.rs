@@ -10,7 +10,7 @@ use attio::SelfInfo;
 use uuid::Uuid;
 
 use crate::attio_link::open_token;
-use crate::live::Change;
+use crate::live::{Change, LiveEvent};
 use crate::state::AppState;
 use crate::store::{LinkStatus, UpstreamProblem, UserId};
 
@@ -81,7 +81,9 @@ pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<Syn
                 .replace_workspace_cache(link.workspace_id, &members, &tasks, crate::now())
                 .await?;
             if !diff.is_empty() {
-                state.live.publish(link.workspace_id, Change::Tasks);
+                state
+                    .coordinator
+                    .publish(LiveEvent::new(link.workspace_id, Change::Tasks));
             }
             tracing::info!(
                 tasks = tasks.len(),
@@ -129,7 +131,9 @@ pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<Syn
         }
     };
     // Every finished sync can change what the page says (last synced, its error, staleness).
-    state.live.publish(workspace, Change::Health);
+    state
+        .coordinator
+        .publish(LiveEvent::new(workspace, Change::Health));
     outcome
 }
 

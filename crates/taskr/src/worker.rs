@@ -18,7 +18,7 @@ use attio::{EventType, WebhookPayload};
 use uuid::Uuid;
 
 use self::fetch::{Class, Failure};
-use crate::live::Change;
+use crate::live::{Change, LiveEvent};
 use crate::state::AppState;
 use crate::store::{AppliedBatch, InboxRow, NewActivity};
 
@@ -50,7 +50,7 @@ pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
             Ok(None) | Err(_) => IDLE_POLL,
         };
         tokio::select! {
-            _ = state.inbox_ready.notified() => tokio::time::sleep(COALESCE).await,
+            _ = state.coordinator.worker_woken() => tokio::time::sleep(COALESCE).await,
             _ = tokio::time::sleep(idle) => {}
             _ = stop.changed() => return,
         }
@@ -103,7 +103,9 @@ pub async fn process_due(state: &AppState) -> anyhow::Result<usize> {
                 .store
                 .inbox_retry(&ids, crate::now_ms() + wait, &message)
                 .await?;
-            state.live.publish(workspace, Change::Health);
+            state
+                .coordinator
+                .publish(LiveEvent::new(workspace, Change::Health));
         }
     }
     Ok(claimed)
@@ -321,13 +323,19 @@ async fn apply_workspace(
         crate::health::record(state, workspace, fetched.problem).await?;
     }
     if any_done {
-        state.live.publish(workspace, Change::Activity);
+        state
+            .coordinator
+            .publish(LiveEvent::new(workspace, Change::Activity));
     }
     if tasks_changed {
-        state.live.publish(workspace, Change::Tasks);
+        state
+            .coordinator
+            .publish(LiveEvent::new(workspace, Change::Tasks));
     }
     if health_changed {
-        state.live.publish(workspace, Change::Health);
+        state
+            .coordinator
+            .publish(LiveEvent::new(workspace, Change::Health));
     }
     Ok(())
 }

@@ -10,5 +10,6 @@ mod service;
 pub use flow::{begin_oauth, complete_oauth, disconnect, save_secret, FlowError};
 pub use providers::Provider;
 pub use service::{
-    hint, CallError, Connection, ConnectionError, ConnectionRequired, Connections, Ctx, Secret,
+    follow_invalidations, hint, CallError, Connection, ConnectionError, ConnectionRequired,
+    Connections, Ctx, Secret,
 };

@@ -6,12 +6,14 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use uuid::Uuid;
 
 use super::oauth::{self, TokenError};
 use super::providers::Provider;
+use crate::coordination::Invalidation;
 use crate::crypto::{Cipher, Sealed};
 use crate::store::{
     contexts, ConnectionRecord, ConnectionStatus, Owner, OwnerKind, Store, TokenUpdate, UserId,
@@ -92,7 +94,8 @@ pub(super) struct NewValue<'a> {
 }
 
 /// How long an opened connection is served from memory. Writes made through this process
-/// invalidate it at once; a change made by another instance is seen within this time.
+/// invalidate it at once, and so do writes made by another instance when the coordinator is
+/// shared (PostgreSQL); this bound only remains as a safety net for a missed message.
 const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 type CacheKey = (String, Owner);
@@ -104,7 +107,35 @@ pub struct Connections {
     http: reqwest::Client,
     refreshing: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
     cache: Mutex<HashMap<CacheKey, (std::time::Instant, ConnectionRecord, Connection)>>,
+    /// Counts invalidations heard: a read that began before one does not cache what it read
+    /// (it may be the value from just before the write the invalidation is about).
+    epoch: AtomicU64,
     metrics: crate::metrics::Metrics,
+    /// Tells the other instances about writes; `None` in a standalone service (tools, tests).
+    coordinator: Option<crate::coordination::Coordinator>,
+}
+
+/// Applies what the coordinator says about connections to `connections`' cache, for as long
+/// as both exist.
+pub fn follow_invalidations(
+    connections: &Arc<Connections>,
+    mut heard: tokio::sync::broadcast::Receiver<Invalidation>,
+) {
+    let connections = Arc::downgrade(connections);
+    tokio::spawn(async move {
+        loop {
+            let what = match heard.recv().await {
+                Ok(what) => what,
+                // Missed some: forget everything rather than guess.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Invalidation::All,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            let Some(connections) = connections.upgrade() else {
+                return;
+            };
+            connections.forget(&what);
+        }
+    });
 }
 
 fn value_context(record_provider: &str, owner: &Owner, part: &str) -> String {
@@ -139,8 +170,16 @@ impl Connections {
             http,
             refreshing: Mutex::new(HashMap::new()),
             cache: Mutex::new(HashMap::new()),
+            epoch: AtomicU64::new(0),
             metrics: crate::metrics::Metrics::default(),
+            coordinator: None,
         }
+    }
+
+    /// Tells every instance sharing the coordinator when a connection is written.
+    pub fn with_coordinator(mut self, coordinator: crate::coordination::Coordinator) -> Self {
+        self.coordinator = Some(coordinator);
+        self
     }
 
     /// Counts refreshes in the application's metrics (a detached registry otherwise).
@@ -160,15 +199,32 @@ impl Connections {
     /// Drops every cached copy, so that the next reads go to the store (for tools and tests
     /// that change the store behind this process's back).
     pub fn forget_cached(&self) {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.forget(&Invalidation::All);
     }
 
-    /// Forgets the cached copy of a connection (after any write to it).
+    /// Forgets cached copies in this process only.
+    fn forget(&self, what: &Invalidation) {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        match what {
+            Invalidation::One { provider, owner } => {
+                cache.remove(&(provider.clone(), owner.clone()));
+            }
+            Invalidation::All => cache.clear(),
+        }
+    }
+
+    /// Forgets the cached copy of a connection here and on every other instance: called
+    /// after any write to it (after, so that nobody re-reads the old value in between).
     pub(super) fn invalidate(&self, provider: &str, owner: &Owner) {
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&(provider.to_owned(), owner.clone()));
+        let what = Invalidation::One {
+            provider: provider.to_owned(),
+            owner: owner.clone(),
+        };
+        self.forget(&what);
+        if let Some(coordinator) = &self.coordinator {
+            coordinator.invalidate_connection(provider, owner);
+        }
     }
 
     fn cached(&self, provider: &str, owner: &Owner) -> Option<(ConnectionRecord, Connection)> {
@@ -179,8 +235,13 @@ impl Connections {
             .map(|(_, record, connection)| (record.clone(), connection.clone()))
     }
 
-    fn remember(&self, record: &ConnectionRecord, connection: &Connection) {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(
+    /// Caches a copy read when the epoch was `epoch`, unless something was invalidated since.
+    fn remember(&self, epoch: u64, record: &ConnectionRecord, connection: &Connection) {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if self.epoch.load(Ordering::SeqCst) != epoch {
+            return;
+        }
+        cache.insert(
             (record.provider.clone(), record.owner.clone()),
             (
                 std::time::Instant::now(),
@@ -291,6 +352,7 @@ impl Connections {
                 return Ok(connection);
             }
         }
+        let epoch = self.epoch.load(Ordering::SeqCst);
         let record = self
             .store
             .connection(name, &owner)
@@ -299,7 +361,7 @@ impl Connections {
             .ok_or_else(|| self.required(provider, ctx, scope, None))?;
         let record = self.fresh(provider, ctx, record, false).await?;
         let connection = self.open(&record)?;
-        self.remember(&record, &connection);
+        self.remember(epoch, &record, &connection);
         Ok(connection)
     }
 
@@ -351,7 +413,10 @@ impl Connections {
         if !force && !Self::due(provider, &record) {
             return Ok(record);
         }
-        self.invalidate(&record.provider, &record.owner);
+        self.forget(&Invalidation::One {
+            provider: (&record.provider).to_owned(),
+            owner: (&record.owner).clone(),
+        });
         let Some(config) = provider.oauth2() else {
             // A secret cannot be refreshed: a 401 means it is wrong or revoked.
             let reason = format!("{} refused the stored secret.", provider.display_name);
@@ -359,6 +424,7 @@ impl Connections {
                 .mark_needs_reconnect(record.id, &reason, crate::now())
                 .await
                 .map_err(anyhow::Error::from)?;
+            self.invalidate(&record.provider, &record.owner);
             return Err(self.required(provider, ctx, scope, Some(reason)));
         };
         let seen_version = record.version;
@@ -388,6 +454,7 @@ impl Connections {
                 .mark_needs_reconnect(current.id, &reason, crate::now())
                 .await
                 .map_err(anyhow::Error::from)?;
+            self.invalidate(&current.provider, &current.owner);
             return Err(self.required(provider, ctx, scope, Some(reason)));
         };
         let refresh_token = String::from_utf8(
@@ -432,6 +499,7 @@ impl Connections {
                 if !stored {
                     tracing::info!(connection = current.id, "another instance refreshed first");
                 }
+                self.invalidate(&current.provider, &current.owner);
                 self.reload(provider, ctx, &current).await
             }
             Err(e) if e.is_invalid_grant() => {
@@ -449,6 +517,7 @@ impl Connections {
                     .mark_needs_reconnect(current.id, &reason, crate::now())
                     .await
                     .map_err(anyhow::Error::from)?;
+                self.invalidate(&current.provider, &current.owner);
                 Err(self.required(provider, ctx, scope, Some(reason)))
             }
             Err(e @ TokenError::Refused { .. }) => {
@@ -460,6 +529,7 @@ impl Connections {
                     .mark_needs_reconnect(current.id, &reason, crate::now())
                     .await
                     .map_err(anyhow::Error::from)?;
+                self.invalidate(&current.provider, &current.owner);
                 Err(self.required(provider, ctx, scope, Some(reason)))
             }
             Err(e @ TokenError::Unavailable(_)) => {
@@ -498,7 +568,10 @@ impl Connections {
         ctx: &Ctx,
         connection: &Connection,
     ) -> Result<Connection, ConnectionError> {
-        self.invalidate(&connection.provider, &connection.owned_by);
+        self.forget(&Invalidation::One {
+            provider: (&connection.provider).to_owned(),
+            owner: (&connection.owned_by).clone(),
+        });
         let provider = self.provider_for(&connection.provider, connection.owned_by.kind)?;
         let record = self
             .store
@@ -538,13 +611,17 @@ impl Connections {
             Ok(value) => Ok(value),
             Err(CallError::Other(e)) => Err(e.into()),
             Err(CallError::Unauthorized) => {
-                self.invalidate(provider, &retried.owned_by);
+                self.forget(&Invalidation::One {
+                    provider: (provider).to_owned(),
+                    owner: (&retried.owned_by).clone(),
+                });
                 let provider = self.provider_for(provider, scope)?;
                 let reason = format!("{} refused a freshly renewed token.", provider.display_name);
                 self.store
                     .mark_needs_reconnect(retried.id, &reason, crate::now())
                     .await
                     .map_err(anyhow::Error::from)?;
+                self.invalidate(&retried.provider, &retried.owned_by);
                 Err(self.required(provider, ctx, scope, Some(reason)))
             }
         }
@@ -584,8 +661,9 @@ impl Connections {
             version: 1,
             owner,
         };
+        let stored = self.store.put_connection(&record).await?;
         self.invalidate(&record.provider, &record.owner);
-        Ok(self.store.put_connection(&record).await?)
+        Ok(stored)
     }
 
     /// Opens a sealed part of a stored connection (for revocation at disconnect).

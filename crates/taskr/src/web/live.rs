@@ -15,7 +15,6 @@ use tokio_stream::StreamExt;
 
 use super::Visitor;
 use crate::error::AppError;
-use crate::live::Change;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -31,14 +30,10 @@ async fn live(State(state): State<AppState>, visitor: Visitor) -> Result<Respons
         .map(|link| link.workspace_id);
     // Counted while the stream is open (the guard lives in the closure, dropped with it).
     let open = state.metrics.live_stream();
-    let events = BroadcastStream::new(state.live.subscribe()).filter_map(move |item| {
+    let events = BroadcastStream::new(state.coordinator.subscribe()).filter_map(move |item| {
         let _counted = &open;
         let name = match item {
-            Ok(event) if Some(event.workspace) == workspace => match event.change {
-                Change::Tasks => "tasks",
-                Change::Activity => "activity",
-                Change::Health => "health",
-            },
+            Ok(event) if event.concerns(workspace) => event.change.as_str(),
             Ok(_) => return None,
             // Fell behind: whatever was missed, a full refresh covers it.
             Err(BroadcastStreamRecvError::Lagged(_)) => "tasks",

@@ -183,7 +183,7 @@ async fn receive(
     };
     match state.inbox_writer.insert(delivery).await {
         Ok(true) => {
-            state.inbox_ready.notify_one();
+            state.coordinator.wake_worker();
             accepted(&state, "stored");
             answer(StatusCode::OK, "stored")
         }

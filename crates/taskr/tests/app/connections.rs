@@ -13,7 +13,7 @@ use taskr::store::{OwnerKind, TaskFilter, TaskQuery};
 
 use crate::helpers::{browser, form_value, location, TestApp, TestOptions};
 
-async fn app_with(config: ProviderConfig) -> TestApp {
+pub(crate) async fn app_with(config: ProviderConfig) -> TestApp {
     TestApp::spawn_with(TestOptions {
         sequencer: Some(config),
         ..Default::default()
@@ -25,7 +25,7 @@ fn provider(app: &TestApp) -> &attio_sandbox::provider::Provider {
     &app.provider.as_ref().expect("a provider").0
 }
 
-async fn ctx(app: &TestApp, username: &str) -> Ctx {
+pub(crate) async fn ctx(app: &TestApp, username: &str) -> Ctx {
     let user = app
         .state
         .store
@@ -121,7 +121,7 @@ async fn approve_at_provider(
     client.get(&callback).send().await.unwrap()
 }
 
-async fn connected_user(app: &TestApp, username: &str) -> Client {
+pub(crate) async fn connected_user(app: &TestApp, username: &str) -> Client {
     let client = app.user(username).await;
     app.connect(&client).await;
     let response = approve_at_provider(

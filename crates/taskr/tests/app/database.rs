@@ -19,9 +19,14 @@ pub enum TestDatabase {
     },
 }
 
+/// Whether the tests run on PostgreSQL (`TASKR_TEST_BACKEND=postgres`).
+pub fn is_postgres() -> bool {
+    std::env::var("TASKR_TEST_BACKEND").as_deref() == Ok("postgres")
+}
+
 impl TestDatabase {
     pub async fn create(data_dir: &Path) -> Self {
-        if std::env::var("TASKR_TEST_BACKEND").as_deref() != Ok("postgres") {
+        if !is_postgres() {
             return Self::Sqlite {
                 url: format!("sqlite://{}", data_dir.join("taskr.db").display()),
             };

@@ -272,6 +272,29 @@ impl TestApp {
         }
     }
 
+    /// A second Taskr instance on the same database and sandbox, as behind a reverse proxy: it
+    /// listens on a port of its own, and its public URL (hence the OAuth redirect URIs and the
+    /// webhook target registered at the sandbox) is this instance's. `edit` adjusts its
+    /// settings (say, no worker).
+    pub async fn spawn_peer_with(&self, edit: impl FnOnce(&mut Settings)) -> Peer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let mut settings = (*self.state.settings).clone();
+        settings.listen = addr;
+        edit(&mut settings);
+        let app = Application::build(settings, listener).await.unwrap();
+        let state = app.state().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        Peer {
+            base: format!("http://127.0.0.1:{}", addr.port()),
+            state,
+            _stop: stop,
+        }
+    }
+
     /// Shuts Taskr down as a signal would and waits until `run_until_stopped` returns.
     pub async fn shut_down(&mut self) -> anyhow::Result<()> {
         if let Some(stop) = self.stop.take() {
@@ -572,6 +595,19 @@ impl TestApp {
 }
 
 /// An open `/live` stream, read as a page's script would.
+/// Another instance of a `TestApp`'s Taskr (`TestApp::spawn_peer_with`); stops when dropped.
+pub struct Peer {
+    pub base: String,
+    pub state: AppState,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Peer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
 pub struct LiveStream {
     response: reqwest::Response,
     seen: String,
@@ -580,7 +616,12 @@ pub struct LiveStream {
 impl LiveStream {
     /// Opens the stream; once the answer's head is here, the server is subscribed.
     pub async fn open(app: &TestApp, browser: &Client) -> Self {
-        let response = browser.get(app.url("/live")).send().await.unwrap();
+        Self::open_at(&app.url("/live"), browser).await
+    }
+
+    /// Opens the stream at `url` (another instance's `/live`, say).
+    pub async fn open_at(url: &str, browser: &Client) -> Self {
+        let response = browser.get(url).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         Self {
             response,

@@ -11,6 +11,7 @@ mod database;
 mod hardening;
 mod health;
 mod helpers;
+mod instances;
 mod limits;
 mod ops;
 mod properties;
