@@ -11,6 +11,8 @@
 
 mod postgres;
 
+pub use postgres::LISTENER_NAME;
+
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, Notify};

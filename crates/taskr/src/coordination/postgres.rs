@@ -25,6 +25,9 @@ use crate::store::{DatabaseUrl, Owner, OwnerKind};
 /// The one channel every instance of a database listens on.
 const CHANNEL: &str = "taskr_coordination";
 
+/// The listening connection's `application_name`.
+pub const LISTENER_NAME: &str = "taskr-listener";
+
 /// Messages sent in one statement at most; more wait for the next round.
 const BATCH: usize = 256;
 
@@ -66,11 +69,12 @@ pub(super) async fn start(url: &DatabaseUrl) -> anyhow::Result<Coordinator> {
 }
 
 async fn listen(options: &PgConnectOptions) -> Result<PgListener, sqlx::Error> {
-    // A pool of one connection, only for the listener: never shared with queries.
+    // A pool of one connection, only for the listener: never shared with queries. Named, so
+    // that an operator sees it in `pg_stat_activity`.
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(Duration::from_secs(10))
-        .connect_lazy_with(options.clone());
+        .connect_lazy_with(options.clone().application_name(LISTENER_NAME));
     let mut listener = PgListener::connect_with(&pool).await?;
     // Reconnecting is ours (with back-off, and telling subscribers they may have missed some).
     listener.eager_reconnect(false);

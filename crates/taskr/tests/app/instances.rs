@@ -7,11 +7,11 @@
 use std::time::Duration;
 
 use attio_sandbox::provider::ProviderConfig;
-use reqwest::StatusCode;
+use reqwest::{Client, StatusCode};
 use taskr::connections::ConnectionError;
 
 use crate::connections::{app_with, connected_user, ctx};
-use crate::helpers::{location, wait_until, LiveStream, TestApp};
+use crate::helpers::{location, wait_until, LiveStream, Peer, TestApp};
 
 /// Comfortably under the connection cache's lifetime (5 s): seeing a change within this
 /// bound proves it did not come from the cache expiring.
@@ -40,16 +40,24 @@ async fn a_webhook_delivered_to_one_instance_updates_an_open_page_on_another() {
     a.sandbox
         .sandbox
         .create_task_as_member("Told on A, seen on B");
-    live.expect("tasks").await;
-    let page = browser
-        .get(b.url("/tasks"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("Told on A, seen on B"), "{page}");
+    hears_then_lists(&mut live, &browser, &b, "Told on A, seen on B").await;
+}
+
+/// Waits for `tasks` events on `peer`'s page until the page lists `content` (each event makes
+/// a browser fetch again; events published before the change may come first).
+async fn hears_then_lists(live: &mut LiveStream, browser: &Client, peer: &Peer, content: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        live.expect("tasks").await;
+        let page = browser.get(peer.url("/tasks")).send().await.unwrap();
+        if page.text().await.unwrap().contains(content) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the peer's page never listed {content:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -97,4 +105,35 @@ async fn a_connection_disconnected_on_one_instance_is_required_at_once_on_anothe
         },
     )
     .await;
+}
+
+#[tokio::test]
+async fn after_its_listening_connection_drops_an_instance_refreshes_its_pages_and_listens_again() {
+    if skipped(
+        "after_its_listening_connection_drops_an_instance_refreshes_its_pages_and_listens_again",
+    ) {
+        return;
+    }
+    let a = TestApp::spawn().await;
+    let b = a.spawn_peer_with(|s| s.run_worker = false).await;
+    let browser = a.user("dora").await;
+    a.connect(&browser).await;
+    a.settle().await;
+    let mut live = LiveStream::open_at(&b.url("/live"), &browser).await;
+    // Cut every instance's listening connection, as a database restart or a network cut would.
+    let cut = a
+        .count(&format!(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = '{}'",
+            taskr::coordination::LISTENER_NAME
+        ))
+        .await;
+    assert_eq!(cut, 2, "one listener per instance");
+    // Whatever was sent meanwhile is lost to B: its pages are told to refresh everything.
+    live.expect("tasks").await;
+    // And it listens again: a change applied by A reaches B's page.
+    a.sandbox
+        .sandbox
+        .create_task_as_member("Made after the reconnect");
+    hears_then_lists(&mut live, &browser, &b, "Made after the reconnect").await;
 }
