@@ -214,6 +214,15 @@ impl Connections {
         }
     }
 
+    /// Forgets the cached copy of a connection in this process (before a write: the others
+    /// hear of it after the write, through `invalidate`).
+    fn forget_here(&self, provider: &str, owner: &Owner) {
+        self.forget(&Invalidation::One {
+            provider: provider.to_owned(),
+            owner: owner.clone(),
+        });
+    }
+
     /// Forgets the cached copy of a connection here and on every other instance: called
     /// after any write to it (after, so that nobody re-reads the old value in between).
     pub(super) fn invalidate(&self, provider: &str, owner: &Owner) {
@@ -413,10 +422,7 @@ impl Connections {
         if !force && !Self::due(provider, &record) {
             return Ok(record);
         }
-        self.forget(&Invalidation::One {
-            provider: (&record.provider).to_owned(),
-            owner: (&record.owner).clone(),
-        });
+        self.forget_here(&record.provider, &record.owner);
         let Some(config) = provider.oauth2() else {
             // A secret cannot be refreshed: a 401 means it is wrong or revoked.
             let reason = format!("{} refused the stored secret.", provider.display_name);
@@ -568,10 +574,7 @@ impl Connections {
         ctx: &Ctx,
         connection: &Connection,
     ) -> Result<Connection, ConnectionError> {
-        self.forget(&Invalidation::One {
-            provider: (&connection.provider).to_owned(),
-            owner: (&connection.owned_by).clone(),
-        });
+        self.forget_here(&connection.provider, &connection.owned_by);
         let provider = self.provider_for(&connection.provider, connection.owned_by.kind)?;
         let record = self
             .store
@@ -611,10 +614,7 @@ impl Connections {
             Ok(value) => Ok(value),
             Err(CallError::Other(e)) => Err(e.into()),
             Err(CallError::Unauthorized) => {
-                self.forget(&Invalidation::One {
-                    provider: (provider).to_owned(),
-                    owner: (&retried.owned_by).clone(),
-                });
+                self.forget_here(provider, &retried.owned_by);
                 let provider = self.provider_for(provider, scope)?;
                 let reason = format!("{} refused a freshly renewed token.", provider.display_name);
                 self.store
