@@ -149,9 +149,4 @@ impl Coordinator {
     pub fn invalidations(&self) -> broadcast::Receiver<Invalidation> {
         self.inner.invalidations.subscribe()
     }
-
-    /// Whether messages go to other instances (PostgreSQL) or stay in this process.
-    pub fn is_shared(&self) -> bool {
-        self.inner.remote.is_some()
-    }
 }
