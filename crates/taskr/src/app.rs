@@ -121,8 +121,6 @@ impl Application {
         crate::accounts::backfill_username_keys(store.as_ref())
             .await
             .context("normalising the usernames of existing accounts")?;
-        // Made once here, off the request path: unknown-user log-ins verify against it.
-        tokio::task::spawn_blocking(crate::accounts::dummy_hash).await?;
         // SQLite serves one Taskr instance: leases left by a process that died (a crash, a
         // SIGKILL) are void, so its claimed rows are due again at once. A PostgreSQL database
         // may be shared by several instances, and a lease there may belong to one that is alive
@@ -218,6 +216,10 @@ impl Application {
         }
         let coordinator = crate::coordination::Coordinator::connect(&settings.database_url).await?;
         let state = AppState::new(store, cipher, gateway, settings, metrics, coordinator);
+        // Made once here, off the request path: unknown-user log-ins verify against it.
+        crate::accounts::dummy_hash(&state.hasher)
+            .await
+            .context("preparing the password check for unknown users")?;
         Ok(Self {
             listener,
             state,

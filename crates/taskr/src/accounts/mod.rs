@@ -6,11 +6,6 @@ pub mod hasher;
 pub mod throttle;
 mod username;
 
-use std::sync::OnceLock;
-
-use argon2::password_hash::{PasswordHasher as _, SaltString};
-use argon2::Argon2;
-
 pub use hasher::{HashError, Hasher};
 pub use throttle::{LoginThrottle, ThrottlePolicy};
 pub use username::{key_of, skeleton_of, Username, USERNAME_MAX, USERNAME_MIN};
@@ -78,16 +73,14 @@ impl From<HashError> for AccountError {
 }
 
 /// A hash of a password nobody knows, verified against when the username does not exist so
-/// that the answer takes as long as for a wrong password. Made once, at start-up.
-pub fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        Argon2::default()
-            .hash_password(crate::crypto::random_token().as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .unwrap_or_default()
-    })
+/// that the answer takes as long as for a wrong password. Made once per process on the hashing
+/// pool (start-up warms it), so it costs no memory outside the pool's buffers.
+pub async fn dummy_hash(hasher: &Hasher) -> Result<&'static str, AccountError> {
+    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    let hash = DUMMY
+        .get_or_try_init(|| hasher.hash(crate::crypto::random_token()))
+        .await?;
+    Ok(hash.as_str())
 }
 
 pub async fn sign_up(
@@ -132,7 +125,7 @@ pub async fn log_in(
     let found = store.user_by_username_key(&key_of(username)).await?;
     let hash = match &found {
         Some(user) => user.password_hash.clone(),
-        None => dummy_hash().to_owned(),
+        None => dummy_hash(hasher).await?.to_owned(),
     };
     let ok = hasher.verify(password.to_owned(), hash).await?;
     match found {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header::{COOKIE, RETRY_AFTER, SET_COOKIE};
+use axum::http::header::{RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -82,12 +82,15 @@ fn form_error(status: StatusCode, form: AuthForm) -> Result<Response, AppError> 
 /// The same form again, with a status and a `Retry-After`.
 fn form_retry(status: StatusCode, form: AuthForm, wait: Duration) -> Result<Response, AppError> {
     let mut response = form_error(status, form)?;
-    // Whole seconds, rounded up, so that a client that waits exactly this long gets in.
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     response
         .headers_mut()
-        .insert(RETRY_AFTER, secs.max(1).into());
+        .insert(RETRY_AFTER, whole_secs(wait).into());
     Ok(response)
+}
+
+/// Whole seconds, rounded up (at least 1), so that a client that waits this long gets in.
+fn whole_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 const BUSY_MESSAGE: &str =
@@ -105,16 +108,8 @@ fn device_token(state: &AppState, account_key: &str) -> String {
 /// Whether this browser has logged in to the account `account_key` before.
 fn is_known_device(state: &AppState, headers: &HeaderMap, account_key: &str) -> bool {
     let expected = device_token(state, account_key);
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .any(|(name, value)| {
-            name == DEVICE_COOKIE
-                && subtle::ConstantTimeEq::ct_eq(value.as_bytes(), expected.as_bytes()).into()
-        })
+    session::cookie_values(headers, DEVICE_COOKIE)
+        .any(|value| subtle::ConstantTimeEq::ct_eq(value.as_bytes(), expected.as_bytes()).into())
 }
 
 fn device_cookie(state: &AppState, account_key: &str) -> HeaderValue {
@@ -283,7 +278,7 @@ async fn login(
         state
             .metrics
             .count(crate::metrics::LOGIN_THROTTLE_REFUSALS, &[], 1);
-        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let secs = whole_secs(wait);
         return form_retry(
             StatusCode::TOO_MANY_REQUESTS,
             AuthForm::login(

@@ -103,16 +103,25 @@ pub async fn end_session(state: &AppState, visitor: &Visitor) -> Result<HeaderVa
     Ok(session_cookie(state, &random_token()))
 }
 
-fn cookie_session_id(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+/// The values of the cookies called `name` in a request's `Cookie` headers.
+pub fn cookie_values<'a>(
+    headers: &'a axum::http::HeaderMap,
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
-        .map(|(_, value)| value.to_owned())
+        .filter(move |(cookie, _)| *cookie == name)
+        .map(|(_, value)| value)
+}
+
+fn cookie_session_id(parts: &Parts) -> Option<String> {
+    cookie_values(&parts.headers, COOKIE_NAME)
+        .next()
+        .map(str::to_owned)
         // Only ids of the shape Taskr hands out are accepted; anything else starts afresh.
         .filter(|v| {
             v.len() == 43
