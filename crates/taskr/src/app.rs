@@ -296,6 +296,7 @@ impl Application {
             )
         });
         let drain = self.state.drain.clone();
+        let leases = self.state.leases.clone();
         let deadline = std::sync::Arc::new(std::sync::OnceLock::new());
         let started = deadline.clone();
         let app = crate::web::router(self.state);
@@ -323,6 +324,12 @@ impl Application {
             }
         }
         reconciler.abort();
+        // Give up every lease (workspace claims and their rows, backfills, the reconciler)
+        // so that the other instances take over now rather than when the leases run out.
+        match leases.release_all().await {
+            Ok(released) => tracing::debug!(leases = released, "gave up this instance's leases"),
+            Err(e) => tracing::warn!(error = %e, "could not give up leases; they will run out"),
+        }
         if let Some(sandbox) = sandbox {
             let _ = sandbox.await;
         }

@@ -26,6 +26,9 @@ pub struct AppState {
     /// Live updates, worker wake-ups and connection-cache invalidation, across every instance
     /// that shares the database.
     pub coordinator: Coordinator,
+    /// Leases in the database, held under this instance's id (inbox claims, backfills, the
+    /// reconciler).
+    pub leases: crate::coordination::Leases,
     pub webhook_secrets: Arc<SecretCache>,
     /// The "Attio cannot reach us" warning is logged once per process.
     pub webhook_unreachable_logged: Arc<std::sync::OnceLock<()>>,
@@ -73,6 +76,7 @@ impl AppState {
             )),
             connections,
             inbox_writer: crate::inbox_writer::InboxWriter::start(store.clone()),
+            leases: crate::coordination::Leases::new(store.clone(), coordinator.instance().clone()),
             store,
             cipher,
             attio: Arc::new(attio),

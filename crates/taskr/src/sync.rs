@@ -53,7 +53,30 @@ pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<Syn
     }
     let lock = state.syncer.lock_for(link.workspace_id);
     let _guard = lock.lock().await;
+    // Other instances sharing the database: one backfill of a workspace at a time. When
+    // another instance is at it, wait for it to finish (or for its lease to run out, if it
+    // died) and then read afresh, rather than fetching alongside it.
+    let lease = crate::coordination::sync_lease(link.workspace_id);
+    let ttl = state.settings.inbox_lease;
+    if !state.leases.acquire_waiting(&lease, ttl, 2 * ttl).await? {
+        return Ok(SyncOutcome::Failed(
+            "another instance is still syncing this workspace".to_owned(),
+        ));
+    }
+    let outcome = state
+        .leases
+        .holding(&lease, ttl, sync_with_link(state, user, link))
+        .await;
+    state.leases.release(&lease).await;
+    outcome
+}
 
+/// The backfill itself, with the workspace's sync lease held.
+async fn sync_with_link(
+    state: &AppState,
+    user: UserId,
+    link: crate::store::Link,
+) -> anyhow::Result<SyncOutcome> {
     let client = state.attio.client(open_token(state, &link)?);
     let result = async {
         match client.self_info().await? {
@@ -177,7 +200,24 @@ pub async fn reconcile_all(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs [`reconcile_all`] every `interval` until `stop` turns true.
+/// One turn of the periodic reconciler: [`reconcile_all`] if this instance holds the
+/// `reconciler` lease (taken for one interval and kept by whoever keeps taking turns), so that
+/// of several instances only one reconciles per interval. True when this instance ran it.
+pub async fn reconcile_turn(state: &AppState) -> anyhow::Result<bool> {
+    let interval = state.settings.reconcile_interval;
+    if !state
+        .leases
+        .try_acquire(crate::coordination::RECONCILER, interval)
+        .await?
+    {
+        tracing::debug!("another instance reconciles this interval");
+        return Ok(false);
+    }
+    reconcile_all(state).await?;
+    Ok(true)
+}
+
+/// Runs [`reconcile_turn`] every `interval` until `stop` turns true.
 pub async fn run_reconciler(
     state: AppState,
     interval: Duration,
@@ -190,7 +230,7 @@ pub async fn run_reconciler(
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        if let Err(e) = reconcile_all(&state).await {
+        if let Err(e) = reconcile_turn(&state).await {
             tracing::warn!(error = format!("{e:#}"), "reconciliation pass failed");
         }
     }

@@ -20,12 +20,10 @@ use uuid::Uuid;
 use self::fetch::{Class, Failure};
 use crate::live::{Change, LiveEvent};
 use crate::state::AppState;
-use crate::store::{AppliedBatch, InboxRow, NewActivity};
+use crate::store::{AppliedBatch, ClaimWrite, InboxRow, NewActivity};
 
 /// Rows claimed at once.
 const BATCH: u32 = 200;
-/// How long a claim is held before another worker may take the rows over.
-const LEASE_MS: i64 = 30_000;
 /// After a wake-up, wait this long so that a burst of deliveries is applied as one batch.
 const COALESCE: Duration = Duration::from_millis(20);
 /// Upper bound of the back-off between attempts.
@@ -74,11 +72,16 @@ fn backoff_ms(attempts: i64) -> i64 {
     (500i64.saturating_mul(1i64 << exp)).min(MAX_BACKOFF_MS)
 }
 
-/// Claims one batch and applies it; returns the number of rows claimed.
+/// Claims one batch and applies it; returns the number of rows claimed. The claim is exclusive
+/// per workspace across instances (see `InboxStore::inbox_claim`); each workspace's lease is
+/// renewed while its rows are applied, and given up when they are.
 pub async fn process_due(state: &AppState) -> anyhow::Result<usize> {
+    let lease = state.settings.inbox_lease;
+    let holder = state.leases.holder();
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
     let rows = state
         .store
-        .inbox_claim(crate::now_ms(), LEASE_MS, BATCH)
+        .inbox_claim(holder, crate::now_ms(), lease_ms, BATCH)
         .await?;
     let claimed = rows.len();
     let mut by_workspace: BTreeMap<Uuid, Vec<InboxRow>> = BTreeMap::new();
@@ -86,7 +89,11 @@ pub async fn process_due(state: &AppState) -> anyhow::Result<usize> {
         by_workspace.entry(row.workspace_id).or_default().push(row);
     }
     for (workspace, rows) in by_workspace {
-        if let Err(e) = apply_workspace(state, workspace, &rows).await {
+        let applied = state
+            .leases
+            .holding_inbox(workspace, lease, apply_workspace(state, workspace, &rows))
+            .await;
+        if let Err(e) = applied {
             // Taskr itself failed (the database, a token it cannot open): the whole batch
             // goes back with the ordinary back-off.
             let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
@@ -99,16 +106,26 @@ pub async fn process_due(state: &AppState) -> anyhow::Result<usize> {
                 ids.len() as u64,
             );
             tracing::warn!(%workspace, rows = ids.len(), wait_ms = wait, error = %message, "could not apply deliveries; will retry");
-            state
+            let retried = state
                 .store
-                .inbox_retry(&ids, crate::now_ms() + wait, &message)
+                .inbox_retry(holder, workspace, &ids, crate::now_ms() + wait, &message)
                 .await?;
+            if retried == ClaimWrite::LeaseLost {
+                lease_lost(workspace);
+            }
             state
                 .coordinator
                 .publish(LiveEvent::new(workspace, Change::Health));
         }
+        state.leases.release_inbox(workspace).await;
     }
     Ok(claimed)
+}
+
+/// This instance's claim ran out and another took the workspace over: what this one read is
+/// dropped (it may be older than what the other reads), and the rows are the other's now.
+fn lease_lost(workspace: Uuid) {
+    tracing::warn!(%workspace, "the claim of these deliveries ran out and another instance took them over; nothing written");
 }
 
 /// The shortest wait before a rate-limited row is tried again, so that a `Retry-After` in the
@@ -287,7 +304,11 @@ async fn apply_workspace(
     batch.members = fetched.members;
     let tasks_changed = !batch.upserts.is_empty() || !batch.deletions.is_empty();
     let any_done = !batch.done.is_empty();
-    state.store.inbox_apply(&batch, now).await?;
+    let holder = state.leases.holder();
+    if state.store.inbox_apply(holder, &batch, now).await? == ClaimWrite::LeaseLost {
+        lease_lost(workspace);
+        return Ok(());
+    }
     let put_back: usize = retries.values().map(Vec::len).sum();
     state.metrics.count(
         crate::metrics::WORKER_ROWS,
@@ -301,7 +322,15 @@ async fn apply_workspace(
     );
     for ((next, message), ids) in &retries {
         tracing::warn!(%workspace, rows = ids.len(), wait_ms = next - now, error = %message, "could not read what deliveries name; will retry");
-        state.store.inbox_retry(ids, *next, message).await?;
+        if state
+            .store
+            .inbox_retry(holder, workspace, ids, *next, message)
+            .await?
+            == ClaimWrite::LeaseLost
+        {
+            lease_lost(workspace);
+            return Ok(());
+        }
     }
     if let Some(outage) = &fetched.outage {
         // Attio failed for the whole workspace: its other rows, and rows that arrive meanwhile

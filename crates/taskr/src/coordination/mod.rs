@@ -6,11 +6,17 @@
 //! PostgreSQL `LISTEN/NOTIFY` on one channel (no extra broker), and local subscribers hear the
 //! messages from the listener, so an instance hears its own messages the same way as others'.
 //!
-//! Not shared here yet (still per instance): rate limits, the log-in throttle, the
-//! single-flight of connection refreshes, and exclusive per-workspace claims.
+//! Leases (`leases`) live in the database: exclusive per-workspace inbox claims, one backfill
+//! of a workspace at a time, one reconciler; each instance holds them under a random
+//! `InstanceId` made here at start-up.
+//!
+//! Not shared here yet (still per instance): rate limits, the log-in throttle, and the
+//! single-flight of connection refreshes.
 
+mod leases;
 mod postgres;
 
+pub use leases::{sync_lease, InstanceId, Leases, RECONCILER};
 pub use postgres::LISTENER_NAME;
 
 use std::sync::Arc;
@@ -49,6 +55,8 @@ struct Inner {
     invalidations: broadcast::Sender<Invalidation>,
     /// Sends messages to every instance through the database; `None` in process.
     remote: Option<postgres::Notifier>,
+    /// Who this instance is in leases.
+    instance: InstanceId,
 }
 
 impl Inner {
@@ -92,6 +100,7 @@ impl Coordinator {
                 worker: Notify::new(),
                 invalidations,
                 remote,
+                instance: InstanceId::generate(),
             }),
         }
     }
@@ -104,6 +113,11 @@ impl Coordinator {
             Backend::Sqlite => Ok(Self::default()),
             Backend::Postgres => postgres::start(url).await,
         }
+    }
+
+    /// This instance's holder id in leases (random, made at start-up).
+    pub fn instance(&self) -> &InstanceId {
+        &self.inner.instance
     }
 
     fn send(&self, message: Message) {

@@ -2,7 +2,7 @@
 //! backend (PostgreSQL) can be added beside SQLite without touching them. Every query of
 //! user-owned data takes the owner's id.
 //!
-//! The API is split by concern into six traits; `Store` is all of them. Callers import
+//! The API is split by concern into seven traits; `Store` is all of them. Callers import
 //! `crate::store::prelude::*` to call any of it.
 
 mod connection_types;
@@ -257,24 +257,57 @@ pub trait InboxStore: Send + Sync {
     /// Stores several deliveries in one transaction (one commit for all); for each, false when
     /// its idempotency key was seen before.
     async fn inbox_insert_many(&self, deliveries: &[NewDelivery]) -> StoreResult<Vec<bool>>;
-    /// Leases up to `limit` due rows (pending, next attempt in the past, no live lease).
+    /// Leases up to `limit` due rows (pending, next attempt in the past, no live lease) to
+    /// `holder`, exclusively per workspace: in one transaction it takes (or extends) the lease
+    /// `inbox:<workspace>` ([`inbox_lease`]) of each workspace it claims from, and skips every
+    /// workspace whose lease another holder has or that has rows leased already. So no two
+    /// claims hold rows of one workspace at once, while different workspaces may be claimed by
+    /// different instances in parallel. Rows of a holder whose lease ran out are claimable.
     async fn inbox_claim(
         &self,
+        holder: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: u32,
     ) -> StoreResult<Vec<InboxRow>>;
+    /// Extends `holder`'s lease of the workspace's inbox and of the rows it claimed there (a
+    /// batch that takes long); false when the lease is no longer `holder`'s.
+    async fn inbox_renew(
+        &self,
+        holder: &str,
+        workspace: Uuid,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StoreResult<bool>;
     /// When the next pending row comes due (its next attempt, or its lease's end if later).
     async fn inbox_next_due(&self) -> StoreResult<Option<i64>>;
-    /// Releases every lease: at start-up of the only instance using this database, leases held
-    /// by a process that died are void. Only for SQLite: a PostgreSQL database may be shared
-    /// by instances whose leases are live, so there leases simply expire.
+    /// Releases every lease, of inbox rows and named ones: at start-up of the only instance
+    /// using this database, leases held by a process that died are void. Only for SQLite: a
+    /// PostgreSQL database may be shared by instances whose leases are live, so there leases
+    /// simply expire (or are given up by their holder at shutdown: `lease_release_all`).
     async fn inbox_release_leases(&self) -> StoreResult<u64>;
     /// Applies a workspace's batch in one transaction: task upserts and deletions, an optional
-    /// full member list, the activity entries, and marks the rows done.
-    async fn inbox_apply(&self, batch: &AppliedBatch, now_ms: i64) -> StoreResult<()>;
-    /// Puts rows back for a later attempt, with the error that stopped them.
-    async fn inbox_retry(&self, ids: &[i64], next_attempt_ms: i64, error: &str) -> StoreResult<()>;
+    /// full member list, the activity entries, and marks the rows done. Only while `holder`
+    /// still holds the workspace's inbox lease (checked under a lock in the same transaction):
+    /// otherwise nothing is written and the answer is `LeaseLost`, so that a batch whose lease
+    /// ran out and was taken over never commits an older read over a newer one.
+    async fn inbox_apply(
+        &self,
+        holder: &str,
+        batch: &AppliedBatch,
+        now_ms: i64,
+    ) -> StoreResult<ClaimWrite>;
+    /// Puts `holder`'s rows of `workspace` back for a later attempt, with the error that
+    /// stopped them; `LeaseLost` (and nothing changed) when the workspace's lease is no longer
+    /// `holder`'s.
+    async fn inbox_retry(
+        &self,
+        holder: &str,
+        workspace: Uuid,
+        ids: &[i64],
+        next_attempt_ms: i64,
+        error: &str,
+    ) -> StoreResult<ClaimWrite>;
     /// A workspace's rows that are not applied yet, and how many have failed.
     async fn inbox_backlog(&self, workspace: Uuid) -> StoreResult<Backlog>;
     /// The workspace's late rows: pending and either put back at least once or received more
@@ -294,6 +327,55 @@ pub trait InboxStore: Send + Sync {
     async fn inbox_purge(&self, before_ms: i64) -> StoreResult<u64>;
 
     async fn activity(&self, workspace: Uuid, query: &ActivityQuery) -> StoreResult<ActivityPage>;
+}
+
+/// The name of the lease that makes a workspace's inbox claims exclusive.
+pub fn inbox_lease(workspace: Uuid) -> String {
+    format!("{INBOX_LEASE_PREFIX}{workspace}")
+}
+
+/// What `inbox_lease` puts before the workspace id (the SQL strips it again).
+pub const INBOX_LEASE_PREFIX: &str = "inbox:";
+
+/// Whether a write on behalf of a claim happened.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimWrite {
+    Written,
+    /// The claim's lease is no longer the claimer's (it ran out and another instance took it,
+    /// or it was given up); nothing was written.
+    LeaseLost,
+}
+
+/// Named leases shared by every instance on the database: `acquire` is one atomic upsert
+/// ("free, expired, or already mine"), never a read followed by a write.
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Takes the lease `name` for `holder` until `now_ms + ttl_ms` if it is free, expired or
+    /// already `holder`'s (then it is extended); false when another holder has it.
+    async fn lease_acquire(
+        &self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Extends `holder`'s lease; false when it is not `holder`'s any more (taken over or
+    /// released). Never takes a lease that was not held.
+    async fn lease_renew(
+        &self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Gives the lease up if it is `holder`'s; true when it was.
+    async fn lease_release(&self, name: &str, holder: &str) -> StoreResult<bool>;
+    /// Gives up every lease `holder` has, named ones and those of inbox rows (which become
+    /// claimable at once), in one transaction; returns how many named leases went.
+    async fn lease_release_all(&self, holder: &str) -> StoreResult<u64>;
+    /// Who holds the lease at `now_ms`, if anyone.
+    async fn lease_holder(&self, name: &str, now_ms: i64) -> StoreResult<Option<String>>;
 }
 
 /// Connections and their OAuth flows in progress.
@@ -376,7 +458,15 @@ pub struct PoolUsage {
 
 /// Everything Taskr keeps.
 pub trait Store:
-    AccountStore + LinkStore + CacheStore + InboxStore + ConnectionStore + KeyStore + OpsStore + 'static
+    AccountStore
+    + LinkStore
+    + CacheStore
+    + InboxStore
+    + LeaseStore
+    + ConnectionStore
+    + KeyStore
+    + OpsStore
+    + 'static
 {
 }
 impl<T> Store for T where
@@ -384,6 +474,7 @@ impl<T> Store for T where
         + LinkStore
         + CacheStore
         + InboxStore
+        + LeaseStore
         + ConnectionStore
         + KeyStore
         + OpsStore
@@ -394,6 +485,7 @@ impl<T> Store for T where
 /// The store's traits, for calling any of them on `dyn Store`.
 pub mod prelude {
     pub use super::{
-        AccountStore, CacheStore, ConnectionStore, InboxStore, KeyStore, LinkStore, OpsStore, Store,
+        AccountStore, CacheStore, ConnectionStore, InboxStore, KeyStore, LeaseStore, LinkStore,
+        OpsStore, Store,
     };
 }

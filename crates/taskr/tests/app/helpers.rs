@@ -41,6 +41,8 @@ pub struct TestOptions {
     pub server_limits: serve::Limits,
     pub trusted_proxies: taskr::proxies::TrustedProxies,
     pub metrics_token: Option<String>,
+    /// How long inbox claims and backfill leases last without renewal.
+    pub inbox_lease: std::time::Duration,
 }
 
 impl Default for TestOptions {
@@ -64,6 +66,7 @@ impl Default for TestOptions {
             server_limits: serve::Limits::default(),
             trusted_proxies: Default::default(),
             metrics_token: None,
+            inbox_lease: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -245,6 +248,7 @@ impl TestApp {
             auth_rate_per_minute: NonZeroU32::new(options.auth_rate_per_minute).unwrap(),
             reconcile_interval: options.reconcile_interval,
             run_worker: options.worker,
+            inbox_lease: options.inbox_lease,
             old_keys: Vec::new(),
             providers,
             sequencer_api_url,

@@ -1,17 +1,21 @@
 //! Several Taskr instances on one PostgreSQL database and one sandbox, as behind a reverse
 //! proxy: a change delivered to one reaches the open pages of another (through `LISTEN/NOTIFY`),
 //! sessions are shared, and a connection written on one is read fresh on the others at once
-//! (not after the connection cache's 5 seconds). These tests need PostgreSQL: on SQLite (one
+//! (not after the connection cache's 5 seconds); a workspace's deliveries are applied by one
+//! instance at a time, one instance reconciles, and a stopped instance's leases are free at
+//! once. These tests need PostgreSQL: on SQLite (one
 //! instance by design) they print why they are skipped.
 
 use std::time::Duration;
 
 use attio_sandbox::provider::ProviderConfig;
 use reqwest::{Client, StatusCode};
+use serde_json::json;
 use taskr::connections::ConnectionError;
+use taskr::store::NewDelivery;
 
 use crate::connections::{app_with, connected_user, ctx};
-use crate::helpers::{location, wait_until, LiveStream, Peer, TestApp};
+use crate::helpers::{location, wait_until, LiveStream, Peer, TestApp, TestOptions};
 
 /// Comfortably under the connection cache's lifetime (5 s): seeing a change within this
 /// bound proves it did not come from the cache expiring.
@@ -136,4 +140,137 @@ async fn after_its_listening_connection_drops_an_instance_refreshes_its_pages_an
         .sandbox
         .create_task_as_member("Made after the reconnect");
     hears_then_lists(&mut live, &browser, &b, "Made after the reconnect").await;
+}
+
+/// Rows of the inbox that `holder` has claimed.
+async fn leased_to(app: &TestApp, holder: &str) -> i64 {
+    app.count(&format!(
+        "SELECT COUNT(*) FROM inbox WHERE status = 'pending' AND lease_holder = '{holder}'"
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn two_instances_never_apply_one_workspaces_deliveries_at_once() {
+    if skipped("two_instances_never_apply_one_workspaces_deliveries_at_once") {
+        return;
+    }
+    // Both workers are driven by hand, so that A is in the middle of a batch for certain.
+    let a = TestApp::spawn_with(TestOptions {
+        worker: false,
+        ..Default::default()
+    })
+    .await;
+    let b = a.spawn_peer_with(|s| s.run_worker = false).await;
+    let browser = a.user("eve").await;
+    a.connect(&browser).await;
+    a.settle().await;
+    taskr::worker::drain(&a.state).await.unwrap();
+    // Attio reads slowly: A's batch takes seconds, and the next change arrives meanwhile.
+    a.add_fault(json!({"path_prefix": "/v2/tasks", "latency_ms": 1500}))
+        .await;
+    a.sandbox.sandbox.create_task_as_member("Read by A");
+    a.settle().await;
+    let busy = {
+        let state = a.state.clone();
+        tokio::spawn(async move { taskr::worker::process_due(&state).await.unwrap() })
+    };
+    let holder = a.state.leases.holder().to_owned();
+    wait_until(
+        "A to claim the delivery",
+        Duration::from_secs(5),
+        || async { leased_to(&a, &holder).await > 0 },
+    )
+    .await;
+    a.sandbox
+        .sandbox
+        .create_task_as_member("Arrives while A reads");
+    a.settle().await;
+    assert_eq!(
+        taskr::worker::process_due(&b.state).await.unwrap(),
+        0,
+        "B leaves the workspace's new delivery alone while A applies the workspace"
+    );
+    assert!(busy.await.unwrap() > 0);
+    assert_eq!(leased_to(&a, &holder).await, 0);
+    assert!(
+        taskr::worker::process_due(&b.state).await.unwrap() > 0,
+        "once A is done, B takes the workspace's next delivery"
+    );
+    assert_eq!(
+        a.count("SELECT COUNT(*) FROM inbox WHERE status = 'pending'")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_reconciliation_pass_runs_on_one_instance_only() {
+    if skipped("a_reconciliation_pass_runs_on_one_instance_only") {
+        return;
+    }
+    let a = TestApp::spawn().await;
+    let b = a.spawn_peer_with(|_| {}).await;
+    let browser = a.user("finn").await;
+    a.connect(&browser).await;
+    a.settle().await;
+    let before = a.sandbox_requests_for("/v2/self").await;
+    assert!(taskr::sync::reconcile_turn(&a.state).await.unwrap());
+    assert!(
+        !taskr::sync::reconcile_turn(&b.state).await.unwrap(),
+        "B leaves this interval's pass to A"
+    );
+    assert_eq!(
+        a.sandbox_requests_for("/v2/self").await - before,
+        1,
+        "one pass over the one workspace"
+    );
+    assert!(
+        taskr::sync::reconcile_turn(&a.state).await.unwrap(),
+        "A keeps its turn at its next tick"
+    );
+}
+
+#[tokio::test]
+async fn a_shut_down_instance_gives_up_its_leases_so_another_takes_its_work_at_once() {
+    if skipped("a_shut_down_instance_gives_up_its_leases_so_another_takes_its_work_at_once") {
+        return;
+    }
+    let mut a = TestApp::spawn_with(TestOptions {
+        worker: false,
+        ..Default::default()
+    })
+    .await;
+    let b = a.spawn_peer_with(|s| s.run_worker = false).await;
+    let workspace = uuid::Uuid::new_v4();
+    let now = taskr::now_ms();
+    a.state
+        .store
+        .inbox_insert(&NewDelivery {
+            idempotency_key: "held-by-a".to_owned(),
+            webhook_id: uuid::Uuid::new_v4(),
+            workspace_id: workspace,
+            body: b"{}".to_vec(),
+            received_ms: now,
+        })
+        .await
+        .unwrap();
+    // A holds rows (for ten minutes), a backfill and the reconciler when it is stopped.
+    let holder = a.state.leases.holder().to_owned();
+    let claimed = a.state.store.inbox_claim(&holder, now, 600_000, 10).await;
+    assert_eq!(claimed.unwrap().len(), 1);
+    let backfill = taskr::coordination::sync_lease(workspace);
+    let long = Duration::from_secs(600);
+    assert!(a.state.leases.try_acquire(&backfill, long).await.unwrap());
+    assert!(taskr::sync::reconcile_turn(&a.state).await.unwrap());
+    assert!(!taskr::sync::reconcile_turn(&b.state).await.unwrap());
+
+    a.shut_down().await.unwrap();
+    assert_eq!(
+        taskr::worker::process_due(&b.state).await.unwrap(),
+        1,
+        "B claims A's rows without waiting for their lease to end"
+    );
+    assert!(taskr::sync::reconcile_turn(&b.state).await.unwrap());
+    assert!(b.state.leases.try_acquire(&backfill, long).await.unwrap());
 }

@@ -28,5 +28,6 @@ mod fixtures;
 mod harness;
 mod inbox;
 mod keys;
+mod leases;
 mod links;
 mod startup;

@@ -5,6 +5,7 @@ mod accounts;
 mod cache;
 pub mod connections;
 mod inbox;
+mod leases;
 mod links;
 mod ops;
 
