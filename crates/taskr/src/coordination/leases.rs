@@ -137,36 +137,49 @@ impl Leases {
         self.release(&inbox_lease(workspace)).await
     }
 
+    /// Runs `work` and, beside it, renews what is held every `ttl / 3` until `work` ends.
+    /// Both are polled together (not one after the other): a renewal may wait on a row that
+    /// `work`'s open transaction has locked, and `work` must be able to go on and commit.
     async fn renewing<T>(&self, held: Held<'_>, ttl: Duration, work: impl Future<Output = T>) -> T {
         let every = (ttl / RENEWALS_PER_LEASE).max(Duration::from_millis(10));
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tokio::pin!(work);
-        loop {
-            tokio::select! {
-                done = &mut work => return done,
-                _ = tick.tick() => {}
-            }
-            let now = crate::now_ms();
-            let renewed = match &held {
-                Held::Named(name) => {
-                    self.store
-                        .lease_renew(name, self.holder(), now, ms(ttl))
-                        .await
+        let (finished, mut stop) = tokio::sync::oneshot::channel::<()>();
+        let work = async move {
+            let done = work.await;
+            drop(finished);
+            done
+        };
+        let renew = async {
+            loop {
+                tokio::select! {
+                    _ = &mut stop => return,
+                    _ = tokio::time::sleep(every) => {}
                 }
-                Held::Inbox(workspace) => {
-                    self.store
-                        .inbox_renew(self.holder(), *workspace, now, ms(ttl))
-                        .await
-                }
-            };
-            match renewed {
-                Ok(true) => {}
-                // What the work writes under the lease is refused from now on (inbox), or
-                // another instance may start the same work (sync): it stays correct, if wasted.
-                Ok(false) => tracing::warn!("a lease ran out and was taken over while in use"),
-                Err(e) => tracing::warn!(error = %e, "could not renew a lease"),
+                self.renew_once(&held, ttl).await;
             }
+        };
+        tokio::join!(work, renew).0
+    }
+
+    async fn renew_once(&self, held: &Held<'_>, ttl: Duration) {
+        let now = crate::now_ms();
+        let renewed = match held {
+            Held::Named(name) => {
+                self.store
+                    .lease_renew(name, self.holder(), now, ms(ttl))
+                    .await
+            }
+            Held::Inbox(workspace) => {
+                self.store
+                    .inbox_renew(self.holder(), *workspace, now, ms(ttl))
+                    .await
+            }
+        };
+        match renewed {
+            Ok(true) => {}
+            // What the work writes under the lease is refused from now on (inbox), or another
+            // instance may start the same work (sync): it stays correct, if wasted.
+            Ok(false) => tracing::warn!("a lease ran out and was taken over while in use"),
+            Err(e) => tracing::warn!(error = %e, "could not renew a lease"),
         }
     }
 }

@@ -274,3 +274,55 @@ async fn a_shut_down_instance_gives_up_its_leases_so_another_takes_its_work_at_o
     assert!(taskr::sync::reconcile_turn(&b.state).await.unwrap());
     assert!(b.state.leases.try_acquire(&backfill, long).await.unwrap());
 }
+
+#[tokio::test]
+async fn an_instance_keeps_a_workspace_while_its_batch_outlasts_the_lease() {
+    if skipped("an_instance_keeps_a_workspace_while_its_batch_outlasts_the_lease") {
+        return;
+    }
+    let lease = Duration::from_secs(1);
+    let a = TestApp::spawn_with(TestOptions {
+        worker: false,
+        inbox_lease: lease,
+        ..Default::default()
+    })
+    .await;
+    let b = a.spawn_peer_with(|s| s.run_worker = false).await;
+    let browser = a.user("gus").await;
+    a.connect(&browser).await;
+    a.settle().await;
+    taskr::worker::drain(&a.state).await.unwrap();
+    // A's reads take 2.5 times the lease.
+    a.add_fault(json!({"path_prefix": "/v2/tasks", "latency_ms": 2500}))
+        .await;
+    a.sandbox.sandbox.create_task_as_member("Slow to read");
+    a.settle().await;
+    let busy = {
+        let state = a.state.clone();
+        tokio::spawn(async move { taskr::worker::process_due(&state).await.unwrap() })
+    };
+    let holder = a.state.leases.holder().to_owned();
+    wait_until("A to claim the delivery", Duration::from_secs(5), || async {
+        leased_to(&a, &holder).await > 0
+    })
+    .await;
+    let claimed_at = taskr::now_ms();
+    wait_until(
+        "the lease A took to have run out, had A not renewed it",
+        Duration::from_secs(5),
+        || async { taskr::now_ms() > claimed_at + 1_500 },
+    )
+    .await;
+    assert_eq!(
+        taskr::worker::process_due(&b.state).await.unwrap(),
+        0,
+        "A renews its claim while it reads, so B does not take the rows over"
+    );
+    assert!(busy.await.unwrap() > 0);
+    assert_eq!(
+        a.count("SELECT COUNT(*) FROM inbox WHERE status = 'pending'")
+            .await,
+        0,
+        "A's batch was written, not refused"
+    );
+}
