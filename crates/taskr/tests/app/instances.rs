@@ -302,9 +302,11 @@ async fn an_instance_keeps_a_workspace_while_its_batch_outlasts_the_lease() {
         tokio::spawn(async move { taskr::worker::process_due(&state).await.unwrap() })
     };
     let holder = a.state.leases.holder().to_owned();
-    wait_until("A to claim the delivery", Duration::from_secs(5), || async {
-        leased_to(&a, &holder).await > 0
-    })
+    wait_until(
+        "A to claim the delivery",
+        Duration::from_secs(5),
+        || async { leased_to(&a, &holder).await > 0 },
+    )
     .await;
     let claimed_at = taskr::now_ms();
     wait_until(
