@@ -61,7 +61,7 @@ pub(super) async fn start(url: &DatabaseUrl) -> anyhow::Result<Coordinator> {
         .acquire_timeout(Duration::from_secs(10))
         .connect_lazy_with(options.clone());
     let (queue, pending) = mpsc::unbounded_channel();
-    let coordinator = Coordinator::with_remote(Some(Notifier { queue }));
+    let coordinator = Coordinator::with_remote(Some(Notifier { queue }), Some(options.clone()));
     let local = Arc::downgrade(&coordinator.inner);
     tokio::spawn(send_loop(pool, pending, local.clone()));
     tokio::spawn(listen_loop(options, listener, local));

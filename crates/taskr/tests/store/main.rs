@@ -28,5 +28,6 @@ mod fixtures;
 mod harness;
 mod inbox;
 mod keys;
+mod limits;
 mod links;
 mod startup;
