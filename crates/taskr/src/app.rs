@@ -391,10 +391,7 @@ async fn upkeep(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
             Ok(n) => tracing::debug!(rows = n, "purged expired sessions and states"),
             Err(e) => tracing::warn!(error = %e, "could not purge expired sessions"),
         }
-        state.auth_limiter.retain_recent();
-        state
-            .login_throttle
-            .retain_recent(std::time::Instant::now());
+        state.limits.prune().await;
         // Attio retries for about 3 days; idempotency keys are kept for 5.
         let horizon = crate::now_ms() - 5 * 24 * 3600 * 1000;
         if let Err(e) = state.store.inbox_purge(horizon).await {

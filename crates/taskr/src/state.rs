@@ -1,15 +1,12 @@
 //! The application state every handler shares: the store, the cipher, the Attio gateway and the
 //! settings. Cheap to clone; no global statics.
 
-use std::net::IpAddr;
 use std::sync::Arc;
-
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::attio_link::AttioGateway;
 use crate::config::Settings;
 use crate::connections::Connections;
-use crate::coordination::Coordinator;
+use crate::coordination::{Coordinator, SharedLimits};
 use crate::crypto::Cipher;
 use crate::store::Store;
 use crate::sync::Syncer;
@@ -21,7 +18,6 @@ pub struct AppState {
     pub cipher: Cipher,
     pub attio: Arc<AttioGateway>,
     pub settings: Arc<Settings>,
-    pub auth_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     pub syncer: Arc<Syncer>,
     /// Live updates, worker wake-ups and connection-cache invalidation, across every instance
     /// that shares the database.
@@ -36,8 +32,9 @@ pub struct AppState {
     pub inbox_writer: crate::inbox_writer::InboxWriter,
     /// The bounded pool every password hash and check runs on.
     pub hasher: Arc<crate::accounts::Hasher>,
-    /// Failed log-ins per account (and per account on a known device).
-    pub login_throttle: Arc<crate::accounts::LoginThrottle>,
+    /// Log-in and sign-up attempts per client address, and failed log-ins per account (and
+    /// per account on a known device): across every instance on PostgreSQL.
+    pub limits: Arc<SharedLimits>,
     /// What `/metrics` shows; this application's own registry.
     pub metrics: crate::metrics::Metrics,
     /// Set when shutdown begins: readiness turns 503 and live streams end.
@@ -53,7 +50,6 @@ impl AppState {
         metrics: crate::metrics::Metrics,
         coordinator: Coordinator,
     ) -> Self {
-        let quota = Quota::per_minute(settings.auth_rate_per_minute);
         let connections = Arc::new(
             Connections::new(
                 settings.providers.clone(),
@@ -71,8 +67,12 @@ impl AppState {
         ));
         Self {
             hasher,
-            login_throttle: Arc::new(crate::accounts::LoginThrottle::new(
+            limits: Arc::new(SharedLimits::for_coordinator(
+                &coordinator,
+                settings.auth_rate_per_minute,
                 settings.login_throttle.clone(),
+                cipher.clone(),
+                metrics.clone(),
             )),
             connections,
             inbox_writer: crate::inbox_writer::InboxWriter::start(store.clone()),
@@ -80,7 +80,6 @@ impl AppState {
             store,
             cipher,
             attio: Arc::new(attio),
-            auth_limiter: Arc::new(RateLimiter::keyed(quota)),
             settings: Arc::new(settings),
             syncer: Arc::new(Syncer::default()),
             coordinator,

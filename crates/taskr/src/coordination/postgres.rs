@@ -154,9 +154,12 @@ pub(super) async fn start(url: &DatabaseUrl) -> anyhow::Result<Coordinator> {
         .acquire_timeout(Duration::from_secs(10))
         .connect_lazy_with(options.clone());
     let outbox = Arc::new(Outbox::default());
-    let coordinator = Coordinator::with_remote(Some(Notifier {
-        outbox: outbox.clone(),
-    }));
+    let coordinator = Coordinator::with_remote(
+        Some(Notifier {
+            outbox: outbox.clone(),
+        }),
+        Some(options.clone()),
+    );
     let local = Arc::downgrade(&coordinator.inner);
     tokio::spawn(send_loop(pool, outbox, local.clone()));
     tokio::spawn(listen_loop(options, listener, local));

@@ -2,7 +2,7 @@
 //! the user typed (never the password); log-in and sign-up are rate limited per client address,
 //! and failed log-ins are throttled per account (see `accounts::throttle`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -140,13 +140,14 @@ struct NextQuery {
     next: Option<String>,
 }
 
-fn check_rate(state: &AppState, client: ClientAddr) -> Result<(), AppError> {
-    state.auth_limiter.check_key(&client.0).map_err(|_| {
-        state
-            .metrics
-            .count(crate::metrics::AUTH_RATE_LIMITED, &[], 1);
-        AppError::RateLimited
-    })
+async fn check_rate(state: &AppState, client: ClientAddr) -> Result<(), AppError> {
+    if state.limits.check_address(client.0).await {
+        return Ok(());
+    }
+    state
+        .metrics
+        .count(crate::metrics::AUTH_RATE_LIMITED, &[], 1);
+    Err(AppError::RateLimited)
 }
 
 fn count_busy(state: &AppState) {
@@ -173,7 +174,7 @@ async fn signup(
     visitor: Visitor,
     Form(form): Form<Credentials>,
 ) -> Result<Response, AppError> {
-    check_rate(&state, client)?;
+    check_rate(&state, client).await?;
     let typed = form.username.trim().to_owned();
     let parsed = Username::parse(&form.username)
         .and_then(|name| Password::parse(&form.password).map(|password| (name, password)));
@@ -253,7 +254,7 @@ async fn login(
     visitor: Visitor,
     Form(form): Form<Credentials>,
 ) -> Result<Response, AppError> {
-    check_rate(&state, client)?;
+    check_rate(&state, client).await?;
     let next = safe_next(form.next.as_deref());
     let typed = form.username.trim().to_owned();
     if form.password.chars().count() > accounts::PASSWORD_MAX || typed.len() > 256 {
@@ -274,7 +275,7 @@ async fn login(
     } else {
         format!("account:{account}")
     };
-    if let Err(wait) = state.login_throttle.check(&throttle_key, Instant::now()) {
+    if let Err(wait) = state.limits.check_account(&throttle_key).await {
         state
             .metrics
             .count(crate::metrics::LOGIN_THROTTLE_REFUSALS, &[], 1);
@@ -303,7 +304,7 @@ async fn login(
     {
         Ok(user) => {
             tracing::info!(user = %user.id, "logged in");
-            state.login_throttle.record_success(&throttle_key);
+            state.limits.account_succeeded(&throttle_key).await;
             let cookie = session::start_session(&state, &visitor, &user).await?;
             let mut response = logged_in_redirect(cookie, &next);
             response
@@ -312,9 +313,7 @@ async fn login(
             Ok(response)
         }
         Err(AccountError::BadCredentials) => {
-            state
-                .login_throttle
-                .record_failure(&throttle_key, Instant::now());
+            state.limits.account_failed(&throttle_key).await;
             form_error(
                 StatusCode::UNAUTHORIZED,
                 AuthForm::login(

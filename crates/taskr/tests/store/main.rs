@@ -29,5 +29,6 @@ mod harness;
 mod inbox;
 mod keys;
 mod leases;
+mod limits;
 mod links;
 mod startup;
