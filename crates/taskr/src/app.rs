@@ -277,7 +277,7 @@ impl Application {
             .state
             .settings
             .run_worker
-            .then(|| tokio::spawn(crate::worker::run(self.state.clone(), stop_rx.clone())));
+            .then(|| tokio::spawn(crate::sync::worker::run(self.state.clone(), stop_rx.clone())));
         let reconciler = tokio::spawn(crate::sync::run_reconciler(
             self.state.clone(),
             self.state.settings.reconcile_interval,

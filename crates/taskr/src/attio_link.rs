@@ -177,7 +177,7 @@ pub async fn complete(
         );
         state.coordinator.wake_worker();
     }
-    if let Err(e) = crate::webhooks::ensure(state, &link).await {
+    if let Err(e) = crate::sync::registration::ensure(state, &link).await {
         tracing::warn!(
             error = format!("{e:#}"),
             "could not set up the workspace's webhook"
@@ -193,7 +193,7 @@ pub async fn disconnect(state: &AppState, user: UserId) -> anyhow::Result<bool> 
         return Ok(true);
     };
     // The webhook goes with the workspace's last link, while this token can still delete it.
-    if let Err(e) = crate::webhooks::remove_for_last_link(state, &link).await {
+    if let Err(e) = crate::sync::registration::remove_for_last_link(state, &link).await {
         tracing::warn!(
             error = format!("{e:#}"),
             "could not remove the workspace's webhook"

@@ -11,8 +11,6 @@ pub mod coordination;
 pub mod crypto;
 pub mod drain;
 pub mod error;
-pub mod health;
-pub mod inbox_writer;
 pub mod keys;
 pub mod live;
 pub mod metrics;
@@ -23,8 +21,6 @@ pub mod state;
 pub mod store;
 pub mod sync;
 pub mod web;
-pub mod webhooks;
-pub mod worker;
 
 /// Seconds since the Unix epoch: the unit of every timestamp Taskr stores.
 pub fn now() -> i64 {

@@ -13,7 +13,7 @@ use crate::coordination::Coordinator;
 use crate::crypto::Cipher;
 use crate::store::Store;
 use crate::sync::Syncer;
-use crate::webhooks::SecretCache;
+use crate::sync::registration::SecretCache;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -30,7 +30,7 @@ pub struct AppState {
     /// The "Attio cannot reach us" warning is logged once per process.
     pub webhook_unreachable_logged: Arc<std::sync::OnceLock<()>>,
     pub connections: Arc<Connections>,
-    pub inbox_writer: crate::inbox_writer::InboxWriter,
+    pub inbox_writer: crate::sync::inbox_writer::InboxWriter,
     /// The bounded pool every password hash and check runs on.
     pub hasher: Arc<crate::accounts::Hasher>,
     /// Failed log-ins per account (and per account on a known device).
@@ -72,7 +72,7 @@ impl AppState {
                 settings.login_throttle.clone(),
             )),
             connections,
-            inbox_writer: crate::inbox_writer::InboxWriter::start(store.clone()),
+            inbox_writer: crate::sync::inbox_writer::InboxWriter::start(store.clone()),
             store,
             cipher,
             attio: Arc::new(attio),

@@ -5,12 +5,12 @@ mod activity;
 mod attio;
 mod client_addr;
 pub mod connections;
+mod deliveries;
 mod live;
 mod ops;
 mod sequence;
 pub mod session;
 mod tasks;
-mod webhook;
 
 use std::time::Duration;
 
@@ -132,7 +132,7 @@ pub fn router(state: AppState) -> Router {
             session::visitor_layer,
         ))
         // Machine-to-machine and static routes: no sessions, no CSRF.
-        .merge(webhook::router())
+        .merge(deliveries::router())
         .merge(ops::router())
         .route("/static/taskr.css", get(stylesheet))
         .route("/static/live.js", get(live_script))

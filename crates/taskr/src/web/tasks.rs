@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{render, Nav, Notice, Visitor};
 use crate::error::AppError;
-use crate::health;
+use crate::sync::health;
 use crate::state::AppState;
 use crate::store::{LinkStatus, TaskFilter, TaskQuery, User};
 use crate::sync::{self, SyncOutcome};

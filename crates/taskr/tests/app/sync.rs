@@ -111,7 +111,7 @@ async fn every_event_type_from_a_real_change_lands_in_the_activity_feed() {
             .unwrap_or_else(|e| panic!("{event_type}: {e}"));
     }
     settle(&app).await;
-    taskr::worker::drain(&app.state).await.unwrap();
+    taskr::sync::worker::drain(&app.state).await.unwrap();
     for event_type in attio_sandbox::EVENT_TYPES {
         let html = app
             .page(&client, &format!("/activity?type={event_type}"))
@@ -188,7 +188,7 @@ async fn reconciliation_catches_a_missed_deletion_and_re_creates_a_deleted_webho
         .sandbox
         .create_task_as_member("Soon deleted behind Taskr's back");
     settle(&app).await;
-    taskr::worker::drain(&app.state).await.unwrap();
+    taskr::sync::worker::drain(&app.state).await.unwrap();
     assert!(
         !app.page(&client, "/tasks").await.contains("Soon deleted"),
         "not delivered: no webhook"
@@ -242,7 +242,7 @@ async fn reconciliation_catches_a_missed_deletion_and_re_creates_a_deleted_webho
         .sandbox
         .create_task_as_member("After the repair");
     settle(&app).await;
-    taskr::worker::drain(&app.state).await.unwrap();
+    taskr::sync::worker::drain(&app.state).await.unwrap();
     assert!(app
         .page(&client, "/tasks")
         .await

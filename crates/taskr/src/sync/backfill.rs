@@ -91,8 +91,8 @@ pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<Syn
                 ?diff,
                 "workspace synced"
             );
-            crate::health::record(state, workspace, None).await?;
-            if let Err(e) = crate::webhooks::check(state, &link).await {
+            crate::sync::health::record(state, workspace, None).await?;
+            if let Err(e) = crate::sync::registration::check(state, &link).await {
                 tracing::warn!(
                     error = format!("{e:#}"),
                     "could not check the workspace's webhook"
@@ -124,8 +124,8 @@ pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<Syn
             tracing::warn!(error = %e, "sync failed");
             let message = e.to_string();
             state.store.record_sync_error(workspace, &message).await?;
-            if let Some(problem) = crate::health::problem_of(&e) {
-                crate::health::record(state, workspace, Some(problem)).await?;
+            if let Some(problem) = crate::sync::health::problem_of(&e) {
+                crate::sync::health::record(state, workspace, Some(problem)).await?;
             }
             Ok(SyncOutcome::Failed(message))
         }
@@ -140,7 +140,7 @@ pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<Syn
 /// The workspace has lost access only when none of its links works any more.
 async fn no_access_unless_another_link(state: &AppState, workspace: Uuid) -> anyhow::Result<()> {
     if state.store.active_links(workspace).await?.is_empty() {
-        crate::health::record(state, workspace, Some(UpstreamProblem::NoAccess)).await?;
+        crate::sync::health::record(state, workspace, Some(UpstreamProblem::NoAccess)).await?;
     }
     Ok(())
 }

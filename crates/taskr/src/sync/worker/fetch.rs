@@ -11,7 +11,7 @@ use attio::{AttioError, Task, WorkspaceMember, TASK_PAGE_LIMIT};
 use uuid::Uuid;
 
 use crate::attio_link::open_token;
-use crate::health::problem_of;
+use crate::sync::health::problem_of;
 use crate::state::AppState;
 use crate::store::UpstreamProblem;
 

@@ -320,7 +320,7 @@ async fn apply_workspace(
         "applied deliveries"
     );
     if fetched.asked {
-        crate::health::record(state, workspace, fetched.problem).await?;
+        crate::sync::health::record(state, workspace, fetched.problem).await?;
     }
     if any_done {
         state
