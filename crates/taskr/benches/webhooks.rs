@@ -90,7 +90,7 @@ async fn ingest(app: &TestApp) {
         DELIVERIES as f64 / elapsed.as_secs_f64()
     );
     let drain_started = Instant::now();
-    taskr::sync::worker::drain(&app.state).await.unwrap();
+    taskr::sync::worker::drain(&app.state.sync).await.unwrap();
     println!(
         "ingest: worker backlog after the burst drained in {:.2} s",
         drain_started.elapsed().as_secs_f64()

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod attio_gateway;
 pub mod attio_link;
 pub mod config;
 pub mod config_text;
@@ -16,6 +17,7 @@ pub mod live;
 pub mod metrics;
 pub mod private_files;
 pub mod proxies;
+pub mod redacted;
 pub mod sequencer;
 pub mod state;
 pub mod store;

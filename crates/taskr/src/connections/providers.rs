@@ -34,7 +34,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::Redacted;
+use crate::redacted::Redacted;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

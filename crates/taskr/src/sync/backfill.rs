@@ -9,9 +9,9 @@ use std::time::Duration;
 use attio::SelfInfo;
 use uuid::Uuid;
 
-use crate::attio_link::open_token;
+use crate::attio_gateway::open_token;
 use crate::live::{Change, LiveEvent};
-use crate::state::AppState;
+use crate::sync::SyncService;
 use crate::store::{LinkStatus, UpstreamProblem, UserId};
 
 /// How long a request waits for a sync before it lets it finish in the background.
@@ -44,7 +44,7 @@ pub enum SyncOutcome {
 
 /// Backfills the cache of the user's workspace with the user's own token.
 #[tracing::instrument(skip(state))]
-pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<SyncOutcome> {
+pub async fn sync_for_user(state: &SyncService, user: UserId) -> anyhow::Result<SyncOutcome> {
     let Some(link) = state.store.link(user).await? else {
         return Ok(SyncOutcome::NotLinked);
     };
@@ -54,7 +54,7 @@ pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<Syn
     let lock = state.syncer.lock_for(link.workspace_id);
     let _guard = lock.lock().await;
 
-    let client = state.attio.client(open_token(state, &link)?);
+    let client = state.attio.client(open_token(&state.cipher, &link)?);
     let result = async {
         match client.self_info().await? {
             SelfInfo::Inactive => return Ok(None),
@@ -138,7 +138,7 @@ pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<Syn
 }
 
 /// The workspace has lost access only when none of its links works any more.
-async fn no_access_unless_another_link(state: &AppState, workspace: Uuid) -> anyhow::Result<()> {
+async fn no_access_unless_another_link(state: &SyncService, workspace: Uuid) -> anyhow::Result<()> {
     if state.store.active_links(workspace).await?.is_empty() {
         crate::sync::health::record(state, workspace, Some(UpstreamProblem::NoAccess)).await?;
     }
@@ -147,7 +147,7 @@ async fn no_access_unless_another_link(state: &AppState, workspace: Uuid) -> any
 
 /// Runs a sync in the background and waits for it up to `WAIT_FOR_SYNC`; returns `None` when it
 /// is still running (it carries on and the page shows its progress when reloaded).
-pub async fn sync_and_wait(state: &AppState, user: UserId) -> Option<anyhow::Result<SyncOutcome>> {
+pub async fn sync_and_wait(state: &SyncService, user: UserId) -> Option<anyhow::Result<SyncOutcome>> {
     let background = state.clone();
     let handle = tokio::spawn(async move { sync_for_user(&background, user).await });
     match tokio::time::timeout(WAIT_FOR_SYNC, handle).await {
@@ -160,7 +160,7 @@ pub async fn sync_and_wait(state: &AppState, user: UserId) -> Option<anyhow::Res
 /// One reconciliation pass over every linked workspace: a full sync (which also catches
 /// deletions missed while Taskr was down or unreachable) and a webhook check, each with the
 /// oldest working link of the workspace.
-pub async fn reconcile_all(state: &AppState) -> anyhow::Result<()> {
+pub async fn reconcile_all(state: &SyncService) -> anyhow::Result<()> {
     for workspace in state.store.linked_workspaces().await? {
         for link in state.store.active_links(workspace).await? {
             match sync_for_user(state, link.user_id).await {
@@ -179,7 +179,7 @@ pub async fn reconcile_all(state: &AppState) -> anyhow::Result<()> {
 
 /// Runs [`reconcile_all`] every `interval` until `stop` turns true.
 pub async fn run_reconciler(
-    state: AppState,
+    state: SyncService,
     interval: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {

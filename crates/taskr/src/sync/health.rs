@@ -9,7 +9,7 @@ use attio::AttioError;
 use uuid::Uuid;
 
 use crate::live::{Change, LiveEvent};
-use crate::state::AppState;
+use crate::sync::SyncService;
 use crate::store::{InboxHealth, UpstreamProblem, Workspace};
 
 /// A pending delivery counts as waiting once it has been put back at least once, or once it is
@@ -33,7 +33,7 @@ pub fn problem_of(error: &AttioError) -> Option<UpstreamProblem> {
 /// Records how Attio answered a read of the workspace (`None`: it answered) and tells open
 /// pages when that changes what they say.
 pub async fn record(
-    state: &AppState,
+    state: &SyncService,
     workspace: Uuid,
     problem: Option<UpstreamProblem>,
 ) -> anyhow::Result<()> {

@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::state::AppState;
+use crate::sync::SyncService;
 use crate::store::NewDelivery;
 use crate::sync::registration;
 
@@ -65,7 +65,7 @@ impl Refusal {
 /// sent; `idempotency_key` the header, if any.
 #[tracing::instrument(skip_all)]
 pub async fn receive(
-    state: &AppState,
+    state: &SyncService,
     signatures: &[&str],
     idempotency_key: Option<&str>,
     body: &[u8],

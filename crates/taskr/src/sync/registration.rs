@@ -9,8 +9,8 @@ use std::sync::RwLock;
 use attio::{AttioError, Subscription, WebhookSecret};
 use uuid::Uuid;
 
-use crate::attio_link::open_token;
-use crate::state::AppState;
+use crate::attio_gateway::open_token;
+use crate::sync::SyncService;
 use crate::store::{Link, WebhookRecord};
 
 /// Opened webhook secrets by webhook id, so that verifying a delivery costs no database read.
@@ -58,7 +58,7 @@ fn secret_context(workspace: Uuid) -> String {
 
 /// The workspace and secret of a webhook Taskr registered, or `None` for an unknown id.
 pub async fn secret_for(
-    state: &AppState,
+    state: &SyncService,
     webhook: Uuid,
 ) -> anyhow::Result<Option<(Uuid, WebhookSecret)>> {
     if let Some(found) = state.webhook_secrets.get(webhook) {
@@ -79,7 +79,7 @@ pub async fn secret_for(
 }
 
 /// Every secret of every webhook Taskr knows, for a body whose webhook id cannot be read.
-pub async fn all_secrets(state: &AppState) -> anyhow::Result<Vec<(Uuid, Uuid, WebhookSecret)>> {
+pub async fn all_secrets(state: &SyncService) -> anyhow::Result<Vec<(Uuid, Uuid, WebhookSecret)>> {
     for workspace in state.store.linked_workspaces().await? {
         if let Some(record) = state.store.webhook_for_workspace(workspace).await? {
             secret_for(state, record.webhook_id).await?;
@@ -88,8 +88,8 @@ pub async fn all_secrets(state: &AppState) -> anyhow::Result<Vec<(Uuid, Uuid, We
     Ok(state.webhook_secrets.all())
 }
 
-async fn create(state: &AppState, link: &Link) -> Result<WebhookRecord, anyhow::Error> {
-    let client = state.attio.client(open_token(state, link)?);
+async fn create(state: &SyncService, link: &Link) -> Result<WebhookRecord, anyhow::Error> {
+    let client = state.attio.client(open_token(&state.cipher, link)?);
     let created = client
         .create_webhook(&state.settings.webhook_url(), &Subscription::all_events())
         .await?;
@@ -115,7 +115,7 @@ async fn create(state: &AppState, link: &Link) -> Result<WebhookRecord, anyhow::
 /// Makes sure the link's workspace has Taskr's webhook. Failures are recorded on the workspace
 /// (its pages say live updates are off) rather than returned: reconciliation still works.
 #[tracing::instrument(skip_all, fields(workspace = %link.workspace_id))]
-pub async fn ensure(state: &AppState, link: &Link) -> anyhow::Result<()> {
+pub async fn ensure(state: &SyncService, link: &Link) -> anyhow::Result<()> {
     if let Err(why) = state.settings.webhook_reachability() {
         if state.webhook_unreachable_logged.set(()).is_ok() {
             tracing::warn!("{why}");
@@ -164,8 +164,8 @@ pub async fn ensure(state: &AppState, link: &Link) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn delete_at_attio(state: &AppState, link: &Link, webhook: Uuid) {
-    let result = match open_token(state, link) {
+async fn delete_at_attio(state: &SyncService, link: &Link, webhook: Uuid) {
+    let result = match open_token(&state.cipher, link) {
         Ok(token) => state.attio.client(token).delete_webhook(webhook).await,
         Err(e) => {
             tracing::warn!(error = %e, "could not open a token to delete a webhook");
@@ -180,7 +180,7 @@ async fn delete_at_attio(state: &AppState, link: &Link, webhook: Uuid) {
 
 /// Called before the workspace's last link goes: the webhook is deleted at Attio while a token
 /// can still do it.
-pub async fn remove_for_last_link(state: &AppState, link: &Link) -> anyhow::Result<()> {
+pub async fn remove_for_last_link(state: &SyncService, link: &Link) -> anyhow::Result<()> {
     if state.store.link_count(link.workspace_id).await? > 1 {
         return Ok(());
     }
@@ -195,11 +195,11 @@ pub async fn remove_for_last_link(state: &AppState, link: &Link) -> anyhow::Resu
 /// The periodic check: re-creates a webhook that was deleted at Attio or became inactive, and
 /// records what Attio says of its status.
 #[tracing::instrument(skip_all, fields(workspace = %link.workspace_id))]
-pub async fn check(state: &AppState, link: &Link) -> anyhow::Result<()> {
+pub async fn check(state: &SyncService, link: &Link) -> anyhow::Result<()> {
     let Some(record) = state.store.webhook_for_workspace(link.workspace_id).await? else {
         return ensure(state, link).await;
     };
-    let client = state.attio.client(open_token(state, link)?);
+    let client = state.attio.client(open_token(&state.cipher, link)?);
     let status = match client.get_webhook(record.webhook_id).await {
         Ok(webhook) => webhook.status,
         Err(AttioError::NotFound(_)) => "deleted".to_owned(),

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use self::fetch::{Class, Failure};
 use crate::live::{Change, LiveEvent};
-use crate::state::AppState;
+use crate::sync::SyncService;
 use crate::store::{AppliedBatch, InboxRow, NewActivity};
 
 /// Rows claimed at once.
@@ -37,7 +37,7 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 /// Runs until `stop` turns true: applies due rows whenever one is stored, and when a retry
 /// comes due (so that a `Retry-After` or a short back-off is kept to the millisecond, not
 /// rounded up to a polling interval).
-pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(state: SyncService, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         match process_due(&state).await {
             Ok(0) => {}
@@ -58,7 +58,7 @@ pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
 }
 
 /// Applies due rows until none is left; returns how many were handled. For tests and tools.
-pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
+pub async fn drain(state: &SyncService) -> anyhow::Result<usize> {
     let mut total = 0;
     loop {
         let handled = process_due(state).await?;
@@ -75,7 +75,7 @@ fn backoff_ms(attempts: i64) -> i64 {
 }
 
 /// Claims one batch and applies it; returns the number of rows claimed.
-pub async fn process_due(state: &AppState) -> anyhow::Result<usize> {
+pub async fn process_due(state: &SyncService) -> anyhow::Result<usize> {
     let rows = state
         .store
         .inbox_claim(crate::now_ms(), LEASE_MS, BATCH)
@@ -221,7 +221,7 @@ fn plan<'a>(row: &'a InboxRow, task_ops: &mut HashMap<Uuid, TaskOp>) -> RowPlan<
 /// Reads what the workspace's rows name (once per task), writes what was read and the rows it
 /// completes in one transaction, and puts back only the rows whose reads failed.
 async fn apply_workspace(
-    state: &AppState,
+    state: &SyncService,
     workspace: Uuid,
     rows: &[InboxRow],
 ) -> anyhow::Result<()> {

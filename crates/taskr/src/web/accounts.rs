@@ -141,7 +141,7 @@ struct NextQuery {
 }
 
 fn check_rate(state: &AppState, client: ClientAddr) -> Result<(), AppError> {
-    state.auth_limiter.check_key(&client.0).map_err(|_| {
+    state.accounts.auth_limiter.check_key(&client.0).map_err(|_| {
         state
             .metrics
             .count(crate::metrics::AUTH_RATE_LIMITED, &[], 1);
@@ -188,7 +188,7 @@ async fn signup(
     };
     match accounts::sign_up(
         state.store.as_ref(),
-        &state.hasher,
+        &state.accounts.hasher,
         &username,
         password,
         crate::now(),
@@ -274,7 +274,7 @@ async fn login(
     } else {
         format!("account:{account}")
     };
-    if let Err(wait) = state.login_throttle.check(&throttle_key, Instant::now()) {
+    if let Err(wait) = state.accounts.login_throttle.check(&throttle_key, Instant::now()) {
         state
             .metrics
             .count(crate::metrics::LOGIN_THROTTLE_REFUSALS, &[], 1);
@@ -295,7 +295,7 @@ async fn login(
     }
     match accounts::log_in(
         state.store.as_ref(),
-        &state.hasher,
+        &state.accounts.hasher,
         &form.username,
         &form.password,
     )
@@ -303,7 +303,7 @@ async fn login(
     {
         Ok(user) => {
             tracing::info!(user = %user.id, "logged in");
-            state.login_throttle.record_success(&throttle_key);
+            state.accounts.login_throttle.record_success(&throttle_key);
             let cookie = session::start_session(&state, &visitor, &user).await?;
             let mut response = logged_in_redirect(cookie, &next);
             response
@@ -313,6 +313,7 @@ async fn login(
         }
         Err(AccountError::BadCredentials) => {
             state
+                .accounts
                 .login_throttle
                 .record_failure(&throttle_key, Instant::now());
             form_error(

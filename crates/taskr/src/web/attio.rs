@@ -22,7 +22,7 @@ pub fn router() -> Router<AppState> {
 
 async fn connect(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
     let user = visitor.require_user("/integrations/attio/connect")?;
-    let url = attio_link::begin(&state, user.id, visitor.session_hash(&state))
+    let url = attio_link::begin(&state.sync, user.id, visitor.session_hash(&state))
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
     Ok(Redirect::to(url.as_str()).into_response())
@@ -68,12 +68,12 @@ async fn callback_inner(
     let user = visitor.require_user("/")?;
     let Query(params) = params
         .map_err(|_| AppError::BadRequest("The callback's parameters are malformed.".into()))?;
-    match attio_link::complete(state, user.id, &visitor.session_hash(state), params).await {
+    match attio_link::complete(&state.sync, user.id, &visitor.session_hash(state), params).await {
         Ok(_) => {}
         Err(LinkError::Denied) => return Ok(Redirect::to("/?notice=denied").into_response()),
         Err(error) => return Err(link_error(error)),
     }
-    let notice = match sync::sync_and_wait(state, user.id).await {
+    let notice = match sync::sync_and_wait(&state.sync, user.id).await {
         Some(Ok(SyncOutcome::Synced { .. })) => "connected",
         Some(Ok(SyncOutcome::LinkBroken)) => "broken",
         Some(Ok(SyncOutcome::Failed(_))) => "sync-failed",
@@ -86,7 +86,7 @@ async fn callback_inner(
 
 async fn disconnect(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
     let user = visitor.require_user("/")?;
-    let revoked = attio_link::disconnect(&state, user.id).await?;
+    let revoked = attio_link::disconnect(&state.sync, user.id).await?;
     let notice = if revoked {
         "disconnected"
     } else {

@@ -92,7 +92,7 @@ async fn receive(
         .filter(|v| !v.is_empty())
         .collect();
     let key = header(&headers, "idempotency-key");
-    match receive::receive(&state, &signatures, key, &body).await {
+    match receive::receive(&state.sync, &signatures, key, &body).await {
         Ok(receipt) => {
             state.metrics.count(
                 crate::metrics::WEBHOOKS_ACCEPTED,

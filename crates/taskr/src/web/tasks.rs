@@ -345,7 +345,7 @@ async fn user_home(
 
 async fn sync_now(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
     let user = visitor.require_user("/tasks")?;
-    let notice = match sync::sync_and_wait(&state, user.id).await {
+    let notice = match sync::sync_and_wait(&state.sync, user.id).await {
         Some(Ok(SyncOutcome::Synced { .. })) => "synced",
         Some(Ok(SyncOutcome::LinkBroken)) => "broken",
         Some(Ok(SyncOutcome::Failed(_))) => "sync-failed",

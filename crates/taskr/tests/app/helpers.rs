@@ -523,7 +523,7 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap();
-        let (_, secret) = taskr::sync::registration::secret_for(&self.state, record.webhook_id)
+        let (_, secret) = taskr::sync::registration::secret_for(&self.state.sync, record.webhook_id)
             .await
             .unwrap()
             .unwrap();

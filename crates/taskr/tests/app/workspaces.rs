@@ -389,7 +389,7 @@ async fn workspace_connections_and_admin_rights_stay_in_their_workspace() {
 async fn a_delivery_signed_for_one_workspace_cannot_change_another() {
     let w = two_workspaces(false).await;
     w.app.settle().await;
-    taskr::sync::worker::drain(&w.app.state).await.unwrap();
+    taskr::sync::worker::drain(&w.app.state.sync).await.unwrap();
     let (acme_webhook, acme_secret) = w.app.webhook().await;
     let (globex_task, shown) = w
         .sandbox_tasks(w.globex)
@@ -459,7 +459,7 @@ async fn a_delivery_signed_for_one_workspace_cannot_change_another() {
             StatusCode::UNAUTHORIZED
         );
     }
-    taskr::sync::worker::drain(&w.app.state).await.unwrap();
+    taskr::sync::worker::drain(&w.app.state.sync).await.unwrap();
     assert!(
         w.all_tasks_page(&w.gina).await.contains(&shown),
         "Globex's task survived a delivery signed for Acme"

@@ -10,9 +10,9 @@ use std::time::Duration;
 use attio::{AttioError, Task, WorkspaceMember, TASK_PAGE_LIMIT};
 use uuid::Uuid;
 
-use crate::attio_link::open_token;
+use crate::attio_gateway::open_token;
 use crate::sync::health::problem_of;
-use crate::state::AppState;
+use crate::sync::SyncService;
 use crate::store::UpstreamProblem;
 
 /// Below this many tasks single reads are used whatever a listing would cost: at Attio's
@@ -85,7 +85,7 @@ pub(super) struct Fetched {
 /// Reads `tasks` (and the member list when `members`) with the workspace's links, oldest
 /// first. A link whose token Attio refuses is marked broken and the next one carries on.
 pub(super) async fn fetch(
-    state: &AppState,
+    state: &SyncService,
     workspace: Uuid,
     tasks: Vec<Uuid>,
     members: bool,
@@ -105,7 +105,7 @@ pub(super) async fn fetch(
     for link in links {
         let client = state
             .attio
-            .client(open_token(state, &link)?)
+            .client(open_token(&state.cipher, &link)?)
             // A 429 comes back at once: the inbox's schedule honours its Retry-After without
             // holding up other workspaces.
             .with_rate_limit_retries(0);
