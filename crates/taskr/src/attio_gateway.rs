@@ -31,7 +31,7 @@ impl AttioGateway {
 }
 
 fn link_context(user: UserId) -> String {
-    crate::store::contexts::attio_token(user.0)
+    crate::crypto::contexts::attio_token(user.0)
 }
 
 /// Seals a user's access token for storage on their link.

@@ -48,7 +48,7 @@ pub async fn begin(
     state
         .store
         .put_oauth_state(&OAuthState {
-            state_hash: state.cipher.mac("oauth-state", token.as_bytes()).to_vec(),
+            state_hash: state.cipher.mac(crate::crypto::purposes::OAUTH_STATE, token.as_bytes()).to_vec(),
             session_hash,
             user_id: user,
             expires_at: crate::now() + STATE_TTL_SECS,
@@ -83,7 +83,7 @@ pub async fn complete(
     }
     let stored = state
         .store
-        .take_oauth_state(&state.cipher.mac("oauth-state", raw_state.as_bytes()))
+        .take_oauth_state(&state.cipher.mac(crate::crypto::purposes::OAUTH_STATE, raw_state.as_bytes()))
         .await?
         .ok_or(LinkError::BadState)?;
     let same_session: bool = stored.session_hash.ct_eq(session_hash).into();

@@ -99,7 +99,7 @@ pub async fn begin_oauth(
     let state = random_token();
     let state_hash = connections
         .cipher()
-        .mac("connection-state", state.as_bytes())
+        .mac(crate::crypto::purposes::CONNECTION_STATE, state.as_bytes())
         .to_vec();
     let verifier = oauth::new_verifier();
     connections
@@ -140,7 +140,7 @@ pub async fn complete_oauth(
     }
     let state_hash = connections
         .cipher()
-        .mac("connection-state", raw_state.as_bytes());
+        .mac(crate::crypto::purposes::CONNECTION_STATE, raw_state.as_bytes());
     let flow = connections
         .store()
         .take_connection_flow(&state_hash)

@@ -20,7 +20,8 @@ use uuid::Uuid;
 pub use connection_types::*;
 pub use database_url::{Backend, DatabaseUrl};
 pub use postgres::PostgresStore;
-pub use sqlite::connections::contexts;
+/// Re-exported: the store's rotation code and the connections service name them from here.
+pub use crate::crypto::contexts;
 pub use sqlite::SqliteStore;
 pub use sync_types::*;
 

@@ -53,7 +53,7 @@ impl SecretCache {
 }
 
 fn secret_context(workspace: Uuid) -> String {
-    crate::store::contexts::webhook_secret(&workspace.to_string())
+    crate::crypto::contexts::webhook_secret(&workspace.to_string())
 }
 
 /// The workspace and secret of a webhook Taskr registered, or `None` for an unknown id.

@@ -102,7 +102,7 @@ const DEVICE_COOKIE: &str = "taskr_device";
 const DEVICE_TTL_SECS: i64 = 365 * 24 * 3600;
 
 fn device_token(state: &AppState, account_key: &str) -> String {
-    hex::encode(state.cipher.mac("known-device", account_key.as_bytes()))
+    hex::encode(state.cipher.mac(crate::crypto::purposes::KNOWN_DEVICE, account_key.as_bytes()))
 }
 
 /// Whether this browser has logged in to the account `account_key` before.
