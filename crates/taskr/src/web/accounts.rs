@@ -140,6 +140,23 @@ struct NextQuery {
     next: Option<String>,
 }
 
+/// What a failed sign-up or log-in tells the visitor when the form does not answer it itself.
+impl From<AccountError> for AppError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Busy => AppError::Busy {
+                message: BUSY_MESSAGE,
+                retry_after_secs: BUSY_RETRY.as_secs(),
+            },
+            AccountError::UsernameTaken
+            | AccountError::UsernameLookalike
+            | AccountError::BadCredentials => AppError::BadRequest(e.to_string()),
+            AccountError::Store(e) => e.into(),
+            AccountError::Hash(_) => AppError::Internal(e.into()),
+        }
+    }
+}
+
 fn check_rate(state: &AppState, client: ClientAddr) -> Result<(), AppError> {
     state.accounts.auth_limiter.check_key(&client.0).map_err(|_| {
         state
@@ -230,7 +247,7 @@ async fn signup(
                 BUSY_RETRY,
             )
         }
-        Err(e) => Err(AppError::Internal(e.into())),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -334,7 +351,7 @@ async fn login(
                 BUSY_RETRY,
             )
         }
-        Err(e) => Err(AppError::Internal(e.into())),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -79,9 +79,7 @@ impl Notice {
 
 /// Renders an askama template into a response; a template error is a 500 like any other.
 pub fn render<T: askama::Template>(template: &T) -> Result<Response, AppError> {
-    let html = template
-        .render()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering a template: {e}")))?;
+    let html = template.render()?;
     Ok(axum::response::Html(html).into_response())
 }
 

@@ -350,7 +350,7 @@ async fn sync_now(State(state): State<AppState>, visitor: Visitor) -> Result<Res
         Some(Ok(SyncOutcome::LinkBroken)) => "broken",
         Some(Ok(SyncOutcome::Failed(_))) => "sync-failed",
         Some(Ok(SyncOutcome::NotLinked)) => return Ok(Redirect::to("/").into_response()),
-        Some(Err(e)) => return Err(AppError::Internal(e)),
+        Some(Err(e)) => return Err(e.into()),
         None => "sync-running",
     };
     Ok(Redirect::to(&format!("/tasks?notice={notice}")).into_response())
