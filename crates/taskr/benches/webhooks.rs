@@ -112,7 +112,9 @@ async fn change_to_cache(app: &TestApp) {
                 .await
                 .expect("the change arrives")
                 .expect("live channel open");
-            if event.workspace == Some(workspace) && event.change == taskr::live::Change::Tasks {
+            if event.workspace == Some(taskr::store::WorkspaceId(workspace))
+                && event.change == taskr::live::Change::Tasks
+            {
                 break;
             }
         }

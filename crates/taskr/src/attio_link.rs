@@ -10,7 +10,7 @@ use attio::{AttioError, SelfInfo};
 
 use crate::attio_gateway::{open_token, seal_token};
 use crate::crypto::random_token;
-use crate::store::{Link, LinkStatus, OAuthState, UserId, WorkspaceInfo};
+use crate::store::{Link, LinkStatus, OAuthState, UserId, WorkspaceId, WorkspaceInfo};
 use crate::sync::SyncService;
 
 /// How long a user has to approve at Attio.
@@ -48,7 +48,10 @@ pub async fn begin(
     state
         .store
         .put_oauth_state(&OAuthState {
-            state_hash: state.cipher.mac(crate::crypto::purposes::OAUTH_STATE, token.as_bytes()).to_vec(),
+            state_hash: state
+                .cipher
+                .mac(crate::crypto::purposes::OAUTH_STATE, token.as_bytes())
+                .to_vec(),
             session_hash,
             user_id: user,
             expires_at: crate::now() + STATE_TTL_SECS,
@@ -83,7 +86,11 @@ pub async fn complete(
     }
     let stored = state
         .store
-        .take_oauth_state(&state.cipher.mac(crate::crypto::purposes::OAUTH_STATE, raw_state.as_bytes()))
+        .take_oauth_state(
+            &state
+                .cipher
+                .mac(crate::crypto::purposes::OAUTH_STATE, raw_state.as_bytes()),
+        )
         .await?
         .ok_or(LinkError::BadState)?;
     let same_session: bool = stored.session_hash.ct_eq(session_hash).into();
@@ -116,13 +123,13 @@ pub async fn complete(
         SelfInfo::Inactive => return Err(LinkError::InactiveToken),
     };
     let workspace = WorkspaceInfo {
-        id: info.workspace_id,
+        id: WorkspaceId(info.workspace_id),
         name: info.workspace_name.clone(),
         slug: info.workspace_slug.clone(),
     };
     let link = Link {
         user_id: user,
-        workspace_id: info.workspace_id,
+        workspace_id: workspace.id,
         member_id: info.authorized_by_workspace_member_id,
         scopes: info.scope.clone(),
         token: seal_token(&state.cipher, user, &token),

@@ -16,7 +16,6 @@ use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
-use uuid::Uuid;
 
 use super::{Coordinator, Inner, Invalidation, Message};
 use crate::live::{Change, LiveEvent};
@@ -173,7 +172,7 @@ fn decode(payload: &str) -> Option<Message> {
         "L" => {
             let workspace = match parts.next()? {
                 "*" => None,
-                id => Some(Uuid::parse_str(id).ok()?),
+                id => Some(id.parse().ok()?),
             };
             let change = Change::parse(parts.next()?)?;
             Some(Message::Live(LiveEvent { workspace, change }))
@@ -194,17 +193,23 @@ fn decode(payload: &str) -> Option<Message> {
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
+    use crate::store::WorkspaceId;
 
     #[test]
     fn every_message_sent_between_instances_reads_back_the_same() {
         let messages = [
-            Message::Live(LiveEvent::new(Uuid::new_v4(), Change::Activity)),
+            Message::Live(LiveEvent::new(
+                WorkspaceId(Uuid::new_v4()),
+                Change::Activity,
+            )),
             Message::Live(LiveEvent::everything()),
             Message::WakeWorker,
             Message::Invalidate(Invalidation::One {
                 provider: "sequencer".into(),
-                owner: Owner::workspace(Uuid::new_v4()),
+                owner: Owner::workspace(WorkspaceId(Uuid::new_v4())),
             }),
         ];
         for message in messages {

@@ -7,23 +7,22 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use attio::SelfInfo;
-use uuid::Uuid;
 
 use crate::attio_gateway::open_token;
 use crate::live::{Change, LiveEvent};
+use crate::store::{LinkStatus, UpstreamProblem, UserId, WorkspaceId};
 use crate::sync::SyncService;
-use crate::store::{LinkStatus, UpstreamProblem, UserId};
 
 /// How long a request waits for a sync before it lets it finish in the background.
 pub const WAIT_FOR_SYNC: Duration = Duration::from_secs(5);
 
 #[derive(Default)]
 pub struct Syncer {
-    locks: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
+    locks: Mutex<HashMap<WorkspaceId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Syncer {
-    fn lock_for(&self, workspace: Uuid) -> Arc<tokio::sync::Mutex<()>> {
+    fn lock_for(&self, workspace: WorkspaceId) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
         locks.entry(workspace).or_default().clone()
     }
@@ -138,7 +137,10 @@ pub async fn sync_for_user(state: &SyncService, user: UserId) -> anyhow::Result<
 }
 
 /// The workspace has lost access only when none of its links works any more.
-async fn no_access_unless_another_link(state: &SyncService, workspace: Uuid) -> anyhow::Result<()> {
+async fn no_access_unless_another_link(
+    state: &SyncService,
+    workspace: WorkspaceId,
+) -> anyhow::Result<()> {
     if state.store.active_links(workspace).await?.is_empty() {
         crate::sync::health::record(state, workspace, Some(UpstreamProblem::NoAccess)).await?;
     }
@@ -147,7 +149,10 @@ async fn no_access_unless_another_link(state: &SyncService, workspace: Uuid) -> 
 
 /// Runs a sync in the background and waits for it up to `WAIT_FOR_SYNC`; returns `None` when it
 /// is still running (it carries on and the page shows its progress when reloaded).
-pub async fn sync_and_wait(state: &SyncService, user: UserId) -> Option<anyhow::Result<SyncOutcome>> {
+pub async fn sync_and_wait(
+    state: &SyncService,
+    user: UserId,
+) -> Option<anyhow::Result<SyncOutcome>> {
     let background = state.clone();
     let handle = tokio::spawn(async move { sync_for_user(&background, user).await });
     match tokio::time::timeout(WAIT_FOR_SYNC, handle).await {

@@ -10,17 +10,17 @@ use attio::{AttioError, Subscription, WebhookSecret};
 use uuid::Uuid;
 
 use crate::attio_gateway::open_token;
+use crate::store::{Link, WebhookRecord, WorkspaceId};
 use crate::sync::SyncService;
-use crate::store::{Link, WebhookRecord};
 
 /// Opened webhook secrets by webhook id, so that verifying a delivery costs no database read.
 #[derive(Default)]
 pub struct SecretCache {
-    secrets: RwLock<HashMap<Uuid, (Uuid, WebhookSecret)>>,
+    secrets: RwLock<HashMap<Uuid, (WorkspaceId, WebhookSecret)>>,
 }
 
 impl SecretCache {
-    fn get(&self, webhook: Uuid) -> Option<(Uuid, WebhookSecret)> {
+    fn get(&self, webhook: Uuid) -> Option<(WorkspaceId, WebhookSecret)> {
         self.secrets
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -28,7 +28,7 @@ impl SecretCache {
             .cloned()
     }
 
-    fn put(&self, webhook: Uuid, workspace: Uuid, secret: WebhookSecret) {
+    fn put(&self, webhook: Uuid, workspace: WorkspaceId, secret: WebhookSecret) {
         self.secrets
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -42,7 +42,7 @@ impl SecretCache {
             .remove(&webhook);
     }
 
-    fn all(&self) -> Vec<(Uuid, Uuid, WebhookSecret)> {
+    fn all(&self) -> Vec<(Uuid, WorkspaceId, WebhookSecret)> {
         self.secrets
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -52,7 +52,7 @@ impl SecretCache {
     }
 }
 
-fn secret_context(workspace: Uuid) -> String {
+fn secret_context(workspace: WorkspaceId) -> String {
     crate::crypto::contexts::webhook_secret(&workspace.to_string())
 }
 
@@ -60,7 +60,7 @@ fn secret_context(workspace: Uuid) -> String {
 pub async fn secret_for(
     state: &SyncService,
     webhook: Uuid,
-) -> anyhow::Result<Option<(Uuid, WebhookSecret)>> {
+) -> anyhow::Result<Option<(WorkspaceId, WebhookSecret)>> {
     if let Some(found) = state.webhook_secrets.get(webhook) {
         return Ok(Some(found));
     }
@@ -79,7 +79,9 @@ pub async fn secret_for(
 }
 
 /// Every secret of every webhook Taskr knows, for a body whose webhook id cannot be read.
-pub async fn all_secrets(state: &SyncService) -> anyhow::Result<Vec<(Uuid, Uuid, WebhookSecret)>> {
+pub async fn all_secrets(
+    state: &SyncService,
+) -> anyhow::Result<Vec<(Uuid, WorkspaceId, WebhookSecret)>> {
     for workspace in state.store.linked_workspaces().await? {
         if let Some(record) = state.store.webhook_for_workspace(workspace).await? {
             secret_for(state, record.webhook_id).await?;

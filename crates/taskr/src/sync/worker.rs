@@ -19,8 +19,8 @@ use uuid::Uuid;
 
 use self::fetch::{Class, Failure};
 use crate::live::{Change, LiveEvent};
+use crate::store::{AppliedBatch, InboxRow, NewActivity, WorkspaceId};
 use crate::sync::SyncService;
-use crate::store::{AppliedBatch, InboxRow, NewActivity};
 
 /// Rows claimed at once.
 const BATCH: u32 = 200;
@@ -81,7 +81,7 @@ pub async fn process_due(state: &SyncService) -> anyhow::Result<usize> {
         .inbox_claim(crate::now_ms(), LEASE_MS, BATCH)
         .await?;
     let claimed = rows.len();
-    let mut by_workspace: BTreeMap<Uuid, Vec<InboxRow>> = BTreeMap::new();
+    let mut by_workspace: BTreeMap<WorkspaceId, Vec<InboxRow>> = BTreeMap::new();
     for row in rows {
         by_workspace.entry(row.workspace_id).or_default().push(row);
     }
@@ -222,7 +222,7 @@ fn plan<'a>(row: &'a InboxRow, task_ops: &mut HashMap<Uuid, TaskOp>) -> RowPlan<
 /// completes in one transaction, and puts back only the rows whose reads failed.
 async fn apply_workspace(
     state: &SyncService,
-    workspace: Uuid,
+    workspace: WorkspaceId,
     rows: &[InboxRow],
 ) -> anyhow::Result<()> {
     let mut task_ops: HashMap<Uuid, TaskOp> = HashMap::new();

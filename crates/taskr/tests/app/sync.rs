@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use taskr::store::WorkspaceId;
 
 use crate::helpers::{TestApp, TestOptions};
 
@@ -38,7 +39,7 @@ async fn linking_registers_one_webhook_for_all_27_events_and_a_second_user_reuse
     let app = TestApp::spawn().await;
     let first = app.user("first").await;
     app.connect(&first).await;
-    let workspace = app.sandbox.sandbox.workspace_id();
+    let workspace = WorkspaceId(app.sandbox.sandbox.workspace_id());
     let record = app
         .state
         .store
@@ -163,7 +164,7 @@ async fn reconciliation_catches_a_missed_deletion_and_re_creates_a_deleted_webho
     let app = TestApp::spawn().await;
     let client = app.user("recon").await;
     app.connect(&client).await;
-    let workspace = app.sandbox.sandbox.workspace_id();
+    let workspace = WorkspaceId(app.sandbox.sandbox.workspace_id());
     let webhook = app
         .state
         .store
@@ -265,7 +266,7 @@ async fn a_degraded_webhook_is_shown_and_an_inactive_one_re_created() {
     .await;
     let client = app.user("degraded").await;
     app.connect(&client).await;
-    let workspace = app.sandbox.sandbox.workspace_id();
+    let workspace = WorkspaceId(app.sandbox.sandbox.workspace_id());
     let webhook = app
         .state
         .store

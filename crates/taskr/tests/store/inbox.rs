@@ -7,7 +7,7 @@ use std::sync::Arc;
 use taskr::store::{ActivityQuery, AppliedBatch, NewActivity, Store};
 use uuid::Uuid;
 
-use crate::fixtures::{delivery, linked, member, task};
+use crate::fixtures::{delivery, linked, member, task, workspace_id};
 
 on_both_backends!(
     a_delivery_is_stored_once_per_idempotency_key,
@@ -39,7 +39,7 @@ fn activity(inbox_id: i64, index: i64, event_type: &str, subject: Option<Uuid>) 
 }
 
 async fn a_delivery_is_stored_once_per_idempotency_key(store: Arc<dyn Store>) {
-    let ws = Uuid::new_v4();
+    let ws = workspace_id();
     assert!(store.inbox_insert(&delivery("a", ws, 10)).await.unwrap());
     assert!(!store.inbox_insert(&delivery("a", ws, 11)).await.unwrap());
     let inserted = store
@@ -61,7 +61,7 @@ async fn a_delivery_is_stored_once_per_idempotency_key(store: Arc<dyn Store>) {
 }
 
 async fn a_claim_leases_due_rows_until_the_lease_runs_out(store: Arc<dyn Store>) {
-    let ws = Uuid::new_v4();
+    let ws = workspace_id();
     assert_eq!(store.inbox_next_due().await.unwrap(), None);
     for (key, at) in [("a", 10), ("b", 20), ("c", 30), ("later", 500)] {
         store.inbox_insert(&delivery(key, ws, at)).await.unwrap();
@@ -84,7 +84,7 @@ async fn a_claim_leases_due_rows_until_the_lease_runs_out(store: Arc<dyn Store>)
 }
 
 async fn concurrent_claims_never_take_the_same_row(store: Arc<dyn Store>) {
-    let ws = Uuid::new_v4();
+    let ws = workspace_id();
     let rows: Vec<_> = (0..60).map(|i| delivery(&format!("d{i}"), ws, i)).collect();
     store.inbox_insert_many(&rows).await.unwrap();
     let claimers = (0..6).map(|_| {
@@ -110,7 +110,7 @@ async fn concurrent_claims_never_take_the_same_row(store: Arc<dyn Store>) {
 }
 
 async fn released_leases_make_rows_due_at_once(store: Arc<dyn Store>) {
-    let ws = Uuid::new_v4();
+    let ws = workspace_id();
     store.inbox_insert(&delivery("a", ws, 10)).await.unwrap();
     store.inbox_insert(&delivery("b", ws, 10)).await.unwrap();
     assert_eq!(store.inbox_claim(100, LEASE, 10).await.unwrap().len(), 2);
@@ -167,7 +167,7 @@ async fn applying_a_batch_updates_the_cache_and_feed_and_marks_its_rows_done(
 }
 
 async fn a_batch_for_a_workspace_nobody_links_only_marks_its_rows_done(store: Arc<dyn Store>) {
-    let gone = Uuid::new_v4();
+    let gone = workspace_id();
     store.inbox_insert(&delivery("a", gone, 10)).await.unwrap();
     let claimed = store.inbox_claim(100, LEASE, 10).await.unwrap();
     let batch = AppliedBatch {
@@ -183,7 +183,7 @@ async fn a_batch_for_a_workspace_nobody_links_only_marks_its_rows_done(store: Ar
 }
 
 async fn a_retried_row_waits_and_reports_its_error(store: Arc<dyn Store>) {
-    let ws = Uuid::new_v4();
+    let ws = workspace_id();
     store.inbox_insert(&delivery("a", ws, 10)).await.unwrap();
     store.inbox_insert(&delivery("b", ws, 10)).await.unwrap();
     let claimed = store.inbox_claim(100, LEASE, 1).await.unwrap();
@@ -201,7 +201,7 @@ async fn a_retried_row_waits_and_reports_its_error(store: Arc<dyn Store>) {
     assert_eq!(later.len(), 1);
     assert_eq!((later[0].id, later[0].attempts), (claimed[0].id, 1));
     assert!(store
-        .inbox_backlog(Uuid::new_v4())
+        .inbox_backlog(workspace_id())
         .await
         .unwrap()
         .last_error
@@ -209,7 +209,7 @@ async fn a_retried_row_waits_and_reports_its_error(store: Arc<dyn Store>) {
 }
 
 async fn deferring_a_workspace_spares_leased_rows_and_waking_makes_rows_due(store: Arc<dyn Store>) {
-    let (ws, other) = (Uuid::new_v4(), Uuid::new_v4());
+    let (ws, other) = (workspace_id(), workspace_id());
     for key in ["leased", "a", "b"] {
         store.inbox_insert(&delivery(key, ws, 10)).await.unwrap();
     }
@@ -240,7 +240,7 @@ async fn deferring_a_workspace_spares_leased_rows_and_waking_makes_rows_due(stor
 }
 
 async fn health_counts_only_late_rows_of_the_workspace(store: Arc<dyn Store>) {
-    let (ws, other) = (Uuid::new_v4(), Uuid::new_v4());
+    let (ws, other) = (workspace_id(), workspace_id());
     store
         .inbox_insert(&delivery("old", ws, 1_000))
         .await
@@ -275,7 +275,7 @@ async fn health_counts_only_late_rows_of_the_workspace(store: Arc<dyn Store>) {
     assert_eq!(health.oldest_received_ms, Some(1_000));
     assert_eq!(health.last_error.as_deref(), Some("rate limited"));
     let calm = store
-        .inbox_health(Uuid::new_v4(), 10_000, 2_000)
+        .inbox_health(workspace_id(), 10_000, 2_000)
         .await
         .unwrap();
     assert_eq!(
@@ -285,7 +285,7 @@ async fn health_counts_only_late_rows_of_the_workspace(store: Arc<dyn Store>) {
 }
 
 async fn purging_forgets_only_applied_rows_received_before_the_cut(store: Arc<dyn Store>) {
-    let ws = Uuid::new_v4();
+    let ws = workspace_id();
     for (key, at) in [("old-done", 10), ("new-done", 500), ("old-pending", 10)] {
         store.inbox_insert(&delivery(key, ws, at)).await.unwrap();
     }

@@ -2,14 +2,13 @@
 
 use async_trait::async_trait;
 use sqlx::Row;
-use uuid::Uuid;
 
 use super::SqliteStore;
 use crate::crypto::{contexts, Sealed};
 use crate::store::rows::{connection_from_row, flow_from_row};
 use crate::store::{
     ConnectionFlow, ConnectionRecord, ConnectionStore, KeyStore, Owner, SealedSlot, SealedValue,
-    StoreResult, TokenUpdate, UserId,
+    StoreResult, TokenUpdate, UserId, WorkspaceId,
 };
 
 #[async_trait]
@@ -33,7 +32,7 @@ impl ConnectionStore for SqliteStore {
     async fn connections_visible_to(
         &self,
         user: UserId,
-        workspace: Option<Uuid>,
+        workspace: Option<WorkspaceId>,
     ) -> StoreResult<Vec<ConnectionRecord>> {
         let rows = sqlx::query(
             "SELECT * FROM connections

@@ -2,13 +2,12 @@
 
 use async_trait::async_trait;
 use sqlx::Row;
-use uuid::Uuid;
 
 use super::cache::{delete_task, replace_members, upsert_task};
-use super::{from_json, parse_uuid, SqliteStore};
+use super::{from_json, parse_workspace, SqliteStore};
 use crate::store::{
     Activity, ActivityPage, ActivityQuery, AppliedBatch, Backlog, InboxHealth, InboxRow,
-    InboxStore, NewDelivery, StoreResult,
+    InboxStore, NewDelivery, StoreResult, WorkspaceId,
 };
 
 #[async_trait]
@@ -64,7 +63,7 @@ impl InboxStore for SqliteStore {
                 Ok(InboxRow {
                     id: row.try_get("id")?,
                     idempotency_key: row.try_get("idempotency_key")?,
-                    workspace_id: parse_uuid(&row.try_get::<String, _>("workspace_id")?)?,
+                    workspace_id: parse_workspace(&row.try_get::<String, _>("workspace_id")?)?,
                     body: row.try_get("body")?,
                     received_ms: row.try_get("received_ms")?,
                     attempts: row.try_get("attempts")?,
@@ -167,7 +166,7 @@ impl InboxStore for SqliteStore {
         Ok(())
     }
 
-    async fn inbox_backlog(&self, workspace: Uuid) -> StoreResult<Backlog> {
+    async fn inbox_backlog(&self, workspace: WorkspaceId) -> StoreResult<Backlog> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS waiting,
                     COALESCE(SUM(CASE WHEN last_error IS NOT NULL THEN 1 ELSE 0 END), 0) AS failing,
@@ -196,7 +195,7 @@ impl InboxStore for SqliteStore {
 
     async fn inbox_health(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         now_ms: i64,
         late_after_ms: i64,
     ) -> StoreResult<InboxHealth> {
@@ -225,7 +224,12 @@ impl InboxStore for SqliteStore {
         })
     }
 
-    async fn inbox_defer(&self, workspace: Uuid, until_ms: i64, now_ms: i64) -> StoreResult<u64> {
+    async fn inbox_defer(
+        &self,
+        workspace: WorkspaceId,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
         let done = sqlx::query(
             "UPDATE inbox SET next_attempt_ms = ?
              WHERE workspace_id = ? AND status = 'pending'
@@ -239,7 +243,7 @@ impl InboxStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn inbox_wake(&self, workspace: Uuid, now_ms: i64) -> StoreResult<u64> {
+    async fn inbox_wake(&self, workspace: WorkspaceId, now_ms: i64) -> StoreResult<u64> {
         let done = sqlx::query(
             "UPDATE inbox SET next_attempt_ms = ?
              WHERE workspace_id = ? AND status = 'pending' AND next_attempt_ms > ?",
@@ -260,7 +264,11 @@ impl InboxStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn activity(&self, workspace: Uuid, query: &ActivityQuery) -> StoreResult<ActivityPage> {
+    async fn activity(
+        &self,
+        workspace: WorkspaceId,
+        query: &ActivityQuery,
+    ) -> StoreResult<ActivityPage> {
         let type_filter = if query.event_type.is_some() {
             "AND a.event_type = ?"
         } else {

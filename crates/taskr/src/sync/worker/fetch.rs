@@ -11,9 +11,9 @@ use attio::{AttioError, Task, WorkspaceMember, TASK_PAGE_LIMIT};
 use uuid::Uuid;
 
 use crate::attio_gateway::open_token;
+use crate::store::{UpstreamProblem, WorkspaceId};
 use crate::sync::health::problem_of;
 use crate::sync::SyncService;
-use crate::store::UpstreamProblem;
 
 /// Below this many tasks single reads are used whatever a listing would cost: at Attio's
 /// 100 reads/s they take well under a second, and they move far less data than pages of 500.
@@ -86,7 +86,7 @@ pub(super) struct Fetched {
 /// first. A link whose token Attio refuses is marked broken and the next one carries on.
 pub(super) async fn fetch(
     state: &SyncService,
-    workspace: Uuid,
+    workspace: WorkspaceId,
     tasks: Vec<Uuid>,
     members: bool,
 ) -> anyhow::Result<Fetched> {
