@@ -273,11 +273,12 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let upkeep = tokio::spawn(upkeep(self.state.clone(), stop_rx.clone()));
-        let worker = self
-            .state
-            .settings
-            .run_worker
-            .then(|| tokio::spawn(crate::sync::worker::run(self.state.sync.clone(), stop_rx.clone())));
+        let worker = self.state.settings.run_worker.then(|| {
+            tokio::spawn(crate::sync::worker::run(
+                self.state.sync.clone(),
+                stop_rx.clone(),
+            ))
+        });
         let reconciler = tokio::spawn(crate::sync::run_reconciler(
             self.state.sync.clone(),
             self.state.settings.reconcile_interval,

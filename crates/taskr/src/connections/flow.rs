@@ -138,9 +138,10 @@ pub async fn complete_oauth(
     if raw_state.is_empty() || raw_state.len() > 256 {
         return Err(FlowError::BadState);
     }
-    let state_hash = connections
-        .cipher()
-        .mac(crate::crypto::purposes::CONNECTION_STATE, raw_state.as_bytes());
+    let state_hash = connections.cipher().mac(
+        crate::crypto::purposes::CONNECTION_STATE,
+        raw_state.as_bytes(),
+    );
     let flow = connections
         .store()
         .take_connection_flow(&state_hash)

@@ -13,8 +13,7 @@ pub mod registration;
 pub mod worker;
 
 pub use backfill::{
-    reconcile_all, run_reconciler, sync_and_wait, sync_for_user, SyncOutcome, Syncer,
-    WAIT_FOR_SYNC,
+    reconcile_all, run_reconciler, sync_and_wait, sync_for_user, SyncOutcome, Syncer, WAIT_FOR_SYNC,
 };
 
 use std::sync::{Arc, OnceLock};

@@ -5,9 +5,9 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::sync::SyncService;
 use crate::store::NewDelivery;
 use crate::sync::registration;
+use crate::sync::SyncService;
 
 /// The longest `Idempotency-Key` stored.
 const MAX_KEY_LEN: usize = 200;

@@ -102,7 +102,10 @@ const DEVICE_COOKIE: &str = "taskr_device";
 const DEVICE_TTL_SECS: i64 = 365 * 24 * 3600;
 
 fn device_token(state: &AppState, account_key: &str) -> String {
-    hex::encode(state.cipher.mac(crate::crypto::purposes::KNOWN_DEVICE, account_key.as_bytes()))
+    hex::encode(state.cipher.mac(
+        crate::crypto::purposes::KNOWN_DEVICE,
+        account_key.as_bytes(),
+    ))
 }
 
 /// Whether this browser has logged in to the account `account_key` before.
@@ -158,12 +161,16 @@ impl From<AccountError> for AppError {
 }
 
 fn check_rate(state: &AppState, client: ClientAddr) -> Result<(), AppError> {
-    state.accounts.auth_limiter.check_key(&client.0).map_err(|_| {
-        state
-            .metrics
-            .count(crate::metrics::AUTH_RATE_LIMITED, &[], 1);
-        AppError::RateLimited
-    })
+    state
+        .accounts
+        .auth_limiter
+        .check_key(&client.0)
+        .map_err(|_| {
+            state
+                .metrics
+                .count(crate::metrics::AUTH_RATE_LIMITED, &[], 1);
+            AppError::RateLimited
+        })
 }
 
 fn count_busy(state: &AppState) {
@@ -291,7 +298,11 @@ async fn login(
     } else {
         format!("account:{account}")
     };
-    if let Err(wait) = state.accounts.login_throttle.check(&throttle_key, Instant::now()) {
+    if let Err(wait) = state
+        .accounts
+        .login_throttle
+        .check(&throttle_key, Instant::now())
+    {
         state
             .metrics
             .count(crate::metrics::LOGIN_THROTTLE_REFUSALS, &[], 1);

@@ -22,8 +22,7 @@ pub fn router() -> Router<AppState> {
 
 async fn connect(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
     let user = visitor.require_user("/integrations/attio/connect")?;
-    let url = attio_link::begin(&state.sync, user.id, visitor.session_hash(&state))
-        .await?;
+    let url = attio_link::begin(&state.sync, user.id, visitor.session_hash(&state)).await?;
     Ok(Redirect::to(url.as_str()).into_response())
 }
 
@@ -31,17 +30,18 @@ async fn connect(State(state): State<AppState>, visitor: Visitor) -> Result<Resp
 impl From<LinkError> for AppError {
     fn from(error: LinkError) -> Self {
         match error {
-        LinkError::Attio(attio::AttioError::OAuth(detail)) => AppError::BadRequest(format!(
-            "Attio refused the authorization ({detail}). Start again from Taskr."
-        )),
-        LinkError::Attio(e) => {
-            tracing::warn!(error = %e, "Attio call failed while linking");
-            AppError::Upstream(
-                "Taskr could not complete the connection with Attio. Please try again.".to_owned(),
-            )
-        }
-        LinkError::Store(e) => e.into(),
-        other => AppError::BadRequest(other.to_string()),
+            LinkError::Attio(attio::AttioError::OAuth(detail)) => AppError::BadRequest(format!(
+                "Attio refused the authorization ({detail}). Start again from Taskr."
+            )),
+            LinkError::Attio(e) => {
+                tracing::warn!(error = %e, "Attio call failed while linking");
+                AppError::Upstream(
+                    "Taskr could not complete the connection with Attio. Please try again."
+                        .to_owned(),
+                )
+            }
+            LinkError::Store(e) => e.into(),
+            other => AppError::BadRequest(other.to_string()),
         }
     }
 }

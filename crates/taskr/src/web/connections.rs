@@ -70,12 +70,12 @@ async fn scoped(
 impl From<FlowError> for AppError {
     fn from(e: FlowError) -> Self {
         match e {
-        FlowError::UnknownProvider => AppError::NotFound,
-        FlowError::AdminOnly | FlowError::NoWorkspace | FlowError::ScopeNotAllowed(_) => {
-            AppError::Forbidden(e.to_string())
-        }
-        FlowError::Internal(e) => AppError::Internal(e),
-        other => AppError::BadRequest(other.to_string()),
+            FlowError::UnknownProvider => AppError::NotFound,
+            FlowError::AdminOnly | FlowError::NoWorkspace | FlowError::ScopeNotAllowed(_) => {
+                AppError::Forbidden(e.to_string())
+            }
+            FlowError::Internal(e) => AppError::Internal(e),
+            other => AppError::BadRequest(other.to_string()),
         }
     }
 }
@@ -413,8 +413,7 @@ async fn disconnect(
     Path((name, scope)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let (ctx, scope) = scoped(&state, &visitor, &scope).await?;
-    let revoked = connections::disconnect(&state.connections, &ctx, &name, scope)
-        .await?;
+    let revoked = connections::disconnect(&state.connections, &ctx, &name, scope).await?;
     let notice = if revoked {
         "connection-removed"
     } else {

@@ -51,7 +51,10 @@ fn refusal_answer(refusal: Refusal) -> (StatusCode, &'static str) {
         Refusal::NoSignature => (StatusCode::UNAUTHORIZED, "missing Attio-Signature"),
         Refusal::WrongSignature => (StatusCode::UNAUTHORIZED, "wrong signature"),
         Refusal::UnknownWebhook => (StatusCode::NOT_FOUND, "unknown webhook"),
-        Refusal::Malformed => (StatusCode::BAD_REQUEST, "the body is not a webhook delivery"),
+        Refusal::Malformed => (
+            StatusCode::BAD_REQUEST,
+            "the body is not a webhook delivery",
+        ),
         Refusal::KeyTooLong => (StatusCode::BAD_REQUEST, "Idempotency-Key is too long"),
         Refusal::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "try again later"),
         Refusal::StoreFailed => (

@@ -13,9 +13,9 @@ use uuid::Uuid;
 
 use super::{render, Nav, Notice, Visitor};
 use crate::error::AppError;
-use crate::sync::health;
 use crate::state::AppState;
 use crate::store::{LinkStatus, TaskFilter, TaskQuery, User};
+use crate::sync::health;
 use crate::sync::{self, SyncOutcome};
 
 const PAGE_SIZE: u32 = 50;
