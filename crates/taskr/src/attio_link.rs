@@ -10,6 +10,7 @@ use attio::{AttioError, SelfInfo};
 
 use crate::attio_gateway::{open_token, seal_token};
 use crate::crypto::random_token;
+pub use crate::oauth_callback::CallbackParams;
 use crate::store::{Link, LinkStatus, OAuthState, UserId, WorkspaceId, WorkspaceInfo};
 use crate::sync::SyncService;
 
@@ -61,15 +62,6 @@ pub async fn begin(
         redirect_uri: &state.attio.redirect_uri,
         state: &token,
     }))
-}
-
-/// What Attio sent back to the callback.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct CallbackParams {
-    pub code: Option<String>,
-    pub state: Option<String>,
-    pub error: Option<String>,
-    pub error_description: Option<String>,
 }
 
 /// Checks the state (consuming it), then either records a refusal or exchanges the code,

@@ -15,6 +15,7 @@ pub mod error;
 pub mod keys;
 pub mod live;
 pub mod metrics;
+pub mod oauth_callback;
 pub mod private_files;
 pub mod proxies;
 pub mod redacted;

@@ -132,7 +132,7 @@ pub async fn complete_oauth(
     session_hash: &[u8],
     public_url: &Url,
     name: &str,
-    params: &crate::attio_link::CallbackParams,
+    params: &crate::oauth_callback::CallbackParams,
 ) -> Result<String, FlowError> {
     let raw_state = params.state.as_deref().unwrap_or_default();
     if raw_state.is_empty() || raw_state.len() > 256 {

@@ -11,7 +11,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::{render, safe_next, Nav, Notice, Visitor};
-use crate::attio_link::CallbackParams;
+use crate::oauth_callback::CallbackParams;
 use crate::connections::providers::ProviderKind;
 use crate::connections::{self, ConnectionRequired, Ctx, FlowError};
 use crate::error::{error_page, AppError};
