@@ -11,10 +11,10 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::{render, safe_next, Nav, Notice, Visitor};
-use crate::oauth_callback::CallbackParams;
 use crate::connections::providers::ProviderKind;
 use crate::connections::{self, ConnectionRequired, Ctx, FlowError};
 use crate::error::{error_page, AppError};
+use crate::oauth_callback::CallbackParams;
 use crate::state::AppState;
 use crate::store::{ConnectionStatus, OwnerKind, User};
 
