@@ -9,6 +9,7 @@ use clap::Parser;
 use url::Url;
 
 use crate::crypto::KeyMaterial;
+pub use crate::redacted::Redacted;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -168,16 +169,6 @@ pub enum AttioMode {
     },
     /// No credentials: start the embedded sandbox on this address.
     EmbeddedSandbox { listen: SocketAddr },
-}
-
-/// A string that `Debug` never prints.
-#[derive(Clone)]
-pub struct Redacted(pub String);
-
-impl std::fmt::Debug for Redacted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
 }
 
 #[derive(Debug, Clone)]

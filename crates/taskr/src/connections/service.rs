@@ -9,8 +9,6 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use uuid::Uuid;
-
 use super::oauth::{self, TokenError};
 use super::providers::Provider;
 use crate::coordination::Invalidation;
@@ -23,7 +21,7 @@ use crate::store::{
 #[derive(Debug, Clone)]
 pub struct Ctx {
     pub user: UserId,
-    pub workspace: Option<Uuid>,
+    pub workspace: Option<crate::store::WorkspaceId>,
     pub is_admin: bool,
 }
 

@@ -9,6 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::store::WorkspaceId;
 use uuid::Uuid;
 
 use crate::store::{inbox_lease, Store, StoreResult};
@@ -24,7 +25,7 @@ const RENEWALS_PER_LEASE: u32 = 3;
 const POLL: Duration = Duration::from_millis(100);
 
 /// The lease that lets one instance at a time backfill a workspace.
-pub fn sync_lease(workspace: Uuid) -> String {
+pub fn sync_lease(workspace: crate::store::WorkspaceId) -> String {
     format!("sync:{workspace}")
 }
 
@@ -52,7 +53,7 @@ impl std::fmt::Display for InstanceId {
 /// What a renewal keeps: a named lease, or a workspace's inbox lease with its rows.
 enum Held<'a> {
     Named(&'a str),
-    Inbox(Uuid),
+    Inbox(WorkspaceId),
 }
 
 /// This instance's leases. Cheap to clone.
@@ -124,7 +125,7 @@ impl Leases {
     /// Runs `work` while renewing the workspace's inbox lease (and its claimed rows).
     pub async fn holding_inbox<T>(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         ttl: Duration,
         work: impl Future<Output = T>,
     ) -> T {
@@ -133,7 +134,7 @@ impl Leases {
 
     /// Gives up the workspace's inbox lease once its batch is done, so that any instance can
     /// claim what arrives next.
-    pub async fn release_inbox(&self, workspace: Uuid) {
+    pub async fn release_inbox(&self, workspace: WorkspaceId) {
         self.release(&inbox_lease(workspace)).await
     }
 

@@ -7,6 +7,7 @@
 
 mod connection_types;
 mod database_url;
+mod ids;
 mod postgres;
 mod rows;
 mod sqlite;
@@ -17,10 +18,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
+/// Re-exported: the store's rotation code and the connections service name them from here.
+pub use crate::crypto::contexts;
 pub use connection_types::*;
 pub use database_url::{Backend, DatabaseUrl};
+pub use ids::*;
 pub use postgres::PostgresStore;
-pub use sqlite::connections::contexts;
 pub use sqlite::SqliteStore;
 pub use sync_types::*;
 
@@ -81,7 +84,7 @@ pub struct OAuthState {
 
 #[derive(Debug, Clone)]
 pub struct WorkspaceInfo {
-    pub id: Uuid,
+    pub id: WorkspaceId,
     pub name: String,
     pub slug: String,
 }
@@ -110,7 +113,7 @@ pub enum LinkStatus {
 #[derive(Debug, Clone)]
 pub struct Link {
     pub user_id: UserId,
-    pub workspace_id: Uuid,
+    pub workspace_id: WorkspaceId,
     pub member_id: Option<Uuid>,
     pub scopes: String,
     pub token: Sealed,
@@ -189,25 +192,28 @@ pub trait LinkStore: Send + Sync {
     /// Deletes the user's link; when it was the workspace's last, the workspace's cache goes too.
     async fn delete_link(&self, user: UserId) -> StoreResult<Option<Link>>;
     /// Active links of a workspace, oldest first: whose token the worker may use.
-    async fn active_links(&self, workspace: Uuid) -> StoreResult<Vec<Link>>;
+    async fn active_links(&self, workspace: WorkspaceId) -> StoreResult<Vec<Link>>;
     /// How many links (of any status) point at the workspace.
-    async fn link_count(&self, workspace: Uuid) -> StoreResult<u64>;
+    async fn link_count(&self, workspace: WorkspaceId) -> StoreResult<u64>;
     /// Every workspace that at least one user links.
-    async fn linked_workspaces(&self) -> StoreResult<Vec<Uuid>>;
+    async fn linked_workspaces(&self) -> StoreResult<Vec<WorkspaceId>>;
 
     async fn workspace_for_user(&self, user: UserId) -> StoreResult<Option<Workspace>>;
-    async fn record_sync_error(&self, workspace: Uuid, error: &str) -> StoreResult<()>;
+    async fn record_sync_error(&self, workspace: WorkspaceId, error: &str) -> StoreResult<()>;
     /// Records how Attio answered the latest read of the workspace (`None`: it succeeded).
     /// Returns true when that changes what the workspace's pages say (another problem, or a
     /// problem starting or ending); the start of a run of problems is kept as its `since`.
     async fn record_upstream(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         problem: Option<UpstreamProblem>,
         now_ms: i64,
     ) -> StoreResult<bool>;
 
-    async fn webhook_for_workspace(&self, workspace: Uuid) -> StoreResult<Option<WebhookRecord>>;
+    async fn webhook_for_workspace(
+        &self,
+        workspace: WorkspaceId,
+    ) -> StoreResult<Option<WebhookRecord>>;
     async fn webhook_by_id(&self, webhook_id: Uuid) -> StoreResult<Option<WebhookRecord>>;
     /// Stores the workspace's webhook unless it already has one; false when it had.
     async fn insert_webhook(&self, webhook: &WebhookRecord) -> StoreResult<bool>;
@@ -215,12 +221,13 @@ pub trait LinkStore: Send + Sync {
     async fn replace_webhook(&self, webhook: &WebhookRecord) -> StoreResult<()>;
     async fn set_webhook_status(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         status: &str,
         checked_at: i64,
     ) -> StoreResult<()>;
-    async fn delete_webhook(&self, workspace: Uuid) -> StoreResult<()>;
-    async fn set_webhook_note(&self, workspace: Uuid, note: Option<&str>) -> StoreResult<()>;
+    async fn delete_webhook(&self, workspace: WorkspaceId) -> StoreResult<()>;
+    async fn set_webhook_note(&self, workspace: WorkspaceId, note: Option<&str>)
+        -> StoreResult<()>;
 }
 
 /// The per-workspace cache of tasks and members.
@@ -230,19 +237,19 @@ pub trait CacheStore: Send + Sync {
     /// changed compared with the cache before.
     async fn replace_workspace_cache(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         members: &[attio::WorkspaceMember],
         tasks: &[attio::Task],
         now: i64,
     ) -> StoreResult<CacheDiff>;
 
     /// A page of a workspace's cached tasks.
-    async fn tasks(&self, workspace: Uuid, query: &TaskQuery) -> StoreResult<TaskList>;
-    async fn members(&self, workspace: Uuid) -> StoreResult<Vec<attio::WorkspaceMember>>;
+    async fn tasks(&self, workspace: WorkspaceId, query: &TaskQuery) -> StoreResult<TaskList>;
+    async fn members(&self, workspace: WorkspaceId) -> StoreResult<Vec<attio::WorkspaceMember>>;
     /// How many tasks the workspace's cache holds (to price a full listing against single reads).
-    async fn task_count(&self, workspace: Uuid) -> StoreResult<u64>;
+    async fn task_count(&self, workspace: WorkspaceId) -> StoreResult<u64>;
     /// One cached task of a workspace; `None` for an id of another workspace.
-    async fn task(&self, workspace: Uuid, task: Uuid) -> StoreResult<Option<attio::Task>>;
+    async fn task(&self, workspace: WorkspaceId, task: Uuid) -> StoreResult<Option<attio::Task>>;
 }
 
 /// The durable webhook inbox and the activity feed.
@@ -275,7 +282,7 @@ pub trait InboxStore: Send + Sync {
     async fn inbox_renew(
         &self,
         holder: &str,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         now_ms: i64,
         lease_ms: i64,
     ) -> StoreResult<bool>;
@@ -303,34 +310,43 @@ pub trait InboxStore: Send + Sync {
     async fn inbox_retry(
         &self,
         holder: &str,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         ids: &[i64],
         next_attempt_ms: i64,
         error: &str,
     ) -> StoreResult<ClaimWrite>;
     /// A workspace's rows that are not applied yet, and how many have failed.
-    async fn inbox_backlog(&self, workspace: Uuid) -> StoreResult<Backlog>;
+    async fn inbox_backlog(&self, workspace: WorkspaceId) -> StoreResult<Backlog>;
     /// The workspace's late rows: pending and either put back at least once or received more
     /// than `late_after_ms` before `now_ms`.
     async fn inbox_health(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         now_ms: i64,
         late_after_ms: i64,
     ) -> StoreResult<InboxHealth>;
     /// Gives every pending, unleased row of the workspace the same next attempt (Attio is down
     /// or rate limiting for the whole workspace); returns how many.
-    async fn inbox_defer(&self, workspace: Uuid, until_ms: i64, now_ms: i64) -> StoreResult<u64>;
+    async fn inbox_defer(
+        &self,
+        workspace: WorkspaceId,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64>;
     /// Makes the workspace's pending rows due now (a user reconnected); returns how many.
-    async fn inbox_wake(&self, workspace: Uuid, now_ms: i64) -> StoreResult<u64>;
+    async fn inbox_wake(&self, workspace: WorkspaceId, now_ms: i64) -> StoreResult<u64>;
     /// Forgets applied deliveries older than `before_ms` (their keys are no longer needed).
     async fn inbox_purge(&self, before_ms: i64) -> StoreResult<u64>;
 
-    async fn activity(&self, workspace: Uuid, query: &ActivityQuery) -> StoreResult<ActivityPage>;
+    async fn activity(
+        &self,
+        workspace: WorkspaceId,
+        query: &ActivityQuery,
+    ) -> StoreResult<ActivityPage>;
 }
 
 /// The name of the lease that makes a workspace's inbox claims exclusive.
-pub fn inbox_lease(workspace: Uuid) -> String {
+pub fn inbox_lease(workspace: WorkspaceId) -> String {
     format!("{INBOX_LEASE_PREFIX}{workspace}")
 }
 
@@ -390,7 +406,7 @@ pub trait ConnectionStore: Send + Sync {
     async fn connections_visible_to(
         &self,
         user: UserId,
-        workspace: Option<Uuid>,
+        workspace: Option<WorkspaceId>,
     ) -> StoreResult<Vec<ConnectionRecord>>;
     /// Creates or replaces the connection of `provider` for its owner; returns it with its id.
     async fn put_connection(&self, record: &ConnectionRecord) -> StoreResult<ConnectionRecord>;

@@ -102,7 +102,10 @@ const DEVICE_COOKIE: &str = "taskr_device";
 const DEVICE_TTL_SECS: i64 = 365 * 24 * 3600;
 
 fn device_token(state: &AppState, account_key: &str) -> String {
-    hex::encode(state.cipher.mac("known-device", account_key.as_bytes()))
+    hex::encode(state.cipher.mac(
+        crate::crypto::purposes::KNOWN_DEVICE,
+        account_key.as_bytes(),
+    ))
 }
 
 /// Whether this browser has logged in to the account `account_key` before.
@@ -140,8 +143,25 @@ struct NextQuery {
     next: Option<String>,
 }
 
+/// What a failed sign-up or log-in tells the visitor when the form does not answer it itself.
+impl From<AccountError> for AppError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Busy => AppError::Busy {
+                message: BUSY_MESSAGE,
+                retry_after_secs: BUSY_RETRY.as_secs(),
+            },
+            AccountError::UsernameTaken
+            | AccountError::UsernameLookalike
+            | AccountError::BadCredentials => AppError::BadRequest(e.to_string()),
+            AccountError::Store(e) => e.into(),
+            AccountError::Hash(_) => AppError::Internal(e.into()),
+        }
+    }
+}
+
 async fn check_rate(state: &AppState, client: ClientAddr) -> Result<(), AppError> {
-    if state.limits.check_address(client.0).await {
+    if state.accounts.limits.check_address(client.0).await {
         return Ok(());
     }
     state
@@ -189,7 +209,7 @@ async fn signup(
     };
     match accounts::sign_up(
         state.store.as_ref(),
-        &state.hasher,
+        &state.accounts.hasher,
         &username,
         password,
         crate::now(),
@@ -231,7 +251,7 @@ async fn signup(
                 BUSY_RETRY,
             )
         }
-        Err(e) => Err(AppError::Internal(e.into())),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -275,7 +295,7 @@ async fn login(
     } else {
         format!("account:{account}")
     };
-    if let Err(wait) = state.limits.check_account(&throttle_key).await {
+    if let Err(wait) = state.accounts.limits.check_account(&throttle_key).await {
         state
             .metrics
             .count(crate::metrics::LOGIN_THROTTLE_REFUSALS, &[], 1);
@@ -296,7 +316,7 @@ async fn login(
     }
     match accounts::log_in(
         state.store.as_ref(),
-        &state.hasher,
+        &state.accounts.hasher,
         &form.username,
         &form.password,
     )
@@ -304,7 +324,7 @@ async fn login(
     {
         Ok(user) => {
             tracing::info!(user = %user.id, "logged in");
-            state.limits.account_succeeded(&throttle_key).await;
+            state.accounts.limits.account_succeeded(&throttle_key).await;
             let cookie = session::start_session(&state, &visitor, &user).await?;
             let mut response = logged_in_redirect(cookie, &next);
             response
@@ -313,7 +333,7 @@ async fn login(
             Ok(response)
         }
         Err(AccountError::BadCredentials) => {
-            state.limits.account_failed(&throttle_key).await;
+            state.accounts.limits.account_failed(&throttle_key).await;
             form_error(
                 StatusCode::UNAUTHORIZED,
                 AuthForm::login(
@@ -332,7 +352,7 @@ async fn login(
                 BUSY_RETRY,
             )
         }
-        Err(e) => Err(AppError::Internal(e.into())),
+        Err(e) => Err(e.into()),
     }
 }
 

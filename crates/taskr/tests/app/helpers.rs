@@ -496,7 +496,7 @@ impl TestApp {
     /// The workspace's webhook as Taskr stored it. Where the sandbox registered none (it cannot
     /// reach us, say), one is planted so that deliveries can still be signed.
     pub async fn webhook(&self) -> (uuid::Uuid, attio::WebhookSecret) {
-        let workspace = self.sandbox.sandbox.workspace_id();
+        let workspace = taskr::store::WorkspaceId(self.sandbox.sandbox.workspace_id());
         if self
             .state
             .store
@@ -527,10 +527,11 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap();
-        let (_, secret) = taskr::webhooks::secret_for(&self.state, record.webhook_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let (_, secret) =
+            taskr::sync::registration::secret_for(&self.state.sync, record.webhook_id)
+                .await
+                .unwrap()
+                .unwrap();
         (record.webhook_id, secret)
     }
 

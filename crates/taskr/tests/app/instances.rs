@@ -171,7 +171,7 @@ async fn two_instances_never_apply_one_workspaces_deliveries_at_once() {
     let browser = a.user("eve").await;
     a.connect(&browser).await;
     a.settle().await;
-    taskr::worker::drain(&a.state).await.unwrap();
+    taskr::sync::worker::drain(&a.state.sync).await.unwrap();
     // Attio reads slowly: A's batch takes seconds, and the next change arrives meanwhile.
     a.add_fault(json!({"path_prefix": "/v2/tasks", "latency_ms": 1500}))
         .await;
@@ -179,9 +179,9 @@ async fn two_instances_never_apply_one_workspaces_deliveries_at_once() {
     a.settle().await;
     let busy = {
         let state = a.state.clone();
-        tokio::spawn(async move { taskr::worker::process_due(&state).await.unwrap() })
+        tokio::spawn(async move { taskr::sync::worker::process_due(&state.sync).await.unwrap() })
     };
-    let holder = a.state.leases.holder().to_owned();
+    let holder = a.state.sync.leases.holder().to_owned();
     wait_until(
         "A to claim the delivery",
         Duration::from_secs(5),
@@ -193,14 +193,19 @@ async fn two_instances_never_apply_one_workspaces_deliveries_at_once() {
         .create_task_as_member("Arrives while A reads");
     a.settle().await;
     assert_eq!(
-        taskr::worker::process_due(&b.state).await.unwrap(),
+        taskr::sync::worker::process_due(&b.state.sync)
+            .await
+            .unwrap(),
         0,
         "B leaves the workspace's new delivery alone while A applies the workspace"
     );
     assert!(busy.await.unwrap() > 0);
     assert_eq!(leased_to(&a, &holder).await, 0);
     assert!(
-        taskr::worker::process_due(&b.state).await.unwrap() > 0,
+        taskr::sync::worker::process_due(&b.state.sync)
+            .await
+            .unwrap()
+            > 0,
         "once A is done, B takes the workspace's next delivery"
     );
     assert_eq!(
@@ -221,9 +226,9 @@ async fn a_reconciliation_pass_runs_on_one_instance_only() {
     a.connect(&browser).await;
     a.settle().await;
     let before = a.sandbox_requests_for("/v2/self").await;
-    assert!(taskr::sync::reconcile_turn(&a.state).await.unwrap());
+    assert!(taskr::sync::reconcile_turn(&a.state.sync).await.unwrap());
     assert!(
-        !taskr::sync::reconcile_turn(&b.state).await.unwrap(),
+        !taskr::sync::reconcile_turn(&b.state.sync).await.unwrap(),
         "B leaves this interval's pass to A"
     );
     assert_eq!(
@@ -232,7 +237,7 @@ async fn a_reconciliation_pass_runs_on_one_instance_only() {
         "one pass over the one workspace"
     );
     assert!(
-        taskr::sync::reconcile_turn(&a.state).await.unwrap(),
+        taskr::sync::reconcile_turn(&a.state.sync).await.unwrap(),
         "A keeps its turn at its next tick"
     );
 }
@@ -248,7 +253,7 @@ async fn a_shut_down_instance_gives_up_its_leases_so_another_takes_its_work_at_o
     })
     .await;
     let b = a.spawn_peer_with(|s| s.run_worker = false).await;
-    let workspace = uuid::Uuid::new_v4();
+    let workspace = taskr::store::WorkspaceId(uuid::Uuid::new_v4());
     let now = taskr::now_ms();
     a.state
         .store
@@ -262,23 +267,37 @@ async fn a_shut_down_instance_gives_up_its_leases_so_another_takes_its_work_at_o
         .await
         .unwrap();
     // A holds rows (for ten minutes), a backfill and the reconciler when it is stopped.
-    let holder = a.state.leases.holder().to_owned();
+    let holder = a.state.sync.leases.holder().to_owned();
     let claimed = a.state.store.inbox_claim(&holder, now, 600_000, 10).await;
     assert_eq!(claimed.unwrap().len(), 1);
     let backfill = taskr::coordination::sync_lease(workspace);
     let long = Duration::from_secs(600);
-    assert!(a.state.leases.try_acquire(&backfill, long).await.unwrap());
-    assert!(taskr::sync::reconcile_turn(&a.state).await.unwrap());
-    assert!(!taskr::sync::reconcile_turn(&b.state).await.unwrap());
+    assert!(a
+        .state
+        .sync
+        .leases
+        .try_acquire(&backfill, long)
+        .await
+        .unwrap());
+    assert!(taskr::sync::reconcile_turn(&a.state.sync).await.unwrap());
+    assert!(!taskr::sync::reconcile_turn(&b.state.sync).await.unwrap());
 
     a.shut_down().await.unwrap();
     assert_eq!(
-        taskr::worker::process_due(&b.state).await.unwrap(),
+        taskr::sync::worker::process_due(&b.state.sync)
+            .await
+            .unwrap(),
         1,
         "B claims A's rows without waiting for their lease to end"
     );
-    assert!(taskr::sync::reconcile_turn(&b.state).await.unwrap());
-    assert!(b.state.leases.try_acquire(&backfill, long).await.unwrap());
+    assert!(taskr::sync::reconcile_turn(&b.state.sync).await.unwrap());
+    assert!(b
+        .state
+        .sync
+        .leases
+        .try_acquire(&backfill, long)
+        .await
+        .unwrap());
 }
 
 #[tokio::test]
@@ -297,7 +316,7 @@ async fn an_instance_keeps_a_workspace_while_its_batch_outlasts_the_lease() {
     let browser = a.user("gus").await;
     a.connect(&browser).await;
     a.settle().await;
-    taskr::worker::drain(&a.state).await.unwrap();
+    taskr::sync::worker::drain(&a.state.sync).await.unwrap();
     // A's reads take 2.5 times the lease.
     a.add_fault(json!({"path_prefix": "/v2/tasks", "latency_ms": 2500}))
         .await;
@@ -305,9 +324,9 @@ async fn an_instance_keeps_a_workspace_while_its_batch_outlasts_the_lease() {
     a.settle().await;
     let busy = {
         let state = a.state.clone();
-        tokio::spawn(async move { taskr::worker::process_due(&state).await.unwrap() })
+        tokio::spawn(async move { taskr::sync::worker::process_due(&state.sync).await.unwrap() })
     };
-    let holder = a.state.leases.holder().to_owned();
+    let holder = a.state.sync.leases.holder().to_owned();
     wait_until(
         "A to claim the delivery",
         Duration::from_secs(5),
@@ -322,7 +341,9 @@ async fn an_instance_keeps_a_workspace_while_its_batch_outlasts_the_lease() {
     )
     .await;
     assert_eq!(
-        taskr::worker::process_due(&b.state).await.unwrap(),
+        taskr::sync::worker::process_due(&b.state.sync)
+            .await
+            .unwrap(),
         0,
         "A renews its claim while it reads, so B does not take the rows over"
     );

@@ -4,10 +4,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use taskr::store::{inbox_lease, ActivityQuery, AppliedBatch, ClaimWrite, NewActivity, Store};
+use taskr::store::{
+    inbox_lease, ActivityQuery, AppliedBatch, ClaimWrite, NewActivity, Store, WorkspaceId,
+};
 use uuid::Uuid;
 
-use crate::fixtures::{delivery, linked, member, task};
+use crate::fixtures::{delivery, linked, member, task, workspace_id};
 
 on_both_backends!(
     a_delivery_is_stored_once_per_idempotency_key,
@@ -46,7 +48,7 @@ fn activity(inbox_id: i64, index: i64, event_type: &str, subject: Option<Uuid>) 
 }
 
 async fn a_delivery_is_stored_once_per_idempotency_key(store: Arc<dyn Store>) {
-    let ws = Uuid::new_v4();
+    let ws = workspace_id();
     assert!(store.inbox_insert(&delivery("a", ws, 10)).await.unwrap());
     assert!(!store.inbox_insert(&delivery("a", ws, 11)).await.unwrap());
     let inserted = store
@@ -68,7 +70,7 @@ async fn a_delivery_is_stored_once_per_idempotency_key(store: Arc<dyn Store>) {
 }
 
 async fn a_claim_leases_due_rows_until_the_lease_runs_out(store: Arc<dyn Store>) {
-    let ws = Uuid::new_v4();
+    let ws = workspace_id();
     assert_eq!(store.inbox_next_due().await.unwrap(), None);
     for (key, at) in [("a", 10), ("b", 20), ("c", 30), ("later", 500)] {
         store.inbox_insert(&delivery(key, ws, at)).await.unwrap();
@@ -102,7 +104,7 @@ async fn a_claim_leases_due_rows_until_the_lease_runs_out(store: Arc<dyn Store>)
 async fn concurrent_claims_never_take_the_same_row(store: Arc<dyn Store>) {
     // Six instances drain 60 rows of 12 workspaces, claiming 4 rows at a time; each records
     // the workspaces it holds, and no workspace may be held by two at once.
-    let workspaces: Vec<Uuid> = (0..12).map(|_| Uuid::new_v4()).collect();
+    let workspaces: Vec<WorkspaceId> = (0..12).map(|_| workspace_id()).collect();
     let rows: Vec<_> = (0..60)
         .map(|i| delivery(&format!("d{i}"), workspaces[i as usize % 12], i))
         .collect();
@@ -118,7 +120,8 @@ async fn concurrent_claims_never_take_the_same_row(store: Arc<dyn Store>) {
                     return mine;
                 }
                 let batch = store.inbox_claim(&me, 1_000, 60_000, 4).await.unwrap();
-                let mut by_ws: std::collections::BTreeMap<Uuid, Vec<i64>> = Default::default();
+                let mut by_ws: std::collections::BTreeMap<WorkspaceId, Vec<i64>> =
+                    Default::default();
                 for row in batch {
                     mine.push(row.id);
                     by_ws.entry(row.workspace_id).or_default().push(row.id);
@@ -157,7 +160,7 @@ async fn concurrent_claims_never_take_the_same_row(store: Arc<dyn Store>) {
 }
 
 /// Pending rows of these workspaces.
-async fn pending(store: &dyn Store, workspaces: &[Uuid]) -> u64 {
+async fn pending(store: &dyn Store, workspaces: &[WorkspaceId]) -> u64 {
     let mut total = 0;
     for ws in workspaces {
         total += store.inbox_backlog(*ws).await.unwrap().waiting;
@@ -166,7 +169,7 @@ async fn pending(store: &dyn Store, workspaces: &[Uuid]) -> u64 {
 }
 
 async fn released_leases_make_rows_due_at_once(store: Arc<dyn Store>) {
-    let ws = Uuid::new_v4();
+    let ws = workspace_id();
     store.inbox_insert(&delivery("a", ws, 10)).await.unwrap();
     store.inbox_insert(&delivery("b", ws, 10)).await.unwrap();
     assert_eq!(store.inbox_claim(A, 100, LEASE, 10).await.unwrap().len(), 2);
@@ -233,7 +236,7 @@ async fn applying_a_batch_updates_the_cache_and_feed_and_marks_its_rows_done(
 }
 
 async fn a_batch_for_a_workspace_nobody_links_only_marks_its_rows_done(store: Arc<dyn Store>) {
-    let gone = Uuid::new_v4();
+    let gone = workspace_id();
     store.inbox_insert(&delivery("a", gone, 10)).await.unwrap();
     let claimed = store.inbox_claim(A, 100, LEASE, 10).await.unwrap();
     let batch = AppliedBatch {
@@ -252,7 +255,7 @@ async fn a_batch_for_a_workspace_nobody_links_only_marks_its_rows_done(store: Ar
 }
 
 async fn a_retried_row_waits_and_reports_its_error(store: Arc<dyn Store>) {
-    let ws = Uuid::new_v4();
+    let ws = workspace_id();
     store.inbox_insert(&delivery("a", ws, 10)).await.unwrap();
     store.inbox_insert(&delivery("b", ws, 10)).await.unwrap();
     let claimed = store.inbox_claim(A, 100, LEASE, 1).await.unwrap();
@@ -272,7 +275,7 @@ async fn a_retried_row_waits_and_reports_its_error(store: Arc<dyn Store>) {
     assert_eq!(later.len(), 2);
     assert_eq!((later[0].id, later[0].attempts), (claimed[0].id, 1));
     assert!(store
-        .inbox_backlog(Uuid::new_v4())
+        .inbox_backlog(workspace_id())
         .await
         .unwrap()
         .last_error
@@ -280,7 +283,7 @@ async fn a_retried_row_waits_and_reports_its_error(store: Arc<dyn Store>) {
 }
 
 async fn deferring_a_workspace_spares_leased_rows_and_waking_makes_rows_due(store: Arc<dyn Store>) {
-    let (ws, other) = (Uuid::new_v4(), Uuid::new_v4());
+    let (ws, other) = (workspace_id(), workspace_id());
     for key in ["leased", "a", "b"] {
         store.inbox_insert(&delivery(key, ws, 10)).await.unwrap();
     }
@@ -322,7 +325,7 @@ async fn deferring_a_workspace_spares_leased_rows_and_waking_makes_rows_due(stor
 }
 
 async fn health_counts_only_late_rows_of_the_workspace(store: Arc<dyn Store>) {
-    let (ws, other) = (Uuid::new_v4(), Uuid::new_v4());
+    let (ws, other) = (workspace_id(), workspace_id());
     store
         .inbox_insert(&delivery("old", ws, 1_000))
         .await
@@ -358,7 +361,7 @@ async fn health_counts_only_late_rows_of_the_workspace(store: Arc<dyn Store>) {
     assert_eq!(health.oldest_received_ms, Some(1_000));
     assert_eq!(health.last_error.as_deref(), Some("rate limited"));
     let calm = store
-        .inbox_health(Uuid::new_v4(), 10_000, 2_000)
+        .inbox_health(workspace_id(), 10_000, 2_000)
         .await
         .unwrap();
     assert_eq!(
@@ -368,7 +371,7 @@ async fn health_counts_only_late_rows_of_the_workspace(store: Arc<dyn Store>) {
 }
 
 async fn purging_forgets_only_applied_rows_received_before_the_cut(store: Arc<dyn Store>) {
-    let ws = Uuid::new_v4();
+    let ws = workspace_id();
     for (key, at) in [("old-done", 10), ("new-done", 500), ("old-pending", 10)] {
         store.inbox_insert(&delivery(key, ws, at)).await.unwrap();
     }
@@ -490,7 +493,7 @@ async fn activity_comes_newest_first_in_pages_filtered_by_type_with_its_task(
 }
 
 async fn two_claimers_never_hold_rows_of_one_workspace_at_once(store: Arc<dyn Store>) {
-    let ws = Uuid::new_v4();
+    let ws = workspace_id();
     for (key, at) in [("a", 10), ("b", 20), ("c", 30)] {
         store.inbox_insert(&delivery(key, ws, at)).await.unwrap();
     }
@@ -525,7 +528,7 @@ async fn two_claimers_never_hold_rows_of_one_workspace_at_once(store: Arc<dyn St
 }
 
 async fn different_workspaces_are_claimed_by_different_holders_in_parallel(store: Arc<dyn Store>) {
-    let (one, two) = (Uuid::new_v4(), Uuid::new_v4());
+    let (one, two) = (workspace_id(), workspace_id());
     store
         .inbox_insert(&delivery("one-a", one, 10))
         .await
@@ -608,7 +611,7 @@ async fn an_expired_claim_taken_over_cannot_apply_or_put_rows_back(store: Arc<dy
 async fn rows_of_a_holder_are_claimable_once_its_lease_ends_unless_it_renews(
     store: Arc<dyn Store>,
 ) {
-    let ws = Uuid::new_v4();
+    let ws = workspace_id();
     store.inbox_insert(&delivery("a", ws, 10)).await.unwrap();
     assert_eq!(store.inbox_claim(A, 100, LEASE, 10).await.unwrap().len(), 1);
     assert!(store.inbox_renew(A, ws, 900, LEASE).await.unwrap());

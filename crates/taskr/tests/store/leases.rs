@@ -4,9 +4,8 @@
 use std::sync::Arc;
 
 use taskr::store::{inbox_lease, Store};
-use uuid::Uuid;
 
-use crate::fixtures::delivery;
+use crate::fixtures::{delivery, workspace_id};
 
 on_both_backends!(
     a_lease_is_exclusive_until_it_expires_and_its_holder_extends_it,
@@ -67,7 +66,7 @@ async fn only_the_holder_renews_or_releases_a_lease(store: Arc<dyn Store>) {
 }
 
 async fn releasing_all_of_a_holders_leases_frees_its_inbox_rows_at_once(store: Arc<dyn Store>) {
-    let (ws, theirs) = (Uuid::new_v4(), Uuid::new_v4());
+    let (ws, theirs) = (workspace_id(), workspace_id());
     store.inbox_insert(&delivery("a", ws, 10)).await.unwrap();
     store.inbox_insert(&delivery("b", ws, 20)).await.unwrap();
     store

@@ -1,14 +1,13 @@
 //! The durable webhook inbox and the activity feed in PostgreSQL.
 
 use async_trait::async_trait;
-use uuid::Uuid;
 
 use super::cache::{delete_task, replace_members, upsert_task};
 use super::PostgresStore;
 use crate::store::rows::{activity_from_row, inbox_row_from_row, StoreRow};
 use crate::store::{
     inbox_lease, ActivityPage, ActivityQuery, AppliedBatch, Backlog, ClaimWrite, InboxHealth,
-    InboxRow, InboxStore, NewDelivery, StoreResult, INBOX_LEASE_PREFIX,
+    InboxRow, InboxStore, NewDelivery, StoreResult, WorkspaceId, INBOX_LEASE_PREFIX,
 };
 
 /// Whether `holder` still holds the workspace's inbox lease, locking the lease row until the
@@ -18,7 +17,7 @@ use crate::store::{
 async fn claim_is_ours(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     holder: &str,
-    workspace: Uuid,
+    workspace: WorkspaceId,
 ) -> StoreResult<bool> {
     Ok(
         sqlx::query("SELECT 1 FROM leases WHERE name = $1 AND holder = $2 FOR UPDATE")
@@ -151,7 +150,7 @@ impl InboxStore for PostgresStore {
     async fn inbox_renew(
         &self,
         holder: &str,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         now_ms: i64,
         lease_ms: i64,
     ) -> StoreResult<bool> {
@@ -275,7 +274,7 @@ impl InboxStore for PostgresStore {
     async fn inbox_retry(
         &self,
         holder: &str,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         ids: &[i64],
         next_attempt_ms: i64,
         error: &str,
@@ -299,7 +298,7 @@ impl InboxStore for PostgresStore {
         Ok(ClaimWrite::Written)
     }
 
-    async fn inbox_backlog(&self, workspace: Uuid) -> StoreResult<Backlog> {
+    async fn inbox_backlog(&self, workspace: WorkspaceId) -> StoreResult<Backlog> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS waiting,
                     COUNT(*) FILTER (WHERE last_error IS NOT NULL) AS failing,
@@ -320,7 +319,7 @@ impl InboxStore for PostgresStore {
 
     async fn inbox_health(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         now_ms: i64,
         late_after_ms: i64,
     ) -> StoreResult<InboxHealth> {
@@ -345,7 +344,12 @@ impl InboxStore for PostgresStore {
         })
     }
 
-    async fn inbox_defer(&self, workspace: Uuid, until_ms: i64, now_ms: i64) -> StoreResult<u64> {
+    async fn inbox_defer(
+        &self,
+        workspace: WorkspaceId,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
         let done = sqlx::query(
             "UPDATE inbox SET next_attempt_ms = $1
              WHERE workspace_id = $2 AND status = 'pending'
@@ -359,7 +363,7 @@ impl InboxStore for PostgresStore {
         Ok(done.rows_affected())
     }
 
-    async fn inbox_wake(&self, workspace: Uuid, now_ms: i64) -> StoreResult<u64> {
+    async fn inbox_wake(&self, workspace: WorkspaceId, now_ms: i64) -> StoreResult<u64> {
         let done = sqlx::query(
             "UPDATE inbox SET next_attempt_ms = $1
              WHERE workspace_id = $2 AND status = 'pending' AND next_attempt_ms > $1",
@@ -379,7 +383,11 @@ impl InboxStore for PostgresStore {
         Ok(done.rows_affected())
     }
 
-    async fn activity(&self, workspace: Uuid, query: &ActivityQuery) -> StoreResult<ActivityPage> {
+    async fn activity(
+        &self,
+        workspace: WorkspaceId,
+        query: &ActivityQuery,
+    ) -> StoreResult<ActivityPage> {
         // $1 the workspace, $2 the event type (NULL: any), $3/$4 limit and offset.
         let filter = "a.workspace_id = $1 AND ($2::TEXT IS NULL OR a.event_type = $2)";
         let ws = workspace.to_string();

@@ -2,13 +2,12 @@
 
 use async_trait::async_trait;
 use sqlx::Row;
-use uuid::Uuid;
 
 use super::cache::{delete_task, replace_members, upsert_task};
-use super::{from_json, parse_uuid, SqliteStore};
+use super::{from_json, parse_workspace, SqliteStore};
 use crate::store::{
     inbox_lease, Activity, ActivityPage, ActivityQuery, AppliedBatch, Backlog, ClaimWrite,
-    InboxHealth, InboxRow, InboxStore, NewDelivery, StoreResult, INBOX_LEASE_PREFIX,
+    InboxHealth, InboxRow, InboxStore, NewDelivery, StoreResult, WorkspaceId, INBOX_LEASE_PREFIX,
 };
 
 /// Whether `holder` still holds the workspace's inbox lease. The check and the writes after
@@ -18,7 +17,7 @@ use crate::store::{
 async fn claim_is_ours(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     holder: &str,
-    workspace: Uuid,
+    workspace: WorkspaceId,
 ) -> StoreResult<bool> {
     let touched = sqlx::query("UPDATE leases SET holder = holder WHERE name = ? AND holder = ?")
         .bind(inbox_lease(workspace))
@@ -139,7 +138,7 @@ impl InboxStore for SqliteStore {
                 Ok(InboxRow {
                     id: row.try_get("id")?,
                     idempotency_key: row.try_get("idempotency_key")?,
-                    workspace_id: parse_uuid(&row.try_get::<String, _>("workspace_id")?)?,
+                    workspace_id: parse_workspace(&row.try_get::<String, _>("workspace_id")?)?,
                     body: row.try_get("body")?,
                     received_ms: row.try_get("received_ms")?,
                     attempts: row.try_get("attempts")?,
@@ -153,7 +152,7 @@ impl InboxStore for SqliteStore {
     async fn inbox_renew(
         &self,
         holder: &str,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         now_ms: i64,
         lease_ms: i64,
     ) -> StoreResult<bool> {
@@ -274,7 +273,7 @@ impl InboxStore for SqliteStore {
     async fn inbox_retry(
         &self,
         holder: &str,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         ids: &[i64],
         next_attempt_ms: i64,
         error: &str,
@@ -300,7 +299,7 @@ impl InboxStore for SqliteStore {
         Ok(ClaimWrite::Written)
     }
 
-    async fn inbox_backlog(&self, workspace: Uuid) -> StoreResult<Backlog> {
+    async fn inbox_backlog(&self, workspace: WorkspaceId) -> StoreResult<Backlog> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS waiting,
                     COALESCE(SUM(CASE WHEN last_error IS NOT NULL THEN 1 ELSE 0 END), 0) AS failing,
@@ -329,7 +328,7 @@ impl InboxStore for SqliteStore {
 
     async fn inbox_health(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         now_ms: i64,
         late_after_ms: i64,
     ) -> StoreResult<InboxHealth> {
@@ -358,7 +357,12 @@ impl InboxStore for SqliteStore {
         })
     }
 
-    async fn inbox_defer(&self, workspace: Uuid, until_ms: i64, now_ms: i64) -> StoreResult<u64> {
+    async fn inbox_defer(
+        &self,
+        workspace: WorkspaceId,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
         let done = sqlx::query(
             "UPDATE inbox SET next_attempt_ms = ?
              WHERE workspace_id = ? AND status = 'pending'
@@ -372,7 +376,7 @@ impl InboxStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn inbox_wake(&self, workspace: Uuid, now_ms: i64) -> StoreResult<u64> {
+    async fn inbox_wake(&self, workspace: WorkspaceId, now_ms: i64) -> StoreResult<u64> {
         let done = sqlx::query(
             "UPDATE inbox SET next_attempt_ms = ?
              WHERE workspace_id = ? AND status = 'pending' AND next_attempt_ms > ?",
@@ -393,7 +397,11 @@ impl InboxStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn activity(&self, workspace: Uuid, query: &ActivityQuery) -> StoreResult<ActivityPage> {
+    async fn activity(
+        &self,
+        workspace: WorkspaceId,
+        query: &ActivityQuery,
+    ) -> StoreResult<ActivityPage> {
         let type_filter = if query.event_type.is_some() {
             "AND a.event_type = ?"
         } else {

@@ -19,8 +19,8 @@ use uuid::Uuid;
 
 use self::fetch::{Class, Failure};
 use crate::live::{Change, LiveEvent};
-use crate::state::AppState;
-use crate::store::{AppliedBatch, ClaimWrite, InboxRow, NewActivity};
+use crate::store::{AppliedBatch, ClaimWrite, InboxRow, NewActivity, WorkspaceId};
+use crate::sync::SyncService;
 
 /// Rows claimed at once.
 const BATCH: u32 = 200;
@@ -35,7 +35,7 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 /// Runs until `stop` turns true: applies due rows whenever one is stored, and when a retry
 /// comes due (so that a `Retry-After` or a short back-off is kept to the millisecond, not
 /// rounded up to a polling interval).
-pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(state: SyncService, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         match process_due(&state).await {
             Ok(0) => {}
@@ -56,7 +56,7 @@ pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
 }
 
 /// Applies due rows until none is left; returns how many were handled. For tests and tools.
-pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
+pub async fn drain(state: &SyncService) -> anyhow::Result<usize> {
     let mut total = 0;
     loop {
         let handled = process_due(state).await?;
@@ -75,7 +75,7 @@ fn backoff_ms(attempts: i64) -> i64 {
 /// Claims one batch and applies it; returns the number of rows claimed. The claim is exclusive
 /// per workspace across instances (see `InboxStore::inbox_claim`); each workspace's lease is
 /// renewed while its rows are applied, and given up when they are.
-pub async fn process_due(state: &AppState) -> anyhow::Result<usize> {
+pub async fn process_due(state: &SyncService) -> anyhow::Result<usize> {
     let lease = state.settings.inbox_lease;
     let holder = state.leases.holder();
     let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
@@ -84,7 +84,7 @@ pub async fn process_due(state: &AppState) -> anyhow::Result<usize> {
         .inbox_claim(holder, crate::now_ms(), lease_ms, BATCH)
         .await?;
     let claimed = rows.len();
-    let mut by_workspace: BTreeMap<Uuid, Vec<InboxRow>> = BTreeMap::new();
+    let mut by_workspace: BTreeMap<WorkspaceId, Vec<InboxRow>> = BTreeMap::new();
     for row in rows {
         by_workspace.entry(row.workspace_id).or_default().push(row);
     }
@@ -124,7 +124,7 @@ pub async fn process_due(state: &AppState) -> anyhow::Result<usize> {
 
 /// This instance's claim ran out and another took the workspace over: what this one read is
 /// dropped (it may be older than what the other reads), and the rows are the other's now.
-fn lease_lost(workspace: Uuid) {
+fn lease_lost(workspace: WorkspaceId) {
     tracing::warn!(%workspace, "the claim of these deliveries ran out and another instance took them over; nothing written");
 }
 
@@ -238,8 +238,8 @@ fn plan<'a>(row: &'a InboxRow, task_ops: &mut HashMap<Uuid, TaskOp>) -> RowPlan<
 /// Reads what the workspace's rows name (once per task), writes what was read and the rows it
 /// completes in one transaction, and puts back only the rows whose reads failed.
 async fn apply_workspace(
-    state: &AppState,
-    workspace: Uuid,
+    state: &SyncService,
+    workspace: WorkspaceId,
     rows: &[InboxRow],
 ) -> anyhow::Result<()> {
     let mut task_ops: HashMap<Uuid, TaskOp> = HashMap::new();
@@ -349,7 +349,7 @@ async fn apply_workspace(
         "applied deliveries"
     );
     if fetched.asked {
-        crate::health::record(state, workspace, fetched.problem).await?;
+        crate::sync::health::record(state, workspace, fetched.problem).await?;
     }
     if any_done {
         state
