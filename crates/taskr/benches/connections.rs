@@ -11,7 +11,7 @@ mod helpers;
 use std::time::{Duration, Instant};
 
 use attio_sandbox::provider::ProviderConfig;
-use helpers::{location, TestApp, TestOptions};
+use helpers::{location, TestApp, TestOptions, SEQUENCER};
 
 const READS: u32 = 20_000;
 
@@ -50,13 +50,13 @@ fn main() {
         let link = app.state.store.link(user.id).await.unwrap().unwrap();
         let ctx = taskr::connections::Ctx { user: user.id, workspace: Some(link.workspace_id), is_admin: true };
         for _ in 0..1000 {
-            app.state.connections.user(&ctx, "sequencer").await.unwrap();
+            app.state.connections.user(&ctx, &SEQUENCER).await.unwrap();
         }
         let mut samples = Vec::with_capacity(READS as usize);
         let started = Instant::now();
         for _ in 0..READS {
             let one = Instant::now();
-            let connection = app.state.connections.user(&ctx, "sequencer").await.unwrap();
+            let connection = app.state.connections.user(&ctx, &SEQUENCER).await.unwrap();
             samples.push(one.elapsed());
             std::hint::black_box(connection);
         }
@@ -75,7 +75,7 @@ fn main() {
         for _ in 0..READS {
             app.state.connections.forget_cached();
             let one = Instant::now();
-            let connection = app.state.connections.user(&ctx, "sequencer").await.unwrap();
+            let connection = app.state.connections.user(&ctx, &SEQUENCER).await.unwrap();
             misses.push(one.elapsed());
             std::hint::black_box(connection);
         }

@@ -179,7 +179,7 @@ impl Application {
                         client_secret: sequencer_secret.clone(),
                         redirect_uris: vec![crate::connections::providers::redirect_uri(
                             &settings.public_url,
-                            "sequencer",
+                            &crate::sequencer::PROVIDER,
                         )],
                         ..Default::default()
                     }),
@@ -341,13 +341,17 @@ impl Application {
 /// Demo mode ships a "sequencer" provider backed by the embedded sandbox's OAuth server, and
 /// points "Add to sequence" at its mail-sequencing API (unless configured otherwise).
 fn add_demo_sequencer(settings: &mut Settings, embedded: &EmbeddedSandbox) -> anyhow::Result<()> {
-    if settings.providers.iter().any(|p| p.name == "sequencer") {
+    if settings
+        .providers
+        .iter()
+        .any(|p| p.name == crate::sequencer::PROVIDER)
+    {
         return Ok(());
     }
     let base = Url::parse(&format!("http://{}", embedded.listener.local_addr()?))?;
     let at = |path: &str| -> anyhow::Result<Url> { Ok(base.join(path)?) };
     settings.providers.push(crate::connections::Provider {
-        name: "sequencer".to_owned(),
+        name: crate::sequencer::PROVIDER,
         display_name: "Sequencer".to_owned(),
         allow_user: true,
         allow_workspace: true,

@@ -7,6 +7,10 @@ use serde_json::json;
 use url::Url;
 
 use crate::connections::{CallError, Connection};
+use crate::store::ProviderName;
+
+/// The connection provider whose tokens this API takes (the demo declares one by this name).
+pub const PROVIDER: ProviderName = ProviderName::from_static("sequencer");
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Sequence {

@@ -6,10 +6,10 @@ use subtle::ConstantTimeEq;
 use url::Url;
 
 use super::oauth;
-use super::providers::{Provider, ProviderKind};
+use super::providers::{redirect_uri, Provider, ProviderKind};
 use super::service::{Connections, Ctx, NewValue};
 use crate::crypto::random_token;
-use crate::store::{contexts, ConnectionFlow, Owner, OwnerKind};
+use crate::store::{contexts, ConnectionFlow, Owner, OwnerKind, ProviderName};
 
 /// How long a user has to approve at the provider.
 pub const FLOW_TTL_SECS: i64 = 10 * 60;
@@ -48,7 +48,7 @@ impl From<crate::store::StoreError> for FlowError {
 fn target<'a>(
     connections: &'a Connections,
     ctx: &Ctx,
-    name: &str,
+    name: &ProviderName,
     scope: OwnerKind,
 ) -> Result<(&'a Provider, Owner), FlowError> {
     let provider = connections
@@ -75,20 +75,12 @@ fn target<'a>(
     Ok((provider, owner))
 }
 
-/// `<public-url>/connections/<provider>/callback`: a distinct callback per provider.
-pub fn redirect_uri(public_url: &Url, provider: &str) -> String {
-    format!(
-        "{}/connections/{provider}/callback",
-        public_url.as_str().trim_end_matches('/')
-    )
-}
-
 pub async fn begin_oauth(
     connections: &Connections,
     ctx: &Ctx,
     session_hash: Vec<u8>,
     public_url: &Url,
-    name: &str,
+    name: &ProviderName,
     scope: OwnerKind,
     return_to: &str,
 ) -> Result<Url, FlowError> {
@@ -131,7 +123,7 @@ pub async fn complete_oauth(
     ctx: &Ctx,
     session_hash: &[u8],
     public_url: &Url,
-    name: &str,
+    name: &ProviderName,
     params: &crate::oauth_callback::CallbackParams,
 ) -> Result<String, FlowError> {
     let raw_state = params.state.as_deref().unwrap_or_default();
@@ -148,7 +140,7 @@ pub async fn complete_oauth(
         .await?
         .ok_or(FlowError::BadState)?;
     let same_session: bool = flow.session_hash.ct_eq(session_hash).into();
-    if !same_session || flow.user_id != ctx.user || flow.provider != name {
+    if !same_session || flow.user_id != ctx.user || flow.provider != *name {
         return Err(FlowError::BadState);
     }
     if flow.expires_at <= crate::now() {
@@ -221,7 +213,7 @@ pub async fn complete_oauth(
             },
         )
         .await?;
-    tracing::info!(provider = name, scope = flow.owner.kind.as_str(), user = %ctx.user, "connected");
+    tracing::info!(provider = %name, scope = flow.owner.kind.as_str(), user = %ctx.user, "connected");
     Ok(flow.return_to)
 }
 
@@ -229,7 +221,7 @@ pub async fn complete_oauth(
 pub async fn save_secret(
     connections: &Connections,
     ctx: &Ctx,
-    name: &str,
+    name: &ProviderName,
     scope: OwnerKind,
     value: &str,
 ) -> Result<(), FlowError> {
@@ -265,7 +257,7 @@ pub async fn save_secret(
             },
         )
         .await?;
-    tracing::info!(provider = name, scope = scope.as_str(), user = %ctx.user, "secret saved");
+    tracing::info!(provider = %name, scope = scope.as_str(), user = %ctx.user, "secret saved");
     Ok(())
 }
 
@@ -274,7 +266,7 @@ pub async fn save_secret(
 pub async fn disconnect(
     connections: &Connections,
     ctx: &Ctx,
-    name: &str,
+    name: &ProviderName,
     scope: OwnerKind,
 ) -> Result<bool, FlowError> {
     let (provider, owner) = target(connections, ctx, name, scope)?;
@@ -301,13 +293,13 @@ pub async fn disconnect(
         ));
         for (token, hint) in parts {
             if let Err(e) = oauth::revoke(connections.http(), config, url, &token, hint).await {
-                tracing::warn!(provider = name, error = %e, "could not revoke at the provider");
+                tracing::warn!(provider = %name, error = %e, "could not revoke at the provider");
                 revoked = false;
             }
         }
     }
     connections.store().delete_connection(name, &owner).await?;
     connections.invalidate(name, &owner);
-    tracing::info!(provider = name, scope = scope.as_str(), user = %ctx.user, revoked, "disconnected");
+    tracing::info!(provider = %name, scope = scope.as_str(), user = %ctx.user, revoked, "disconnected");
     Ok(revoked)
 }

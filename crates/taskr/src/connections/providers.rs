@@ -94,7 +94,7 @@ pub enum ProviderKind {
 
 #[derive(Debug, Clone)]
 pub struct Provider {
-    pub name: String,
+    pub name: ProviderName,
     pub display_name: String,
     pub allow_user: bool,
     pub allow_workspace: bool,
@@ -119,17 +119,11 @@ impl Provider {
 
 /// `<public-url>/connections/<provider>/callback`: a distinct callback per provider, to register
 /// at the provider.
-pub fn redirect_uri(public_url: &Url, provider: &str) -> String {
+pub fn redirect_uri(public_url: &Url, provider: &ProviderName) -> String {
     format!(
         "{}/connections/{provider}/callback",
         public_url.as_str().trim_end_matches('/')
     )
-}
-
-/// Whether `name` may name a provider: it appears in URLs and in server code. The rule is
-/// [`ProviderName`]'s.
-pub fn valid_name(name: &str) -> bool {
-    ProviderName::valid(name)
 }
 
 fn url_field(provider: &str, field: &str, value: Option<&str>) -> Result<Url, String> {
@@ -145,12 +139,13 @@ fn url_field(provider: &str, field: &str, value: Option<&str>) -> Result<Url, St
 }
 
 fn validate(raw: RawProvider, env: &dyn Fn(&str) -> Option<String>) -> Result<Provider, String> {
+    // `name` stays the text, for the messages below; `provider_name` is what it names.
     let name = raw.name.trim().to_owned();
-    if !valid_name(&name) {
+    let Ok(provider_name) = ProviderName::parse(&name) else {
         return Err(format!(
             "provider {name:?}: name must be 1 to 40 lowercase letters, digits, '-' or '_'"
         ));
-    }
+    };
     if !raw.user && !raw.workspace {
         return Err(format!(
             "provider {name:?}: set user = true and/or workspace = true"
@@ -245,8 +240,8 @@ fn validate(raw: RawProvider, env: &dyn Fn(&str) -> Option<String>) -> Result<Pr
         display_name: raw
             .display_name
             .filter(|d| !d.trim().is_empty())
-            .unwrap_or_else(|| name.clone()),
-        name,
+            .unwrap_or(name),
+        name: provider_name,
         allow_user: raw.user,
         allow_workspace: raw.workspace,
         kind,

@@ -14,7 +14,8 @@ use super::providers::Provider;
 use crate::coordination::Invalidation;
 use crate::crypto::{Cipher, Sealed};
 use crate::store::{
-    contexts, ConnectionRecord, ConnectionStatus, Owner, OwnerKind, Store, TokenUpdate, UserId,
+    contexts, ConnectionRecord, ConnectionStatus, Owner, OwnerKind, ProviderName, Store,
+    TokenUpdate, UserId,
 };
 
 /// Who is asking: the user, and the workspace they are linked to (if any) with their role there.
@@ -47,14 +48,14 @@ pub struct Connection {
     pub value: Secret,
     pub owned_by: Owner,
     pub created_by: UserId,
-    provider: String,
+    provider: ProviderName,
     version: i64,
 }
 
 /// What the user must do before the code that asked can go on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionRequired {
-    pub provider: String,
+    pub provider: ProviderName,
     pub display_name: String,
     pub scope: OwnerKind,
     /// Why: never connected, or broken (with the reason).
@@ -96,7 +97,7 @@ pub(super) struct NewValue<'a> {
 /// shared (PostgreSQL); this bound only remains as a safety net for a missed message.
 const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
-type CacheKey = (String, Owner);
+type CacheKey = (ProviderName, Owner);
 
 pub struct Connections {
     providers: Vec<Provider>,
@@ -136,8 +137,8 @@ pub fn follow_invalidations(
     });
 }
 
-fn value_context(record_provider: &str, owner: &Owner, part: &str) -> String {
-    contexts::connection(record_provider, owner.kind.as_str(), &owner.id, part)
+fn value_context(provider: &ProviderName, owner: &Owner, part: &str) -> String {
+    contexts::connection(provider.as_str(), owner.kind.as_str(), &owner.id, part)
 }
 
 /// Values shorter than this are never hinted at: 4 characters of a 5-character secret give
@@ -214,18 +215,18 @@ impl Connections {
 
     /// Forgets the cached copy of a connection in this process (before a write: the others
     /// hear of it after the write, through `invalidate`).
-    fn forget_here(&self, provider: &str, owner: &Owner) {
+    fn forget_here(&self, provider: &ProviderName, owner: &Owner) {
         self.forget(&Invalidation::One {
-            provider: provider.to_owned(),
+            provider: provider.clone(),
             owner: owner.clone(),
         });
     }
 
     /// Forgets the cached copy of a connection here and on every other instance: called
     /// after any write to it (after, so that nobody re-reads the old value in between).
-    pub(super) fn invalidate(&self, provider: &str, owner: &Owner) {
+    pub(super) fn invalidate(&self, provider: &ProviderName, owner: &Owner) {
         let what = Invalidation::One {
-            provider: provider.to_owned(),
+            provider: provider.clone(),
             owner: owner.clone(),
         };
         self.forget(&what);
@@ -234,10 +235,14 @@ impl Connections {
         }
     }
 
-    fn cached(&self, provider: &str, owner: &Owner) -> Option<(ConnectionRecord, Connection)> {
+    fn cached(
+        &self,
+        provider: &ProviderName,
+        owner: &Owner,
+    ) -> Option<(ConnectionRecord, Connection)> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         cache
-            .get(&(provider.to_owned(), owner.clone()))
+            .get(&(provider.clone(), owner.clone()))
             .filter(|(at, _, _)| at.elapsed() < CACHE_TTL)
             .map(|(_, record, connection)| (record.clone(), connection.clone()))
     }
@@ -262,8 +267,8 @@ impl Connections {
         &self.providers
     }
 
-    pub fn provider(&self, name: &str) -> Option<&Provider> {
-        self.providers.iter().find(|p| p.name == name)
+    pub fn provider(&self, name: &ProviderName) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.name == *name)
     }
 
     pub(super) fn cipher(&self) -> &Cipher {
@@ -279,7 +284,11 @@ impl Connections {
     }
 
     /// The user's own connection to `provider`.
-    pub async fn user(&self, ctx: &Ctx, provider: &str) -> Result<Connection, ConnectionError> {
+    pub async fn user(
+        &self,
+        ctx: &Ctx,
+        provider: &ProviderName,
+    ) -> Result<Connection, ConnectionError> {
         self.read(ctx, provider, OwnerKind::User).await
     }
 
@@ -287,7 +296,7 @@ impl Connections {
     pub async fn workspace(
         &self,
         ctx: &Ctx,
-        provider: &str,
+        provider: &ProviderName,
     ) -> Result<Connection, ConnectionError> {
         self.read(ctx, provider, OwnerKind::Workspace).await
     }
@@ -320,17 +329,22 @@ impl Connections {
         }
     }
 
-    fn provider_for(&self, name: &str, scope: OwnerKind) -> Result<&Provider, ConnectionError> {
-        let provider = self
-            .provider(name)
-            .ok_or_else(|| anyhow::anyhow!("no connection provider is named {name:?}"))?;
+    fn provider_for(
+        &self,
+        name: &ProviderName,
+        scope: OwnerKind,
+    ) -> Result<&Provider, ConnectionError> {
+        let provider = self.provider(name).ok_or_else(|| {
+            anyhow::anyhow!("no connection provider is named {:?}", name.as_str())
+        })?;
         let allowed = match scope {
             OwnerKind::User => provider.allow_user,
             OwnerKind::Workspace => provider.allow_workspace,
         };
         if !allowed {
             return Err(anyhow::anyhow!(
-                "provider {name:?} does not allow {} connections",
+                "provider {:?} does not allow {} connections",
+                name.as_str(),
                 scope.as_str()
             )
             .into());
@@ -341,7 +355,7 @@ impl Connections {
     async fn read(
         &self,
         ctx: &Ctx,
-        name: &str,
+        name: &ProviderName,
         scope: OwnerKind,
     ) -> Result<Connection, ConnectionError> {
         let provider = self.provider_for(name, scope)?;
@@ -684,7 +698,7 @@ impl Connections {
     pub async fn call<T, F, Fut>(
         &self,
         ctx: &Ctx,
-        provider: &str,
+        provider: &ProviderName,
         scope: OwnerKind,
         f: F,
     ) -> Result<T, ConnectionError>

@@ -28,13 +28,16 @@ use sqlx::postgres::PgConnectOptions;
 use tokio::sync::{broadcast, Notify};
 
 use crate::live::LiveEvent;
-use crate::store::{Backend, DatabaseUrl, Owner};
+use crate::store::{Backend, DatabaseUrl, Owner, ProviderName};
 
 /// Which cached connection copies to forget.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Invalidation {
     /// The connection of `owner` to `provider`.
-    One { provider: String, owner: Owner },
+    One {
+        provider: ProviderName,
+        owner: Owner,
+    },
     /// Every cached copy (after messages may have been missed).
     All,
 }
@@ -164,9 +167,9 @@ impl Coordinator {
 
     /// Tells every instance to forget its cached copy of `owner`'s connection to `provider`
     /// (after any write to it).
-    pub fn invalidate_connection(&self, provider: &str, owner: &Owner) {
+    pub fn invalidate_connection(&self, provider: &ProviderName, owner: &Owner) {
         self.send(Message::Invalidate(Invalidation::One {
-            provider: provider.to_owned(),
+            provider: provider.clone(),
             owner: owner.clone(),
         }));
     }
@@ -187,7 +190,7 @@ impl Coordinator {
     /// wait (`refresh_lock::DEFAULT_WAIT` unless set).
     pub async fn lock_refresh(
         &self,
-        provider: &str,
+        provider: &ProviderName,
         owner: &Owner,
     ) -> Result<Option<RefreshGuard>, RefreshLockError> {
         self.inner.refresh_locks.lock(provider, owner).await

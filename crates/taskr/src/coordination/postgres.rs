@@ -22,7 +22,7 @@ use sqlx::PgPool;
 
 use super::{Coordinator, Inner, Invalidation, Message};
 use crate::live::{Change, LiveEvent};
-use crate::store::{DatabaseUrl, Owner, OwnerKind};
+use crate::store::{DatabaseUrl, Owner, OwnerKind, ProviderName};
 
 /// The one channel every instance of a database listens on.
 const CHANNEL: &str = "taskr_coordination";
@@ -297,7 +297,9 @@ fn decode(payload: &str) -> Option<Message> {
             }
             let kind = OwnerKind::parse(first)?;
             let id = parts.next()?.to_owned();
-            let provider = parts.next()?.to_owned();
+            // Parsed like any input: a payload from another version (or anyone who may
+            // NOTIFY) naming no valid provider is dropped, not trusted.
+            let provider = ProviderName::parse(parts.next()?).ok()?;
             Some(Message::Invalidate(Invalidation::One {
                 provider,
                 owner: Owner { kind, id },
@@ -381,7 +383,7 @@ mod tests {
             Message::WakeWorker,
             Message::Invalidate(Invalidation::All),
             Message::Invalidate(Invalidation::One {
-                provider: "sequencer".into(),
+                provider: ProviderName::from_static("sequencer"),
                 owner: Owner::workspace(WorkspaceId(Uuid::new_v4())),
             }),
         ];
@@ -391,5 +393,25 @@ mod tests {
         }
         assert_eq!(decode("X whatever"), None);
         assert_eq!(decode("L not-a-uuid tasks"), None);
+    }
+
+    #[test]
+    fn an_invalidation_naming_no_valid_provider_decodes_to_nothing() {
+        let owner = format!("workspace {}", Uuid::new_v4());
+        assert!(
+            decode(&format!("I {owner} sequencer")).is_some(),
+            "the well-formed payload these cases spoil"
+        );
+        let cases = [
+            (format!("I {owner} Sequencer"), "upper case"),
+            (format!("I {owner} a b"), "a space"),
+            (format!("I {owner} a/b"), "a slash"),
+            (format!("I {owner} {}", "a".repeat(41)), "too long"),
+            (format!("I {owner} "), "empty"),
+            (format!("I {owner}"), "missing"),
+        ];
+        for (payload, why) in cases {
+            assert_eq!(decode(&payload), None, "{why}: {payload:?}");
+        }
     }
 }

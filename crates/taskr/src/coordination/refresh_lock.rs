@@ -17,7 +17,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::store::Owner;
+use crate::store::{Owner, ProviderName};
 
 /// How long a reader waits for another instance's refresh by default: a little more than one
 /// refresh can take (the HTTP client's 10 s connect timeout, and then an answer).
@@ -92,7 +92,7 @@ impl RefreshLocks {
     /// `Ok(None)` in process; otherwise the lock of `provider` + `owner`, or why not.
     pub(super) async fn lock(
         &self,
-        provider: &str,
+        provider: &ProviderName,
         owner: &Owner,
     ) -> Result<Option<RefreshGuard>, RefreshLockError> {
         let Some(pool) = &self.pool else {
@@ -136,7 +136,7 @@ impl RefreshLocks {
 /// The text whose hash names the advisory lock of `owner`'s connection to `provider` (an
 /// operator, or a test, can take the same lock with
 /// `pg_advisory_xact_lock(hashtextextended(<this>, 0))`).
-pub fn lock_name(provider: &str, owner: &Owner) -> String {
+pub fn lock_name(provider: &ProviderName, owner: &Owner) -> String {
     format!(
         "taskr connection refresh\n{provider}\n{}\n{}",
         owner.kind.as_str(),

@@ -1,7 +1,7 @@
 //! The store's types for connections and for key rotation.
 
 use crate::crypto::Sealed;
-use crate::store::UserId;
+use crate::store::{ProviderName, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OwnerKind {
@@ -58,7 +58,7 @@ pub enum ConnectionStatus {
 #[derive(Debug, Clone)]
 pub struct ConnectionRecord {
     pub id: i64,
-    pub provider: String,
+    pub provider: ProviderName,
     pub owner: Owner,
     pub kind: String,
     pub value: Sealed,
@@ -90,7 +90,7 @@ pub struct ConnectionFlow {
     pub state_hash: Vec<u8>,
     pub session_hash: Vec<u8>,
     pub user_id: UserId,
-    pub provider: String,
+    pub provider: ProviderName,
     pub owner: Owner,
     pub verifier: Sealed,
     pub return_to: String,

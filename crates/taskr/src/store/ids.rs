@@ -2,6 +2,7 @@
 //! once at the edge (`FromStr`, with an error that says what was wrong), trusted behind it.
 //! Both are stored as text on every backend, in the form `Display` prints.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -67,10 +68,11 @@ impl PartialEq<WorkspaceId> for Uuid {
 }
 
 /// The name of a connection provider as configured: 1 to 40 lowercase letters, digits, `-` or
-/// `_` (it appears in URLs and in server code).
+/// `_` (it appears in URLs and in server code). Names written in the source are checked when
+/// the crate compiles ([`ProviderName::from_static`]); every other one is parsed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct ProviderName(String);
+pub struct ProviderName(Cow<'static, str>);
 
 pub const PROVIDER_NAME_MAX: usize = 40;
 
@@ -81,19 +83,34 @@ pub struct BadProviderName(String);
 impl ProviderName {
     pub fn parse(raw: &str) -> Result<Self, BadProviderName> {
         if Self::valid(raw) {
-            Ok(Self(raw.to_owned()))
+            Ok(Self(Cow::Owned(raw.to_owned())))
         } else {
             Err(BadProviderName(raw.chars().take(64).collect()))
         }
     }
 
+    /// A name written in the source, for a `const`: an invalid one stops the build (the check
+    /// runs at compile time when the result is a constant), so none is ever met at run time.
+    pub const fn from_static(name: &'static str) -> Self {
+        assert!(Self::valid(name), "not a provider name");
+        Self(Cow::Borrowed(name))
+    }
+
     /// Whether `raw` may name a provider.
-    pub fn valid(raw: &str) -> bool {
-        !raw.is_empty()
-            && raw.len() <= PROVIDER_NAME_MAX
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    pub const fn valid(raw: &str) -> bool {
+        let bytes = raw.as_bytes();
+        if bytes.is_empty() || bytes.len() > PROVIDER_NAME_MAX {
+            return false;
+        }
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
+                return false;
+            }
+            i += 1;
+        }
+        true
     }
 
     pub fn as_str(&self) -> &str {
@@ -119,13 +136,17 @@ impl TryFrom<String> for ProviderName {
     type Error = BadProviderName;
 
     fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse(&raw)
+        if Self::valid(&raw) {
+            Ok(Self(Cow::Owned(raw)))
+        } else {
+            Err(BadProviderName(raw.chars().take(64).collect()))
+        }
     }
 }
 
 impl From<ProviderName> for String {
     fn from(name: ProviderName) -> Self {
-        name.0
+        name.0.into_owned()
     }
 }
 
@@ -149,6 +170,8 @@ impl PartialEq<&str> for ProviderName {
 
 #[cfg(test)]
 mod tests {
+    use std::hash::BuildHasher;
+
     use super::*;
 
     #[test]
@@ -181,5 +204,26 @@ mod tests {
         assert!(ProviderName::parse(&"a".repeat(41)).is_err(), "too long");
         let json: Result<ProviderName, _> = serde_json::from_str("\"Bad Name\"");
         assert!(json.is_err(), "deserializing checks the name too");
+        let error = ProviderName::parse(&"X".repeat(500))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.len() < 160,
+            "the input is cut short in the message: {error}"
+        );
+    }
+
+    #[test]
+    fn a_name_written_in_the_source_equals_the_same_name_parsed() {
+        const SEQUENCER: ProviderName = ProviderName::from_static("sequencer");
+        let parsed = ProviderName::parse("sequencer").unwrap();
+        assert_eq!(SEQUENCER, parsed);
+        let state = std::hash::RandomState::new();
+        assert_eq!(
+            state.hash_one(&SEQUENCER),
+            state.hash_one(&parsed),
+            "usable as one map key"
+        );
+        assert_eq!(String::from(SEQUENCER), "sequencer");
     }
 }

@@ -399,7 +399,7 @@ pub trait LeaseStore: Send + Sync {
 pub trait ConnectionStore: Send + Sync {
     async fn connection(
         &self,
-        provider: &str,
+        provider: &ProviderName,
         owner: &Owner,
     ) -> StoreResult<Option<ConnectionRecord>>;
     /// The user's own connections and those of the workspace they are linked to.
@@ -422,7 +422,7 @@ pub trait ConnectionStore: Send + Sync {
     async fn mark_needs_reconnect(&self, id: i64, reason: &str, now: i64) -> StoreResult<()>;
     async fn delete_connection(
         &self,
-        provider: &str,
+        provider: &ProviderName,
         owner: &Owner,
     ) -> StoreResult<Option<ConnectionRecord>>;
     async fn put_connection_flow(&self, flow: &ConnectionFlow) -> StoreResult<()>;

@@ -5,7 +5,7 @@
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use uuid::Uuid;
 
-use super::WorkspaceId;
+use super::{BadProviderName, ProviderName, WorkspaceId};
 
 use super::{
     Activity, ConnectionFlow, ConnectionRecord, ConnectionStatus, InboxRow, Link, LinkStatus,
@@ -59,6 +59,13 @@ pub(super) fn parse_uuid(raw: &str) -> StoreResult<Uuid> {
 pub(super) fn parse_workspace(raw: &str) -> StoreResult<WorkspaceId> {
     raw.parse()
         .map_err(|e: super::BadWorkspaceId| StoreError::Corrupt(e.to_string()))
+}
+
+/// A provider name read back: one that no longer parses (written by hand, or by a version
+/// with other rules) is reported with the row it came from, never trusted.
+pub(super) fn parse_provider(raw: &str, row: &str) -> StoreResult<ProviderName> {
+    ProviderName::parse(raw)
+        .map_err(|e: BadProviderName| StoreError::Corrupt(format!("{row}: {e}")))
 }
 
 pub(super) fn from_json<T: serde::de::DeserializeOwned>(raw: &str) -> StoreResult<T> {
@@ -115,9 +122,10 @@ pub(super) fn webhook_from_row(row: &impl StoreRow) -> StoreResult<WebhookRecord
 }
 
 pub(super) fn connection_from_row(row: &impl StoreRow) -> StoreResult<ConnectionRecord> {
+    let id = row.int("id")?;
     Ok(ConnectionRecord {
-        id: row.int("id")?,
-        provider: row.text("provider")?,
+        id,
+        provider: parse_provider(&row.text("provider")?, &format!("connection {id}"))?,
         owner: owner_from(&row.text("owner_kind")?, row.text("owner_id")?)?,
         kind: row.text("kind")?,
         value: Sealed {
@@ -152,7 +160,7 @@ pub(super) fn flow_from_row(row: &impl StoreRow) -> StoreResult<ConnectionFlow> 
         state_hash: row.bytes("state_hash")?,
         session_hash: row.bytes("session_hash")?,
         user_id: UserId(row.int("user_id")?),
-        provider: row.text("provider")?,
+        provider: parse_provider(&row.text("provider")?, "a connection flow")?,
         owner: owner_from(&row.text("owner_kind")?, row.text("owner_id")?)?,
         verifier: Sealed {
             key_id: row.text("verifier_key_id")?,

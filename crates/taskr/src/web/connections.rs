@@ -16,7 +16,7 @@ use crate::connections::{self, ConnectionRequired, Ctx, FlowError};
 use crate::error::{error_page, AppError};
 use crate::oauth_callback::CallbackParams;
 use crate::state::AppState;
-use crate::store::{ConnectionStatus, OwnerKind, User};
+use crate::store::{ConnectionStatus, OwnerKind, ProviderName, User};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -64,6 +64,12 @@ async fn scoped(
     let user = visitor.require_user("/connections")?;
     let scope = OwnerKind::parse(scope).ok_or(AppError::NotFound)?;
     Ok((ctx_for(state, user).await?, scope))
+}
+
+/// The provider named in a URL. A name that cannot be one (upper case, a slash, too long)
+/// names no provider, like an unknown one: a 404 page, before anything else is looked at.
+fn provider_in_path(raw: &str) -> Result<ProviderName, AppError> {
+    ProviderName::parse(raw).map_err(|_| AppError::NotFound)
 }
 
 /// What a failed connection flow tells the visitor.
@@ -142,7 +148,7 @@ struct Row {
 }
 
 struct ProviderView {
-    name: String,
+    name: ProviderName,
     display_name: String,
     kind: &'static str,
     help: Option<String>,
@@ -293,7 +299,7 @@ fn secret_form(
     };
     render(&SecretPage {
         nav: Nav::new(visitor, None),
-        name: &provider.name,
+        name: provider.name.as_str(),
         scope: scope.as_str(),
         display_name: &provider.display_name,
         help,
@@ -310,6 +316,7 @@ async fn connect(
     Query(q): Query<ReturnQuery>,
 ) -> Result<Response, AppError> {
     let (ctx, scope) = scoped(&state, &visitor, &scope).await?;
+    let name = provider_in_path(&name)?;
     let return_to = safe_next(q.return_to.as_deref().or(Some("/connections")));
     let provider = state
         .connections
@@ -354,6 +361,7 @@ async fn save_secret(
     Form(form): Form<SecretForm>,
 ) -> Result<Response, AppError> {
     let (ctx, scope) = scoped(&state, &visitor, &scope).await?;
+    let name = provider_in_path(&name)?;
     let return_to = safe_next(form.return_to.as_deref().or(Some("/connections")));
     match connections::save_secret(&state.connections, &ctx, &name, scope, &form.value).await {
         Ok(()) => Ok(Redirect::to(&return_to).into_response()),
@@ -378,6 +386,7 @@ async fn callback(
 ) -> Response {
     let result: Result<Response, AppError> = async {
         let user = visitor.require_user("/connections")?;
+        let name = provider_in_path(&name)?;
         let Query(params) = params
             .map_err(|_| AppError::BadRequest("The callback's parameters are malformed.".into()))?;
         let ctx = ctx_for(&state, user).await?;
@@ -413,6 +422,7 @@ async fn disconnect(
     Path((name, scope)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let (ctx, scope) = scoped(&state, &visitor, &scope).await?;
+    let name = provider_in_path(&name)?;
     let revoked = connections::disconnect(&state.connections, &ctx, &name, scope).await?;
     let notice = if revoked {
         "connection-removed"
@@ -429,6 +439,7 @@ async fn test(
     Path((name, scope)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let (ctx, scope) = scoped(&state, &visitor, &scope).await?;
+    let name = provider_in_path(&name)?;
     if state.connections.provider(&name).is_none() {
         return Err(AppError::NotFound);
     }

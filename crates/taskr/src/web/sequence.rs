@@ -18,7 +18,7 @@ use crate::sequencer::{self, Sequence};
 use crate::state::AppState;
 use crate::store::{LinkStatus, OwnerKind, User};
 
-pub const PROVIDER: &str = "sequencer";
+use crate::sequencer::PROVIDER;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/tasks/{task_id}/sequence", get(page).post(enroll))
@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
 
 /// Whether "Add to sequence" is offered at all: a sequencer provider and its API are configured.
 pub fn enabled(state: &AppState) -> bool {
-    state.settings.sequencer_api_url.is_some() && state.connections.provider(PROVIDER).is_some()
+    state.settings.sequencer_api_url.is_some() && state.connections.provider(&PROVIDER).is_some()
 }
 
 struct Person {
@@ -107,7 +107,7 @@ async fn page(
     let http = state.sync.attio.http.clone();
     let sequences = state
         .connections
-        .call(&ctx, PROVIDER, OwnerKind::User, |connection| {
+        .call(&ctx, &PROVIDER, OwnerKind::User, |connection| {
             let (http, base) = (http.clone(), base.clone());
             async move { sequencer::list_sequences(&http, &base, &connection).await }
         })
@@ -156,7 +156,7 @@ async fn enroll(
     let http = state.sync.attio.http.clone();
     state
         .connections
-        .call(&ctx, PROVIDER, OwnerKind::User, |connection| {
+        .call(&ctx, &PROVIDER, OwnerKind::User, |connection| {
             let (http, base, sequence, email) = (
                 http.clone(),
                 base.clone(),

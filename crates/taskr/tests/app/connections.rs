@@ -11,7 +11,7 @@ use reqwest::{Client, StatusCode};
 use taskr::connections::{ConnectionError, Ctx};
 use taskr::store::{OwnerKind, TaskFilter, TaskQuery};
 
-use crate::helpers::{browser, form_value, location, TestApp, TestOptions};
+use crate::helpers::{browser, form_value, location, TestApp, TestOptions, MAILER, SEQUENCER};
 
 pub(crate) async fn app_with(config: ProviderConfig) -> TestApp {
     TestApp::spawn_with(TestOptions {
@@ -275,7 +275,7 @@ async fn a_callback_state_is_single_use_and_bound_to_the_session() {
     );
     let victim_ctx = ctx(&app, "carol").await;
     assert!(matches!(
-        app.state.connections.user(&victim_ctx, "sequencer").await,
+        app.state.connections.user(&victim_ctx, &SEQUENCER).await,
         Err(ConnectionError::Required(_))
     ));
     // Denying says so and stores nothing.
@@ -311,7 +311,7 @@ async fn only_a_workspace_admin_manages_workspace_connections() {
     match app
         .state
         .connections
-        .workspace(&member_ctx, "sequencer")
+        .workspace(&member_ctx, &SEQUENCER)
         .await
     {
         Err(ConnectionError::Required(required)) => {
@@ -334,13 +334,13 @@ async fn only_a_workspace_admin_manages_workspace_connections() {
     let for_admin = app
         .state
         .connections
-        .workspace(&admin_ctx, "sequencer")
+        .workspace(&admin_ctx, &SEQUENCER)
         .await
         .unwrap();
     let for_member = app
         .state
         .connections
-        .workspace(&member_ctx, "sequencer")
+        .workspace(&member_ctx, &SEQUENCER)
         .await
         .unwrap();
     assert_eq!(for_admin.value, for_member.value);
@@ -362,7 +362,7 @@ async fn a_connection_is_refreshed_before_it_expires() {
     connected_user(&app, "dan").await;
     let ctx = ctx(&app, "dan").await;
     let before = provider(&app).refresh_requests();
-    let first = app.state.connections.user(&ctx, "sequencer").await.unwrap();
+    let first = app.state.connections.user(&ctx, &SEQUENCER).await.unwrap();
     assert_eq!(
         provider(&app).refresh_requests(),
         before + 1,
@@ -370,7 +370,7 @@ async fn a_connection_is_refreshed_before_it_expires() {
     );
     // The refreshed token lasts 60 s too, so the next read refreshes again (with the rotated
     // refresh token, which the provider checks).
-    let second = app.state.connections.user(&ctx, "sequencer").await.unwrap();
+    let second = app.state.connections.user(&ctx, &SEQUENCER).await.unwrap();
     assert_eq!(provider(&app).refresh_requests(), before + 2);
     assert_ne!(first.value, second.value);
 }
@@ -380,7 +380,7 @@ async fn fifty_concurrent_reads_of_an_expiring_connection_cause_one_refresh() {
     let app = app_with(ProviderConfig::default()).await;
     connected_user(&app, "erin").await;
     let ctx = Arc::new(ctx(&app, "erin").await);
-    let original = app.state.connections.user(&ctx, "sequencer").await.unwrap();
+    let original = app.state.connections.user(&ctx, &SEQUENCER).await.unwrap();
     // Now make the stored token due: one minute left.
     app.execute(&format!(
         "UPDATE connections SET expires_at = {}",
@@ -393,7 +393,7 @@ async fn fifty_concurrent_reads_of_an_expiring_connection_cause_one_refresh() {
     for _ in 0..50 {
         let (state, ctx) = (app.state.clone(), ctx.clone());
         reads.push(tokio::spawn(async move {
-            state.connections.user(&ctx, "sequencer").await
+            state.connections.user(&ctx, &SEQUENCER).await
         }));
     }
     let mut values = std::collections::HashSet::new();
@@ -423,7 +423,7 @@ async fn a_refresh_answer_without_a_refresh_token_keeps_the_old_one() {
     for _ in 0..3 {
         app.state
             .connections
-            .user(&ctx, "sequencer")
+            .user(&ctx, &SEQUENCER)
             .await
             .expect("refresh with the kept token");
     }
@@ -442,7 +442,7 @@ async fn a_revoked_grant_leads_to_needs_reconnect() {
     ))
     .await;
     app.state.connections.forget_cached();
-    match app.state.connections.user(&ctx, "sequencer").await {
+    match app.state.connections.user(&ctx, &SEQUENCER).await {
         Err(ConnectionError::Required(required)) => {
             assert!(required.reason.unwrap().contains("refused to renew access"));
         }
@@ -452,7 +452,7 @@ async fn a_revoked_grant_leads_to_needs_reconnect() {
     assert!(page.contains("Needs reconnect"));
     // Later reads do not hammer the provider: the connection stays broken until reconnected.
     let before = provider(&app).refresh_requests();
-    assert!(app.state.connections.user(&ctx, "sequencer").await.is_err());
+    assert!(app.state.connections.user(&ctx, &SEQUENCER).await.is_err());
     assert_eq!(provider(&app).refresh_requests(), before);
     let response = approve_at_provider(
         &app,
@@ -462,7 +462,7 @@ async fn a_revoked_grant_leads_to_needs_reconnect() {
     )
     .await;
     assert_eq!(location(&response), "/connections");
-    assert!(app.state.connections.user(&ctx, "sequencer").await.is_ok());
+    assert!(app.state.connections.user(&ctx, &SEQUENCER).await.is_ok());
 }
 
 #[tokio::test]
@@ -481,7 +481,7 @@ async fn a_401_from_the_provider_forces_one_refresh_and_one_retry() {
         "the retry after the refresh succeeded"
     );
     assert_eq!(provider(&app).refresh_requests() - before, 1);
-    assert!(app.state.connections.user(&ctx, "sequencer").await.is_ok());
+    assert!(app.state.connections.user(&ctx, &SEQUENCER).await.is_ok());
 }
 
 #[tokio::test]
@@ -489,7 +489,7 @@ async fn disconnecting_revokes_at_the_provider_then_deletes() {
     let app = app_with(ProviderConfig::default()).await;
     let client = connected_user(&app, "ivy").await;
     let ctx = ctx(&app, "ivy").await;
-    let connection = app.state.connections.user(&ctx, "sequencer").await.unwrap();
+    let connection = app.state.connections.user(&ctx, &SEQUENCER).await.unwrap();
     let response = app
         .post_form(&client, "/connections/sequencer/user/disconnect", &[])
         .await;
@@ -508,7 +508,7 @@ async fn disconnecting_revokes_at_the_provider_then_deletes() {
         .unwrap();
     assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
     assert!(matches!(
-        app.state.connections.user(&ctx, "sequencer").await,
+        app.state.connections.user(&ctx, &SEQUENCER).await,
         Err(ConnectionError::Required(_))
     ));
 }
@@ -558,13 +558,13 @@ async fn secrets_are_validated_shown_only_by_their_last_four_characters_and_neve
     assert!(!page.contains(secret));
 
     let ctx = ctx(&app, "jolene").await;
-    let mailer = app.state.connections.user(&ctx, "mailer").await.unwrap();
+    let mailer = app.state.connections.user(&ctx, &MAILER).await.unwrap();
     assert_eq!(mailer.value.expose(), secret);
     assert!(
         !format!("{mailer:?}").contains(secret),
         "Debug hides the value"
     );
-    let sequencer = app.state.connections.user(&ctx, "sequencer").await.unwrap();
+    let sequencer = app.state.connections.user(&ctx, &SEQUENCER).await.unwrap();
     let bytes = app.database_bytes().await;
     for plain in [secret, sequencer.value.expose()] {
         assert!(
@@ -581,7 +581,7 @@ async fn key_rotation_reseals_everything_and_reads_still_work() {
     let client = connected_user(&app, "kim").await;
     app.connect(&client).await;
     let ctx = ctx(&app, "kim").await;
-    let before = app.state.connections.user(&ctx, "sequencer").await.unwrap();
+    let before = app.state.connections.user(&ctx, &SEQUENCER).await.unwrap();
 
     let new_key = KeyMaterial::generate();
     let old_key_id = app.state.cipher.key_id().to_owned();
@@ -618,7 +618,7 @@ async fn key_rotation_reseals_everything_and_reads_still_work() {
         reqwest::Client::new(),
     );
     assert_eq!(
-        fresh.user(&ctx, "sequencer").await.unwrap().value,
+        fresh.user(&ctx, &SEQUENCER).await.unwrap().value,
         before.value
     );
     let link = app.state.store.link(ctx.user).await.unwrap().unwrap();
@@ -663,6 +663,69 @@ async fn the_connections_page_lists_every_provider_with_its_state() {
         app.get(&anonymous, "/connections").await.status(),
         StatusCode::SEE_OTHER
     );
+}
+
+#[tokio::test]
+async fn an_unknown_or_malformed_provider_in_a_url_gets_a_404_page_never_a_500() {
+    let app = app_with(ProviderConfig::default()).await;
+    let client = connected_user(&app, "ursula").await;
+    let too_long = "a".repeat(41);
+    // Each segment reaches the handler as its decoded text.
+    let providers = [
+        ("nope", "unknown but well formed"),
+        ("Sequencer", "upper case"),
+        ("seq%20uencer", "a space"),
+        ("seq%2Fuencer", "an encoded slash"),
+        ("s%C3%A9quencer", "not ASCII"),
+        ("%00", "a control character"),
+        (too_long.as_str(), "too long"),
+    ];
+    for (provider, why) in providers {
+        let mut answers = vec![
+            (
+                "GET connect",
+                app.get(&client, &format!("/connections/{provider}/user/connect"))
+                    .await,
+            ),
+            (
+                "GET callback",
+                app.get(
+                    &client,
+                    &format!("/connections/{provider}/callback?state=s&code=c"),
+                )
+                .await,
+            ),
+        ];
+        for action in ["secret", "disconnect", "test"] {
+            let path = format!("/connections/{provider}/user/{action}");
+            answers.push((
+                action,
+                app.post_form(&client, &path, &[("value", "key-0123456789abcdef")])
+                    .await,
+            ));
+        }
+        for (what, response) in answers {
+            let status = response.status();
+            let body = response.text().await.unwrap();
+            // An unknown provider's callback is judged by its state (which is not valid):
+            // 400, as before; a name that cannot be a provider's stops at the edge with a 404.
+            let expected = if what == "GET callback" && provider == "nope" {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            assert_eq!(status, expected, "{what} with {why} ({provider:?}): {body}");
+            let message = if expected == StatusCode::NOT_FOUND {
+                "That page does not exist."
+            } else {
+                "This connection attempt is not valid"
+            };
+            assert!(body.contains(message), "{what} with {why}: {body}");
+        }
+    }
+    // Nothing was connected, disconnected or broken along the way.
+    let ctx = ctx(&app, "ursula").await;
+    assert!(app.state.connections.user(&ctx, &SEQUENCER).await.is_ok());
 }
 
 #[tokio::test]

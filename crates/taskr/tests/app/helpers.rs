@@ -12,10 +12,16 @@ use taskr::app::{Application, ATTIO_SCOPES};
 use taskr::config::{AttioMode, KeySource, Redacted, Settings};
 use taskr::crypto::KeyMaterial;
 use taskr::state::AppState;
+use taskr::store::ProviderName;
 use tempfile::TempDir;
 use url::Url;
 
 pub const PASSWORD: &str = "correct horse battery";
+
+/// The provider `sequencer_provider` declares (the sandbox's OAuth server).
+pub const SEQUENCER: ProviderName = taskr::sequencer::PROVIDER;
+/// The secret-kind provider some tests declare beside it.
+pub const MAILER: ProviderName = ProviderName::from_static("mailer");
 
 pub struct TestOptions {
     /// Serve the sandbox's OAuth provider and sequencer API, and configure Taskr's
@@ -148,7 +154,7 @@ pub fn sequencer_provider(
     use taskr::connections::providers::{OAuth2Config, ProviderKind};
     let at = |path: &str| Url::parse(&format!("{url}{path}")).unwrap();
     taskr::connections::Provider {
-        name: "sequencer".into(),
+        name: SEQUENCER,
         display_name: "Sequencer".into(),
         allow_user: true,
         allow_workspace: true,

@@ -21,6 +21,7 @@ use taskr::store::NewDelivery;
 use crate::connections::{app_with, connected_user, ctx};
 use crate::helpers::{
     browser, form_value, location, wait_until, LiveStream, Peer, TestApp, TestOptions, PASSWORD,
+    SEQUENCER,
 };
 
 /// Comfortably under the connection cache's lifetime (5 s): seeing a change within this
@@ -96,7 +97,7 @@ async fn a_connection_disconnected_on_one_instance_is_required_at_once_on_anothe
     let client = connected_user(&a, "cleo").await;
     let ctx = ctx(&a, "cleo").await;
     // B reads it, so B's cache holds it.
-    b.state.connections.user(&ctx, "sequencer").await.unwrap();
+    b.state.connections.user(&ctx, &SEQUENCER).await.unwrap();
     let response = a
         .post_form(&client, "/connections/sequencer/user/disconnect", &[])
         .await;
@@ -109,7 +110,7 @@ async fn a_connection_disconnected_on_one_instance_is_required_at_once_on_anothe
         SOONER_THAN_THE_CACHE,
         || async {
             matches!(
-                b.state.connections.user(&ctx, "sequencer").await,
+                b.state.connections.user(&ctx, &SEQUENCER).await,
                 Err(ConnectionError::Required(_))
             )
         },
@@ -614,10 +615,10 @@ async fn fifty_concurrent_reads_of_an_expiring_connection_over_two_instances_mak
     connected_user(&a, "erin").await;
     let ctx = Arc::new(ctx(&a, "erin").await);
     let states = [b.state.clone(), c.state.clone()];
-    let original = a.state.connections.user(&ctx, "sequencer").await.unwrap();
+    let original = a.state.connections.user(&ctx, &SEQUENCER).await.unwrap();
     // Both instances have read it (and cached it); now make the stored token due.
     for state in &states {
-        state.connections.user(&ctx, "sequencer").await.unwrap();
+        state.connections.user(&ctx, &SEQUENCER).await.unwrap();
     }
     a.execute(&format!(
         "UPDATE connections SET expires_at = {}",
@@ -631,7 +632,7 @@ async fn fifty_concurrent_reads_of_an_expiring_connection_over_two_instances_mak
     let reads: Vec<_> = (0..50)
         .map(|n| {
             let (state, ctx) = (states[n % 2].clone(), ctx.clone());
-            tokio::spawn(async move { state.connections.user(&ctx, "sequencer").await })
+            tokio::spawn(async move { state.connections.user(&ctx, &SEQUENCER).await })
         })
         .collect();
     let mut values = std::collections::HashSet::new();
@@ -666,7 +667,7 @@ async fn a_reader_waits_a_bounded_time_for_another_instances_refresh_then_serves
     let provider = a.provider.clone().unwrap().0;
     connected_user(&a, "finn").await;
     let ctx = ctx(&a, "finn").await;
-    let original = a.state.connections.user(&ctx, "sequencer").await.unwrap();
+    let original = a.state.connections.user(&ctx, &SEQUENCER).await.unwrap();
     a.execute(&format!(
         "UPDATE connections SET expires_at = {}",
         taskr::now() + 60
@@ -681,7 +682,7 @@ async fn a_reader_waits_a_bounded_time_for_another_instances_refresh_then_serves
         .await
         .unwrap();
     sqlx::query("BEGIN").execute(&mut other).await.unwrap();
-    let name = taskr::coordination::refresh_lock::lock_name("sequencer", &original.owned_by);
+    let name = taskr::coordination::refresh_lock::lock_name(&SEQUENCER, &original.owned_by);
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind(&name)
         .execute(&mut other)
@@ -690,7 +691,7 @@ async fn a_reader_waits_a_bounded_time_for_another_instances_refresh_then_serves
     let before = provider.refresh_requests();
     let read = tokio::time::timeout(
         Duration::from_secs(5),
-        a.state.connections.user(&ctx, "sequencer"),
+        a.state.connections.user(&ctx, &SEQUENCER),
     )
     .await
     .expect("the wait is bounded")
@@ -710,7 +711,7 @@ async fn a_reader_waits_a_bounded_time_for_another_instances_refresh_then_serves
     );
     // Once the other instance lets go, the next read refreshes.
     sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
-    let renewed = a.state.connections.user(&ctx, "sequencer").await.unwrap();
+    let renewed = a.state.connections.user(&ctx, &SEQUENCER).await.unwrap();
     assert_ne!(renewed.value, original.value);
     assert_eq!(provider.refresh_requests(), before + 1);
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use taskr::store::WorkspaceId;
 use uuid::Uuid;
 
-use crate::helpers::{wait_until, LiveStream, TestApp, TestOptions};
+use crate::helpers::{wait_until, LiveStream, TestApp, TestOptions, MAILER};
 
 struct Two {
     app: TestApp,
@@ -361,7 +361,7 @@ async fn workspace_connections_and_admin_rights_stay_in_their_workspace() {
     assert_eq!(gina_ctx.workspace, Some(WorkspaceId(w.globex)));
     assert!(!gina_ctx.is_admin);
     assert!(matches!(
-        w.app.state.connections.workspace(&gina_ctx, "mailer").await,
+        w.app.state.connections.workspace(&gina_ctx, &MAILER).await,
         Err(taskr::connections::ConnectionError::Required(_))
     ));
     // Globex's own admin sets Globex's, and each workspace reads its own value.
@@ -371,7 +371,7 @@ async fn workspace_connections_and_admin_rights_stay_in_their_workspace() {
         .app
         .state
         .connections
-        .workspace(&gina_ctx, "mailer")
+        .workspace(&gina_ctx, &MAILER)
         .await
         .unwrap()
         .value;

@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use taskr::store::{
-    ConnectionFlow, ConnectionRecord, ConnectionStatus, Owner, Store, TokenUpdate, UserId,
+    ConnectionFlow, ConnectionRecord, ConnectionStatus, Owner, SealedSlot, Store, StoreError,
+    TokenUpdate, UserId,
 };
 
-use crate::fixtures::{sealed, user, workspace_id};
+use crate::fixtures::{provider, sealed, user, workspace_id};
+use crate::harness::{run_on_postgres_with_sql, run_on_sqlite_with_sql, RawSql};
 
 on_both_backends!(
     a_connection_is_put_read_and_replaced_under_the_same_id,
@@ -18,10 +20,10 @@ on_both_backends!(
     a_connection_flow_is_taken_once,
 );
 
-fn record(provider: &str, owner: Owner, created_by: UserId, value: &[u8]) -> ConnectionRecord {
+fn record(name: &str, owner: Owner, created_by: UserId, value: &[u8]) -> ConnectionRecord {
     ConnectionRecord {
         id: 0,
-        provider: provider.to_owned(),
+        provider: provider(name),
         owner,
         kind: "oauth2".to_owned(),
         value: sealed("k1", value),
@@ -58,7 +60,7 @@ async fn a_connection_is_put_read_and_replaced_under_the_same_id(store: Arc<dyn 
     assert!(first.id > 0);
     assert_eq!(first.version, 1);
     let read = store
-        .connection("sequencer", &owner)
+        .connection(&provider("sequencer"), &owner)
         .await
         .unwrap()
         .unwrap();
@@ -78,7 +80,11 @@ async fn a_connection_is_put_read_and_replaced_under_the_same_id(store: Arc<dyn 
     assert_eq!(second.version, 2);
     assert_eq!(second.kind, "secret");
     assert_eq!(second.refresh, None);
-    assert!(store.connection("other", &owner).await.unwrap().is_none());
+    assert!(store
+        .connection(&provider("other"), &owner)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn each_user_sees_their_own_connections_and_their_workspaces(store: Arc<dyn Store>) {
@@ -130,7 +136,7 @@ async fn token_updates_only_apply_to_the_version_they_were_made_from(store: Arc<
         .await
         .unwrap());
     let read = store
-        .connection("sequencer", &owner)
+        .connection(&provider("sequencer"), &owner)
         .await
         .unwrap()
         .unwrap();
@@ -151,7 +157,7 @@ async fn token_updates_only_apply_to_the_version_they_were_made_from(store: Arc<
         .await
         .unwrap());
     let read = store
-        .connection("sequencer", &owner)
+        .connection(&provider("sequencer"), &owner)
         .await
         .unwrap()
         .unwrap();
@@ -172,7 +178,7 @@ async fn a_connection_that_needs_reconnecting_says_why_until_new_tokens_arrive(
         .await
         .unwrap();
     let read = store
-        .connection("sequencer", &owner)
+        .connection(&provider("sequencer"), &owner)
         .await
         .unwrap()
         .unwrap();
@@ -188,7 +194,7 @@ async fn a_connection_that_needs_reconnecting_says_why_until_new_tokens_arrive(
         .await
         .unwrap());
     let read = store
-        .connection("sequencer", &owner)
+        .connection(&provider("sequencer"), &owner)
         .await
         .unwrap()
         .unwrap();
@@ -206,18 +212,18 @@ async fn a_deleted_connection_is_gone(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let deleted = store
-        .delete_connection("sequencer", &owner)
+        .delete_connection(&provider("sequencer"), &owner)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(deleted.owner, owner);
     assert!(store
-        .connection("sequencer", &owner)
+        .connection(&provider("sequencer"), &owner)
         .await
         .unwrap()
         .is_none());
     assert!(store
-        .delete_connection("sequencer", &owner)
+        .delete_connection(&provider("sequencer"), &owner)
         .await
         .unwrap()
         .is_none());
@@ -229,7 +235,7 @@ async fn a_connection_flow_is_taken_once(store: Arc<dyn Store>) {
         state_hash: b"state".to_vec(),
         session_hash: b"session".to_vec(),
         user_id: alice.id,
-        provider: "sequencer".to_owned(),
+        provider: provider("sequencer"),
         owner: Owner::workspace(workspace_id()),
         verifier: sealed("k1", b"pkce verifier"),
         return_to: "/connections".to_owned(),
@@ -249,4 +255,81 @@ async fn a_connection_flow_is_taken_once(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .is_none());
+}
+
+/// A row whose provider no longer parses as a `ProviderName` (written by hand, or under other
+/// rules) is reported as unreadable, naming the row and the name; it is never trusted, and
+/// key rotation still re-seals its values (their context is the stored text).
+async fn a_stored_provider_that_no_longer_parses_is_reported_not_trusted(
+    store: Arc<dyn Store>,
+    sql: RawSql,
+) {
+    let alice = user(store.as_ref(), "alice").await;
+    let owner = Owner::user(alice.id);
+    let stored = store
+        .put_connection(&record("sequencer", owner.clone(), alice.id, b"v1"))
+        .await
+        .unwrap();
+    store
+        .put_connection_flow(&ConnectionFlow {
+            state_hash: b"state".to_vec(),
+            session_hash: b"session".to_vec(),
+            user_id: alice.id,
+            provider: provider("sequencer"),
+            owner: owner.clone(),
+            verifier: sealed("k1", b"pkce verifier"),
+            return_to: "/connections".to_owned(),
+            expires_at: 900,
+        })
+        .await
+        .unwrap();
+    sql.execute("UPDATE connections SET provider = 'Not A/Name'")
+        .await;
+    sql.execute("UPDATE connection_flows SET provider = 'Not A/Name'")
+        .await;
+
+    fn unreadable<T>(result: Result<T, StoreError>) -> String {
+        match result {
+            Err(StoreError::Corrupt(message)) => message,
+            Err(e) => panic!("expected Corrupt, got {e:?}"),
+            Ok(_) => panic!("a row with a bad provider name was read"),
+        }
+    }
+    let message = unreadable(store.connections_visible_to(alice.id, None).await);
+    assert!(
+        message.contains(&format!("connection {}", stored.id))
+            && message.contains("\"Not A/Name\" is not a provider name"),
+        "{message}"
+    );
+    let message = unreadable(store.take_connection_flow(b"state").await);
+    assert!(
+        message.contains("\"Not A/Name\" is not a provider name"),
+        "{message}"
+    );
+
+    let stale = store.sealed_values_not_under("k2").await.unwrap();
+    let contexts: Vec<_> = stale
+        .iter()
+        .filter(|v| matches!(v.slot, SealedSlot::ConnectionValue { .. }))
+        .map(|v| v.context.clone())
+        .collect();
+    assert_eq!(
+        contexts,
+        vec![taskr::store::contexts::connection(
+            "Not A/Name",
+            "user",
+            &owner.id,
+            "value"
+        )]
+    );
+}
+
+#[tokio::test]
+async fn a_stored_provider_that_no_longer_parses_is_reported_not_trusted_on_sqlite() {
+    run_on_sqlite_with_sql(a_stored_provider_that_no_longer_parses_is_reported_not_trusted).await
+}
+
+#[tokio::test]
+async fn a_stored_provider_that_no_longer_parses_is_reported_not_trusted_on_postgres() {
+    run_on_postgres_with_sql(a_stored_provider_that_no_longer_parses_is_reported_not_trusted).await
 }

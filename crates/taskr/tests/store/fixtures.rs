@@ -3,7 +3,8 @@
 use serde_json::json;
 use taskr::crypto::Sealed;
 use taskr::store::{
-    Link, LinkStatus, NewDelivery, Store, User, WebhookRecord, WorkspaceId, WorkspaceInfo,
+    Link, LinkStatus, NewDelivery, ProviderName, Store, User, WebhookRecord, WorkspaceId,
+    WorkspaceInfo,
 };
 use uuid::Uuid;
 
@@ -12,6 +13,10 @@ pub async fn user(store: &dyn Store, name: &str) -> User {
         .create_user(name, name, &format!("skeleton-{name}"), "hash", 100)
         .await
         .unwrap()
+}
+
+pub fn provider(name: &str) -> ProviderName {
+    ProviderName::parse(name).unwrap()
 }
 
 pub fn sealed(key_id: &str, bytes: &[u8]) -> Sealed {

@@ -41,6 +41,57 @@ where
     }
 }
 
+/// Raw SQL on a test's database, to write what the store itself never would.
+pub enum RawSql {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl RawSql {
+    pub async fn execute(&self, sql: &str) {
+        match self {
+            RawSql::Sqlite(pool) => pool.execute(sql).await.map(drop),
+            RawSql::Postgres(pool) => pool.execute(sql).await.map(drop),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+/// [`run_on_sqlite`], with raw SQL on the same database.
+pub async fn run_on_sqlite_with_sql<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn Store>, RawSql) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("taskr.db").display());
+    let store = taskr::store::connect(&DatabaseUrl::parse(&url).unwrap())
+        .await
+        .unwrap();
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    test(store, RawSql::Sqlite(pool.clone())).await;
+    pool.close().await;
+}
+
+/// [`run_on_postgres`], with raw SQL on the same database.
+pub async fn run_on_postgres_with_sql<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn Store>, RawSql) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(db) = FreshDatabase::create().await else {
+        return;
+    };
+    let store = taskr::store::connect(&db.url).await.unwrap();
+    let pool = sqlx::PgPool::connect(db.url.expose()).await.unwrap();
+    let outcome = tokio::spawn(test(store, RawSql::Postgres(pool.clone()))).await;
+    pool.close().await;
+    db.drop_it().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
 /// The admin URL of the test server, or `None` (with the reason printed) when it does not
 /// answer and PostgreSQL is not required.
 pub async fn admin_url() -> Option<String> {

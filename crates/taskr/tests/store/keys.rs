@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use taskr::store::{contexts, ConnectionFlow, Owner, SealedSlot, Store};
 
-use crate::fixtures::{link, sealed, user, webhook, workspace};
+use crate::fixtures::{link, provider, sealed, user, webhook, workspace};
 
 on_both_backends!(every_sealed_value_is_found_by_its_key_and_resealed_once);
 
@@ -28,7 +28,7 @@ async fn every_sealed_value_is_found_by_its_key_and_resealed_once(store: Arc<dyn
         state_hash: b"state".to_vec(),
         session_hash: b"session".to_vec(),
         user_id: alice.id,
-        provider: "sequencer".to_owned(),
+        provider: provider("sequencer"),
         owner: Owner::user(alice.id),
         verifier: sealed("old-d", b"verifier"),
         return_to: "/".to_owned(),
@@ -98,7 +98,7 @@ async fn every_sealed_value_is_found_by_its_key_and_resealed_once(store: Arc<dyn
     let newer = sealed("next", b"refresh");
     assert!(store.reseal(&slot, &refresh, &newer).await.unwrap());
     let read = store
-        .connection("sequencer", &Owner::workspace(ws.id))
+        .connection(&provider("sequencer"), &Owner::workspace(ws.id))
         .await
         .unwrap()
         .unwrap();
@@ -111,7 +111,7 @@ fn crate_record(
 ) -> taskr::store::ConnectionRecord {
     taskr::store::ConnectionRecord {
         id: 0,
-        provider: "sequencer".to_owned(),
+        provider: provider("sequencer"),
         owner: Owner::workspace(ws),
         kind: "oauth2".to_owned(),
         value: sealed("k", b"v"),

@@ -6,21 +6,21 @@ use super::PostgresStore;
 use crate::crypto::Sealed;
 use crate::store::rows::{connection_from_row, flow_from_row, StoreRow};
 use crate::store::{
-    contexts, ConnectionFlow, ConnectionRecord, ConnectionStore, KeyStore, Owner, SealedSlot,
-    SealedValue, StoreResult, TokenUpdate, UserId, WorkspaceId,
+    contexts, ConnectionFlow, ConnectionRecord, ConnectionStore, KeyStore, Owner, ProviderName,
+    SealedSlot, SealedValue, StoreResult, TokenUpdate, UserId, WorkspaceId,
 };
 
 #[async_trait]
 impl ConnectionStore for PostgresStore {
     async fn connection(
         &self,
-        provider: &str,
+        provider: &ProviderName,
         owner: &Owner,
     ) -> StoreResult<Option<ConnectionRecord>> {
         let row = sqlx::query(
             "SELECT * FROM connections WHERE provider = $1 AND owner_kind = $2 AND owner_id = $3",
         )
-        .bind(provider)
+        .bind(provider.as_str())
         .bind(owner.kind.as_str())
         .bind(&owner.id)
         .fetch_optional(&self.pool)
@@ -62,7 +62,7 @@ impl ConnectionStore for PostgresStore {
                 version = connections.version + 1
              RETURNING *",
         )
-        .bind(&r.provider)
+        .bind(r.provider.as_str())
         .bind(r.owner.kind.as_str())
         .bind(&r.owner.id)
         .bind(&r.kind)
@@ -128,14 +128,14 @@ impl ConnectionStore for PostgresStore {
 
     async fn delete_connection(
         &self,
-        provider: &str,
+        provider: &ProviderName,
         owner: &Owner,
     ) -> StoreResult<Option<ConnectionRecord>> {
         let row = sqlx::query(
             "DELETE FROM connections WHERE provider = $1 AND owner_kind = $2 AND owner_id = $3
              RETURNING *",
         )
-        .bind(provider)
+        .bind(provider.as_str())
         .bind(owner.kind.as_str())
         .bind(&owner.id)
         .fetch_optional(&self.pool)
@@ -152,7 +152,7 @@ impl ConnectionStore for PostgresStore {
         .bind(&f.state_hash)
         .bind(&f.session_hash)
         .bind(f.user_id.0)
-        .bind(&f.provider)
+        .bind(f.provider.as_str())
         .bind(f.owner.kind.as_str())
         .bind(&f.owner.id)
         .bind(&f.verifier.key_id)
@@ -226,29 +226,49 @@ impl KeyStore for PostgresStore {
                 },
             });
         }
+        // The columns as stored, not a `ConnectionRecord`: a value sealed under a row whose
+        // provider name no longer parses is re-sealed all the same (its context is the text).
         for row in sqlx::query(
-            "SELECT * FROM connections WHERE value_key_id <> $1 OR refresh_key_id <> $1",
+            "SELECT id, provider, owner_kind, owner_id, value_key_id, value_sealed,
+                    refresh_key_id, refresh_sealed
+             FROM connections WHERE value_key_id <> $1 OR refresh_key_id <> $1",
         )
         .bind(key)
         .fetch_all(&self.pool)
         .await?
         {
-            let c = connection_from_row(&row)?;
-            let context =
-                |part| contexts::connection(&c.provider, c.owner.kind.as_str(), &c.owner.id, part);
-            if c.value.key_id != key {
+            let id = row.int("id")?;
+            let (provider, kind, owner) = (
+                row.text("provider")?,
+                row.text("owner_kind")?,
+                row.text("owner_id")?,
+            );
+            let context = |part| contexts::connection(&provider, &kind, &owner, part);
+            let value_key = row.text("value_key_id")?;
+            if value_key != key {
                 values.push(SealedValue {
-                    slot: SealedSlot::ConnectionValue { id: c.id },
+                    slot: SealedSlot::ConnectionValue { id },
                     context: context("value"),
-                    sealed: c.value.clone(),
+                    sealed: Sealed {
+                        key_id: value_key,
+                        bytes: row.bytes("value_sealed")?,
+                    },
                 });
             }
-            if let Some(refresh) = c.refresh.clone().filter(|r| r.key_id != key) {
-                values.push(SealedValue {
-                    slot: SealedSlot::ConnectionRefresh { id: c.id },
-                    context: context("refresh"),
-                    sealed: refresh,
-                });
+            if let (Some(refresh_key), Some(bytes)) = (
+                row.opt_text("refresh_key_id")?,
+                row.opt_bytes("refresh_sealed")?,
+            ) {
+                if refresh_key != key {
+                    values.push(SealedValue {
+                        slot: SealedSlot::ConnectionRefresh { id },
+                        context: context("refresh"),
+                        sealed: Sealed {
+                            key_id: refresh_key,
+                            bytes,
+                        },
+                    });
+                }
             }
         }
         for row in sqlx::query(

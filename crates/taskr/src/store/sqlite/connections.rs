@@ -7,21 +7,21 @@ use super::SqliteStore;
 use crate::crypto::{contexts, Sealed};
 use crate::store::rows::{connection_from_row, flow_from_row};
 use crate::store::{
-    ConnectionFlow, ConnectionRecord, ConnectionStore, KeyStore, Owner, SealedSlot, SealedValue,
-    StoreResult, TokenUpdate, UserId, WorkspaceId,
+    ConnectionFlow, ConnectionRecord, ConnectionStore, KeyStore, Owner, ProviderName, SealedSlot,
+    SealedValue, StoreResult, TokenUpdate, UserId, WorkspaceId,
 };
 
 #[async_trait]
 impl ConnectionStore for SqliteStore {
     async fn connection(
         &self,
-        provider: &str,
+        provider: &ProviderName,
         owner: &Owner,
     ) -> StoreResult<Option<ConnectionRecord>> {
         let row = sqlx::query(
             "SELECT * FROM connections WHERE provider = ? AND owner_kind = ? AND owner_id = ?",
         )
-        .bind(provider)
+        .bind(provider.as_str())
         .bind(owner.kind.as_str())
         .bind(&owner.id)
         .fetch_optional(&self.pool)
@@ -63,7 +63,7 @@ impl ConnectionStore for SqliteStore {
                 version = connections.version + 1
              RETURNING *",
         )
-        .bind(&r.provider)
+        .bind(r.provider.as_str())
         .bind(r.owner.kind.as_str())
         .bind(&r.owner.id)
         .bind(&r.kind)
@@ -128,14 +128,14 @@ impl ConnectionStore for SqliteStore {
 
     async fn delete_connection(
         &self,
-        provider: &str,
+        provider: &ProviderName,
         owner: &Owner,
     ) -> StoreResult<Option<ConnectionRecord>> {
         let row = sqlx::query(
             "DELETE FROM connections WHERE provider = ? AND owner_kind = ? AND owner_id = ?
              RETURNING *",
         )
-        .bind(provider)
+        .bind(provider.as_str())
         .bind(owner.kind.as_str())
         .bind(&owner.id)
         .fetch_optional(&self.pool)
@@ -152,7 +152,7 @@ impl ConnectionStore for SqliteStore {
         .bind(&f.state_hash)
         .bind(&f.session_hash)
         .bind(f.user_id.0)
-        .bind(&f.provider)
+        .bind(f.provider.as_str())
         .bind(f.owner.kind.as_str())
         .bind(&f.owner.id)
         .bind(&f.verifier.key_id)
