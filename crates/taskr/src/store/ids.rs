@@ -91,6 +91,18 @@ impl ProviderName {
 
     /// A name written in the source, for a `const`: an invalid one stops the build (the check
     /// runs at compile time when the result is a constant), so none is ever met at run time.
+    ///
+    /// ```
+    /// use taskr::store::ProviderName;
+    /// const MAILER: ProviderName = ProviderName::from_static("mailer");
+    /// assert_eq!(MAILER, ProviderName::parse("mailer").unwrap());
+    /// ```
+    ///
+    /// ```compile_fail
+    /// use taskr::store::ProviderName;
+    /// const MAILER: ProviderName = ProviderName::from_static("Mailer");
+    /// assert_eq!(MAILER.as_str(), "Mailer");
+    /// ```
     pub const fn from_static(name: &'static str) -> Self {
         assert!(Self::valid(name), "not a provider name");
         Self(Cow::Borrowed(name))

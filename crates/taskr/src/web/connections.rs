@@ -67,7 +67,8 @@ async fn scoped(
 }
 
 /// The provider named in a URL. A name that cannot be one (upper case, a slash, too long)
-/// names no provider, like an unknown one: a 404 page, before anything else is looked at.
+/// names no provider, like an unknown one: a 404 page, before any flow or connection is read
+/// (after the log-in check, so that a visitor who is not logged in is sent to log in first).
 fn provider_in_path(raw: &str) -> Result<ProviderName, AppError> {
     ProviderName::parse(raw).map_err(|_| AppError::NotFound)
 }
