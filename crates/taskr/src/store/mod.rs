@@ -5,6 +5,7 @@
 //! The API is split by concern into seven traits; `Store` is all of them. Callers import
 //! `crate::store::prelude::*` to call any of it.
 
+mod accounts_sql;
 mod connection_types;
 mod database_url;
 mod ids;
