@@ -10,6 +10,7 @@ mod connection_types;
 mod database_url;
 mod ids;
 mod links_sql;
+mod ops_sql;
 mod postgres;
 mod rows;
 mod sqlite;
