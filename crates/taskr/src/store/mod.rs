@@ -6,6 +6,7 @@
 //! `crate::store::prelude::*` to call any of it.
 
 mod accounts_sql;
+mod cache_sql;
 mod connection_types;
 mod database_url;
 mod ids;
