@@ -56,7 +56,11 @@ async fn ingest(app: &TestApp, targets: &[String], label: &str) -> f64 {
             }))
             .unwrap();
             let signature = secret.sign(&body);
-            (format!("{label}-{i}-{}", uuid::Uuid::new_v4()), body, signature)
+            (
+                format!("{label}-{i}-{}", uuid::Uuid::new_v4()),
+                body,
+                signature,
+            )
         })
         .collect();
     let permits = Arc::new(Semaphore::new(CONCURRENCY));

@@ -401,7 +401,12 @@ fn spawn_instance(
         .args(["--encryption-key", &"5a".repeat(32)])
         .args(["--attio-client-id", CLIENT_ID])
         .args(["--attio-client-secret", CLIENT_SECRET])
-        .args(["--attio-app-url", sandbox_url, "--attio-api-url", sandbox_url])
+        .args([
+            "--attio-app-url",
+            sandbox_url,
+            "--attio-api-url",
+            sandbox_url,
+        ])
         .args(["--trusted-proxies", "127.0.0.1/32"])
         .args(["--auth-rate-per-minute", &auth_rate_per_minute.to_string()])
         // Once inbox claims are leases of this length, a killed instance's rows are taken over

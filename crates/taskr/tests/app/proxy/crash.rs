@@ -114,6 +114,11 @@ async fn through_nginx_an_instance_killed_mid_stream_loses_no_acknowledged_deliv
     }
 
     let attempts = sandbox.deliveries(webhook_id);
+    let failed = attempts.iter().filter(|a| !a.succeeded).count();
+    eprintln!(
+        "killed after {acked_at_kill} of {} changes were acknowledged; {failed} attempts failed and were retried",
+        3 * STEPS
+    );
     let task_keys: BTreeSet<&str> = attempts
         .iter()
         .filter(|a| a.event_type.starts_with("task."))
@@ -142,15 +147,19 @@ async fn through_nginx_an_instance_killed_mid_stream_loses_no_acknowledged_deliv
     assert!(lost.is_empty(), "acknowledged but not stored: {lost:?}");
 
     // Each change's effect in the feed exactly once: one entry per (event type, task).
-    let feed: Vec<(String, String)> = sqlx::query(
-        "SELECT event_type, subject_id FROM activity WHERE event_type LIKE 'task.%'",
-    )
-    .fetch_all(&mut db)
-    .await
-    .unwrap()
-    .iter()
-    .map(|row| (row.get(0), row.get::<Option<String>, _>(1).unwrap_or_default()))
-    .collect();
+    let feed: Vec<(String, String)> =
+        sqlx::query("SELECT event_type, subject_id FROM activity WHERE event_type LIKE 'task.%'")
+            .fetch_all(&mut db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| {
+                (
+                    row.get(0),
+                    row.get::<Option<String>, _>(1).unwrap_or_default(),
+                )
+            })
+            .collect();
     let distinct: BTreeSet<&(String, String)> = feed.iter().collect();
     assert_eq!(feed.len(), 3 * STEPS, "one feed entry per change");
     assert_eq!(distinct.len(), feed.len(), "no change in the feed twice");
@@ -177,14 +186,13 @@ async fn through_nginx_an_instance_killed_mid_stream_loses_no_acknowledged_deliv
         expected.keys().copied().collect(),
         "the sandbox holds what the stream left"
     );
-    let cached: BTreeMap<Uuid, bool> = sqlx::query(
-        "SELECT task_id, is_completed FROM tasks WHERE data LIKE '%Proxy probe%'",
-    )
-    .fetch_all(&mut db)
-    .await
-    .unwrap()
-    .iter()
-    .map(|row| (row.get::<String, _>(0).parse().unwrap(), row.get(1)))
-    .collect();
+    let cached: BTreeMap<Uuid, bool> =
+        sqlx::query("SELECT task_id, is_completed FROM tasks WHERE data LIKE '%Proxy probe%'")
+            .fetch_all(&mut db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| (row.get::<String, _>(0).parse().unwrap(), row.get(1)))
+            .collect();
     assert_eq!(cached, expected, "the cache equals Attio");
 }

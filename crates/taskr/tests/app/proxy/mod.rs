@@ -69,7 +69,13 @@ async fn through_nginx_two_instances_share_accounts_live_pages_readiness_and_see
     for attempt in 0..16 {
         let forged = format!("203.0.113.{attempt}");
         let response = cluster
-            .post_account(&mallory, "/login", "mallory", "not-her-password", Some(&forged))
+            .post_account(
+                &mallory,
+                "/login",
+                "mallory",
+                "not-her-password",
+                Some(&forged),
+            )
             .await;
         match response.status() {
             StatusCode::TOO_MANY_REQUESTS => refused_in_a_row += 1,
@@ -80,7 +86,10 @@ async fn through_nginx_two_instances_share_accounts_live_pages_readiness_and_see
             break;
         }
     }
-    assert_eq!(refused_in_a_row, 2, "a forged X-Forwarded-For escaped the limit");
+    assert_eq!(
+        refused_in_a_row, 2,
+        "a forged X-Forwarded-For escaped the limit"
+    );
     // Bob (127.0.0.4) has a budget of his own: Taskr trusts nginx (127.0.0.1) to name the
     // client. Were X-Forwarded-For ignored, everyone would be nginx's 127.0.0.1 and limited.
     let bob = browser_from(loopback(4));
