@@ -108,7 +108,7 @@ impl Coordinator {
 
     fn send(&self, message: Message) {
         match &self.inner.remote {
-            Some(remote) => remote.send(message, &self.inner),
+            Some(remote) => remote.send(message),
             None => self.inner.deliver(message),
         }
     }

@@ -3,10 +3,14 @@
 //! busy store pool never delays a live update, and the store's traits stay as they are).
 //!
 //! Payloads are short text lines (PostgreSQL caps them at 8000 bytes):
-//! `L <workspace uuid> <change>`, `W` (wake the worker), `I <owner kind> <owner id> <provider>`.
+//! `L <workspace uuid> <change>`, `W` (wake the worker), `I <owner kind> <owner id> <provider>`,
+//! `I *` (forget every cached connection).
 //! A notification is not stored: one sent while an instance's listener is disconnected is lost
 //! to it. So after the listener reconnects, the instance tells its own subscribers that they
 //! may have missed something (pages refresh, the worker looks, cached connections are dropped).
+//! On the sending side nothing is dropped: a batch the database refuses is heard locally at
+//! once and sent again after a back-off; what waits is bounded, and past the bound it collapses
+//! into the three messages that stand for everything.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Weak};
@@ -15,7 +19,6 @@ use std::time::Duration;
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::PgPool;
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{Coordinator, Inner, Invalidation, Message};
@@ -34,18 +37,108 @@ const BATCH: usize = 256;
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
+/// Messages waiting to be sent, at most this many distinct ones; beyond it they are replaced by
+/// "refresh everything" (see [`Outbox`]), so a database that stops answering cannot make an
+/// instance's memory grow with every publish.
+const MAX_PENDING: usize = 4096;
+
 /// Hands messages to the task that sends them, in order, without making publishers wait.
 pub(super) struct Notifier {
-    queue: mpsc::UnboundedSender<Message>,
+    outbox: Arc<Outbox>,
 }
 
 impl Notifier {
-    pub(super) fn send(&self, message: Message, local: &Inner) {
-        if let Err(unsent) = self.queue.send(message) {
-            // The sending task is gone (only at shutdown): this instance at least hears it.
-            local.deliver(unsent.0);
+    pub(super) fn send(&self, message: Message) {
+        self.outbox.push(message);
+    }
+}
+
+/// What is waiting to be sent. Every message is idempotent (refresh a page, look at the
+/// inbox, forget a cached copy), so a message already waiting is not queued twice, and when
+/// too many are waiting they collapse into the three that stand for all of them.
+#[derive(Default)]
+struct Outbox {
+    pending: std::sync::Mutex<Pending>,
+    ready: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct Pending {
+    order: std::collections::VecDeque<Message>,
+    queued: HashSet<Message>,
+}
+
+impl Pending {
+    /// Replaces everything waiting with the messages that stand for all of it.
+    fn collapse(&mut self) {
+        self.order.clear();
+        self.queued.clear();
+        for m in everything() {
+            self.queued.insert(m.clone());
+            self.order.push_back(m);
         }
     }
+}
+
+impl Outbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn push(&self, message: Message) {
+        {
+            let mut pending = self.lock();
+            if pending.queued.contains(&message) {
+                return;
+            }
+            if pending.order.len() >= MAX_PENDING {
+                // What stands for everything also stands for this message.
+                pending.collapse();
+            } else {
+                pending.queued.insert(message.clone());
+                pending.order.push_back(message);
+            }
+        }
+        self.ready.notify_one();
+    }
+
+    /// Up to `BATCH` waiting messages, oldest first.
+    fn take(&self) -> Vec<Message> {
+        let mut pending = self.lock();
+        let n = pending.order.len().min(BATCH);
+        let batch: Vec<Message> = pending.order.drain(..n).collect();
+        for m in &batch {
+            pending.queued.remove(m);
+        }
+        batch
+    }
+
+    /// Puts a batch that could not be sent back in front, for the next attempt.
+    fn put_back(&self, batch: Vec<Message>) {
+        let mut pending = self.lock();
+        for message in batch.into_iter().rev() {
+            if pending.queued.insert(message.clone()) {
+                pending.order.push_front(message);
+            }
+        }
+        if pending.order.len() > MAX_PENDING {
+            pending.collapse();
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.lock().order.len()
+    }
+}
+
+/// The messages that stand for any others: every page refreshes, every worker looks, every
+/// cached connection is read again.
+fn everything() -> [Message; 3] {
+    [
+        Message::Live(LiveEvent::everything()),
+        Message::WakeWorker,
+        Message::Invalidate(Invalidation::All),
+    ]
 }
 
 pub(super) async fn start(url: &DatabaseUrl) -> anyhow::Result<Coordinator> {
@@ -60,10 +153,12 @@ pub(super) async fn start(url: &DatabaseUrl) -> anyhow::Result<Coordinator> {
         .max_connections(2)
         .acquire_timeout(Duration::from_secs(10))
         .connect_lazy_with(options.clone());
-    let (queue, pending) = mpsc::unbounded_channel();
-    let coordinator = Coordinator::with_remote(Some(Notifier { queue }));
+    let outbox = Arc::new(Outbox::default());
+    let coordinator = Coordinator::with_remote(Some(Notifier {
+        outbox: outbox.clone(),
+    }));
     let local = Arc::downgrade(&coordinator.inner);
-    tokio::spawn(send_loop(pool, pending, local.clone()));
+    tokio::spawn(send_loop(pool, outbox, local.clone()));
     tokio::spawn(listen_loop(options, listener, local));
     Ok(coordinator)
 }
@@ -82,33 +177,45 @@ async fn listen(options: &PgConnectOptions) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
-/// Sends queued messages, a batch per statement; identical messages in a batch go once.
-async fn send_loop(
-    pool: PgPool,
-    mut pending: mpsc::UnboundedReceiver<Message>,
-    local: Weak<Inner>,
-) {
-    while let Some(first) = pending.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match pending.try_recv() {
-                Ok(message) => batch.push(message),
-                Err(_) => break,
-            }
+/// Sends waiting messages, a batch per statement. A batch the database refuses is heard here
+/// at once and sent again after a back-off (the other instances hear it late, not never).
+/// Ends when the coordinator is gone.
+async fn send_loop(pool: PgPool, outbox: Arc<Outbox>, local: Weak<Inner>) {
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        if outbox.len() == 0 {
+            // Woken by a push, or every second to notice that the coordinator is gone.
+            let _ = tokio::time::timeout(Duration::from_secs(1), outbox.ready.notified()).await;
         }
-        let mut seen = HashSet::new();
-        batch.retain(|message| seen.insert(message.clone()));
-        let payloads: Vec<String> = batch.iter().filter_map(encode).collect();
+        if local.strong_count() == 0 {
+            return;
+        }
+        let batch = outbox.take();
+        if batch.is_empty() {
+            continue;
+        }
+        let payloads: Vec<String> = batch.iter().map(encode).collect();
         let sent = sqlx::query("SELECT pg_notify($1, payload) FROM unnest($2::TEXT[]) AS payload")
             .bind(CHANNEL)
             .bind(&payloads)
             .execute(&pool)
             .await;
-        if let Err(e) = sent {
-            tracing::warn!(error = %e, "could not notify the other instances; only this one hears it");
-            let Some(local) = local.upgrade() else { return };
-            for message in batch {
-                local.deliver(message);
+        match sent {
+            Ok(_) => backoff = BACKOFF_MIN,
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    waiting = outbox.len() + batch.len(),
+                    "could not notify the other instances; this one hears it now, the others when the database answers"
+                );
+                let Some(inner) = local.upgrade() else { return };
+                for message in &batch {
+                    inner.deliver(message.clone());
+                }
+                drop(inner);
+                outbox.put_back(batch);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(BACKOFF_MAX);
             }
         }
     }
@@ -152,8 +259,8 @@ async fn listen_loop(options: PgConnectOptions, mut listener: PgListener, local:
     }
 }
 
-fn encode(message: &Message) -> Option<String> {
-    Some(match message {
+fn encode(message: &Message) -> String {
+    match message {
         Message::Live(event) => match event.workspace {
             Some(workspace) => format!("L {workspace} {}", event.change.as_str()),
             None => format!("L * {}", event.change.as_str()),
@@ -162,9 +269,8 @@ fn encode(message: &Message) -> Option<String> {
         Message::Invalidate(Invalidation::One { provider, owner }) => {
             format!("I {} {} {provider}", owner.kind.as_str(), owner.id)
         }
-        // Only ever local (after a reconnect).
-        Message::Invalidate(Invalidation::All) => return None,
-    })
+        Message::Invalidate(Invalidation::All) => "I *".to_owned(),
+    }
 }
 
 fn decode(payload: &str) -> Option<Message> {
@@ -180,7 +286,14 @@ fn decode(payload: &str) -> Option<Message> {
         }
         "W" => Some(Message::WakeWorker),
         "I" => {
-            let kind = OwnerKind::parse(parts.next()?)?;
+            let first = parts.next()?;
+            if first == "*" {
+                return parts
+                    .next()
+                    .is_none()
+                    .then_some(Message::Invalidate(Invalidation::All));
+            }
+            let kind = OwnerKind::parse(first)?;
             let id = parts.next()?.to_owned();
             let provider = parts.next()?.to_owned();
             Some(Message::Invalidate(Invalidation::One {
@@ -196,19 +309,73 @@ fn decode(payload: &str) -> Option<Message> {
 mod tests {
     use super::*;
 
+    fn live(n: usize) -> Message {
+        Message::Live(LiveEvent::new(Uuid::from_u128(n as u128), Change::Tasks))
+    }
+
+    #[test]
+    fn waiting_messages_are_sent_once_in_order_and_a_refused_batch_goes_back_in_front() {
+        let outbox = Outbox::default();
+        for n in [1, 2, 1, 3, 2] {
+            outbox.push(live(n));
+        }
+        outbox.push(Message::WakeWorker);
+        outbox.push(Message::WakeWorker);
+        assert_eq!(outbox.len(), 4);
+        let batch = outbox.take();
+        assert_eq!(batch, vec![live(1), live(2), live(3), Message::WakeWorker]);
+        outbox.push(live(4));
+        outbox.push(live(2));
+        outbox.put_back(batch);
+        // `live(2)` was already waiting again: it keeps its place and is not doubled.
+        assert_eq!(
+            outbox.take(),
+            vec![live(1), live(3), Message::WakeWorker, live(4), live(2)]
+        );
+        assert_eq!(outbox.len(), 0);
+    }
+
+    #[test]
+    fn a_database_that_does_not_answer_cannot_grow_the_waiting_messages_past_the_bound() {
+        let outbox = Outbox::default();
+        for n in 0..MAX_PENDING * 3 {
+            outbox.push(live(n));
+            assert!(outbox.len() <= MAX_PENDING);
+        }
+        // Collapsed at least once: what waits now stands for every message pushed.
+        let mut waiting = Vec::new();
+        loop {
+            let batch = outbox.take();
+            if batch.is_empty() {
+                break;
+            }
+            waiting.extend(batch);
+        }
+        for m in everything() {
+            assert!(waiting.contains(&m), "{m:?} missing after the collapse");
+        }
+        // A refused batch put back on a full outbox collapses it too.
+        for n in 0..MAX_PENDING {
+            outbox.push(live(n));
+        }
+        outbox.put_back((MAX_PENDING..MAX_PENDING + 10).map(live).collect());
+        assert!(outbox.len() <= MAX_PENDING);
+    }
+
     #[test]
     fn every_message_sent_between_instances_reads_back_the_same() {
         let messages = [
             Message::Live(LiveEvent::new(Uuid::new_v4(), Change::Activity)),
             Message::Live(LiveEvent::everything()),
             Message::WakeWorker,
+            Message::Invalidate(Invalidation::All),
             Message::Invalidate(Invalidation::One {
                 provider: "sequencer".into(),
                 owner: Owner::workspace(Uuid::new_v4()),
             }),
         ];
         for message in messages {
-            let payload = encode(&message).unwrap();
+            let payload = encode(&message);
             assert_eq!(decode(&payload), Some(message), "{payload}");
         }
         assert_eq!(decode("X whatever"), None);
