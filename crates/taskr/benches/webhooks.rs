@@ -90,7 +90,7 @@ async fn ingest(app: &TestApp) {
         DELIVERIES as f64 / elapsed.as_secs_f64()
     );
     let drain_started = Instant::now();
-    taskr::worker::drain(&app.state).await.unwrap();
+    taskr::sync::worker::drain(&app.state.sync).await.unwrap();
     println!(
         "ingest: worker backlog after the burst drained in {:.2} s",
         drain_started.elapsed().as_secs_f64()
@@ -112,7 +112,9 @@ async fn change_to_cache(app: &TestApp) {
                 .await
                 .expect("the change arrives")
                 .expect("live channel open");
-            if event.workspace == Some(workspace) && event.change == taskr::live::Change::Tasks {
+            if event.workspace == Some(taskr::store::WorkspaceId(workspace))
+                && event.change == taskr::live::Change::Tasks
+            {
                 break;
             }
         }

@@ -11,7 +11,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use url::Url;
 
-use crate::attio_link::AttioGateway;
+use crate::attio_gateway::AttioGateway;
 use crate::config::{AttioMode, KeySource, Settings};
 use crate::crypto::{random_token, Cipher, KeyMaterial};
 use crate::state::AppState;
@@ -217,7 +217,7 @@ impl Application {
         let coordinator = crate::coordination::Coordinator::connect(&settings.database_url).await?;
         let state = AppState::new(store, cipher, gateway, settings, metrics, coordinator);
         // Made once here, off the request path: unknown-user log-ins verify against it.
-        crate::accounts::dummy_hash(&state.hasher)
+        crate::accounts::dummy_hash(&state.accounts.hasher)
             .await
             .context("preparing the password check for unknown users")?;
         Ok(Self {
@@ -259,7 +259,7 @@ impl Application {
             None => format!(
                 "Taskr is running on {public} (listening on {}), connected to Attio at {}.",
                 self.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-                self.state.attio.api_url
+                self.state.sync.attio.api_url
             ),
         }
     }
@@ -273,13 +273,14 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let upkeep = tokio::spawn(upkeep(self.state.clone(), stop_rx.clone()));
-        let worker = self
-            .state
-            .settings
-            .run_worker
-            .then(|| tokio::spawn(crate::worker::run(self.state.clone(), stop_rx.clone())));
+        let worker = self.state.settings.run_worker.then(|| {
+            tokio::spawn(crate::sync::worker::run(
+                self.state.sync.clone(),
+                stop_rx.clone(),
+            ))
+        });
         let reconciler = tokio::spawn(crate::sync::run_reconciler(
-            self.state.clone(),
+            self.state.sync.clone(),
             self.state.settings.reconcile_interval,
             stop_rx.clone(),
         ));
@@ -296,6 +297,7 @@ impl Application {
             )
         });
         let drain = self.state.drain.clone();
+        let leases = self.state.sync.leases.clone();
         let deadline = std::sync::Arc::new(std::sync::OnceLock::new());
         let started = deadline.clone();
         let app = crate::web::router(self.state);
@@ -323,6 +325,12 @@ impl Application {
             }
         }
         reconciler.abort();
+        // Give up every lease (workspace claims and their rows, backfills, the reconciler)
+        // so that the other instances take over now rather than when the leases run out.
+        match leases.release_all().await {
+            Ok(released) => tracing::debug!(leases = released, "gave up this instance's leases"),
+            Err(e) => tracing::warn!(error = %e, "could not give up leases; they will run out"),
+        }
         if let Some(sandbox) = sandbox {
             let _ = sandbox.await;
         }
@@ -348,7 +356,7 @@ fn add_demo_sequencer(settings: &mut Settings, embedded: &EmbeddedSandbox) -> an
                 authorize_url: at("/provider/authorize")?,
                 token_url: at("/provider/token")?,
                 client_id: embedded.sequencer.client_id.clone(),
-                client_secret: crate::config::Redacted(embedded.sequencer.client_secret.clone()),
+                client_secret: crate::redacted::Redacted(embedded.sequencer.client_secret.clone()),
                 scopes: vec!["sequences:read".into(), "enrollments:write".into()],
                 pkce: true,
                 extra_authorize_params: Default::default(),
@@ -384,10 +392,7 @@ async fn upkeep(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
             Ok(n) => tracing::debug!(rows = n, "purged expired sessions and states"),
             Err(e) => tracing::warn!(error = %e, "could not purge expired sessions"),
         }
-        state.auth_limiter.retain_recent();
-        state
-            .login_throttle
-            .retain_recent(std::time::Instant::now());
+        state.accounts.limits.prune().await;
         // Attio retries for about 3 days; idempotency keys are kept for 5.
         let horizon = crate::now_ms() - 5 * 24 * 3600 * 1000;
         if let Err(e) = state.store.inbox_purge(horizon).await {

@@ -1,40 +1,21 @@
 //! The Attio link: the OAuth 2.0 client side (state, code exchange, identity, sealed storage,
 //! revocation). Handlers in `web::attio` call these functions; nothing here knows about HTTP
-//! requests or pages.
+//! requests or pages. It works through the sync service: a new link wakes the workspace's
+//! waiting deliveries and registers its webhook, and the last link takes the webhook with it.
 
 use subtle::ConstantTimeEq;
 use url::Url;
 
-use attio::{AccessToken, AttioError, OAuthApp, SelfInfo};
+use attio::{AttioError, SelfInfo};
 
+use crate::attio_gateway::{open_token, seal_token};
 use crate::crypto::random_token;
-use crate::state::AppState;
-use crate::store::{Link, LinkStatus, OAuthState, UserId, WorkspaceInfo};
+pub use crate::oauth_callback::CallbackParams;
+use crate::store::{Link, LinkStatus, OAuthState, UserId, WorkspaceId, WorkspaceInfo};
+use crate::sync::SyncService;
 
 /// How long a user has to approve at Attio.
 pub const STATE_TTL_SECS: i64 = 10 * 60;
-
-/// Everything needed to talk to one Attio (the real one or the sandbox).
-pub struct AttioGateway {
-    pub oauth: OAuthApp,
-    pub api_url: Url,
-    pub redirect_uri: String,
-    pub http: reqwest::Client,
-    /// Counts every API call by status (`taskr_attio_requests_total`).
-    pub metrics: crate::metrics::Metrics,
-}
-
-impl AttioGateway {
-    pub fn client(&self, token: AccessToken) -> attio::Client {
-        let metrics = self.metrics.clone();
-        attio::Client::new(self.api_url.clone(), token, self.http.clone()).with_observer(
-            attio::Observer::new(move |status| {
-                let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
-                metrics.count(crate::metrics::ATTIO_REQUESTS, &[("status", &status)], 1);
-            }),
-        )
-    }
-}
 
 /// Why a callback did not produce a link. Each maps to a message for the user.
 #[derive(Debug, thiserror::Error)]
@@ -57,21 +38,10 @@ pub enum LinkError {
     Store(#[from] crate::store::StoreError),
 }
 
-fn link_context(user: UserId) -> String {
-    crate::store::contexts::attio_token(user.0)
-}
-
-pub fn open_token(state: &AppState, link: &Link) -> anyhow::Result<AccessToken> {
-    let bytes = state
-        .cipher
-        .open(&link.token, &link_context(link.user_id))?;
-    Ok(AccessToken::new(String::from_utf8(bytes)?))
-}
-
 /// Creates a single-use state bound to this session and user, and returns where to send the
 /// browser.
 pub async fn begin(
-    state: &AppState,
+    state: &SyncService,
     user: UserId,
     session_hash: Vec<u8>,
 ) -> Result<Url, LinkError> {
@@ -79,7 +49,10 @@ pub async fn begin(
     state
         .store
         .put_oauth_state(&OAuthState {
-            state_hash: state.cipher.mac("oauth-state", token.as_bytes()).to_vec(),
+            state_hash: state
+                .cipher
+                .mac(crate::crypto::purposes::OAUTH_STATE, token.as_bytes())
+                .to_vec(),
             session_hash,
             user_id: user,
             expires_at: crate::now() + STATE_TTL_SECS,
@@ -91,19 +64,10 @@ pub async fn begin(
     }))
 }
 
-/// What Attio sent back to the callback.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct CallbackParams {
-    pub code: Option<String>,
-    pub state: Option<String>,
-    pub error: Option<String>,
-    pub error_description: Option<String>,
-}
-
 /// Checks the state (consuming it), then either records a refusal or exchanges the code,
 /// learns the workspace from `/v2/self` and stores the sealed token.
 pub async fn complete(
-    state: &AppState,
+    state: &SyncService,
     user: UserId,
     session_hash: &[u8],
     params: CallbackParams,
@@ -114,7 +78,11 @@ pub async fn complete(
     }
     let stored = state
         .store
-        .take_oauth_state(&state.cipher.mac("oauth-state", raw_state.as_bytes()))
+        .take_oauth_state(
+            &state
+                .cipher
+                .mac(crate::crypto::purposes::OAUTH_STATE, raw_state.as_bytes()),
+        )
         .await?
         .ok_or(LinkError::BadState)?;
     let same_session: bool = stored.session_hash.ct_eq(session_hash).into();
@@ -147,18 +115,16 @@ pub async fn complete(
         SelfInfo::Inactive => return Err(LinkError::InactiveToken),
     };
     let workspace = WorkspaceInfo {
-        id: info.workspace_id,
+        id: WorkspaceId(info.workspace_id),
         name: info.workspace_name.clone(),
         slug: info.workspace_slug.clone(),
     };
     let link = Link {
         user_id: user,
-        workspace_id: info.workspace_id,
+        workspace_id: workspace.id,
         member_id: info.authorized_by_workspace_member_id,
         scopes: info.scope.clone(),
-        token: state
-            .cipher
-            .seal(token.expose().as_bytes(), &link_context(user)),
+        token: seal_token(&state.cipher, user, &token),
         status: LinkStatus::Active,
         broken_reason: None,
         created_at: crate::now(),
@@ -177,7 +143,7 @@ pub async fn complete(
         );
         state.coordinator.wake_worker();
     }
-    if let Err(e) = crate::webhooks::ensure(state, &link).await {
+    if let Err(e) = crate::sync::registration::ensure(state, &link).await {
         tracing::warn!(
             error = format!("{e:#}"),
             "could not set up the workspace's webhook"
@@ -188,18 +154,18 @@ pub async fn complete(
 
 /// Revokes the token at Attio, then forgets the link. Returns false when Attio could not be
 /// told (the link is forgotten all the same: the user asked to disconnect).
-pub async fn disconnect(state: &AppState, user: UserId) -> anyhow::Result<bool> {
+pub async fn disconnect(state: &SyncService, user: UserId) -> anyhow::Result<bool> {
     let Some(link) = state.store.link(user).await? else {
         return Ok(true);
     };
     // The webhook goes with the workspace's last link, while this token can still delete it.
-    if let Err(e) = crate::webhooks::remove_for_last_link(state, &link).await {
+    if let Err(e) = crate::sync::registration::remove_for_last_link(state, &link).await {
         tracing::warn!(
             error = format!("{e:#}"),
             "could not remove the workspace's webhook"
         );
     }
-    let revoked = match open_token(state, &link) {
+    let revoked = match open_token(&state.cipher, &link) {
         Ok(token) => match state.attio.oauth.revoke(&token).await {
             Ok(()) => true,
             Err(e) => {

@@ -9,6 +9,7 @@ use clap::Parser;
 use url::Url;
 
 use crate::crypto::KeyMaterial;
+pub use crate::redacted::Redacted;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -89,6 +90,16 @@ pub struct Cli {
     #[arg(long, env = "TASKR_RECONCILE_INTERVAL_SECS", default_value = "600")]
     pub reconcile_interval_secs: std::num::NonZeroU64,
 
+    /// Seconds an instance's claim of a workspace's inbox (and of a backfill) lasts without
+    /// renewal: how soon the other instances take over the work of one that died.
+    #[arg(
+        long,
+        env = "TASKR_INBOX_LEASE_SECS",
+        default_value = "30",
+        hide = true
+    )]
+    pub inbox_lease_secs: std::num::NonZeroU64,
+
     /// Log-in and sign-up attempts allowed per client address per minute.
     #[arg(long, env = "TASKR_AUTH_RATE_PER_MINUTE", default_value = "10")]
     pub auth_rate_per_minute: NonZeroU32,
@@ -160,16 +171,6 @@ pub enum AttioMode {
     EmbeddedSandbox { listen: SocketAddr },
 }
 
-/// A string that `Debug` never prints.
-#[derive(Clone)]
-pub struct Redacted(pub String);
-
-impl std::fmt::Debug for Redacted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
@@ -181,6 +182,9 @@ pub struct Settings {
     pub auth_rate_per_minute: NonZeroU32,
     pub reconcile_interval: std::time::Duration,
     pub run_worker: bool,
+    /// How long an inbox claim or a backfill lease lasts without renewal (the worker renews
+    /// it while a batch takes long); a dead instance's work is taken over after this.
+    pub inbox_lease: std::time::Duration,
     pub old_keys: Vec<KeyMaterial>,
     pub providers: Vec<crate::connections::Provider>,
     pub sequencer_api_url: Option<Url>,
@@ -382,6 +386,7 @@ impl Settings {
             auth_rate_per_minute: cli.auth_rate_per_minute,
             reconcile_interval: std::time::Duration::from_secs(cli.reconcile_interval_secs.get()),
             run_worker: cli.worker,
+            inbox_lease: std::time::Duration::from_secs(cli.inbox_lease_secs.get()),
             old_keys,
             providers,
             sequencer_api_url,

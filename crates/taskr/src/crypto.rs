@@ -250,6 +250,44 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The associated data each kind of sealed value is sealed with, in one place: the code that
+/// seals, the code that opens and key rotation (which re-seals every stored value) all build it
+/// here, so they cannot drift apart. Changing a label makes every stored value of that kind
+/// unreadable: they are part of the stored format.
+pub mod contexts {
+    /// A user's Attio access token: `attio_link:<user id>`.
+    pub const ATTIO_TOKEN: &str = "attio_link";
+    /// A workspace's webhook secret: `webhook_secret:<workspace id>`.
+    pub const WEBHOOK_SECRET: &str = "webhook_secret";
+    /// A connection's value or refresh token:
+    /// `connection:<provider>:<owner kind>:<owner id>:<part>`.
+    pub const CONNECTION: &str = "connection";
+    /// The PKCE verifier of a connection flow in progress: `connection_flow:<state hash, hex>`.
+    pub const FLOW_VERIFIER: &str = "connection_flow";
+
+    pub fn attio_token(user: i64) -> String {
+        format!("{ATTIO_TOKEN}:{user}")
+    }
+    pub fn webhook_secret(workspace: &str) -> String {
+        format!("{WEBHOOK_SECRET}:{workspace}")
+    }
+    pub fn connection(provider: &str, owner_kind: &str, owner_id: &str, part: &str) -> String {
+        format!("{CONNECTION}:{provider}:{owner_kind}:{owner_id}:{part}")
+    }
+    pub fn flow_verifier(state_hash: &[u8]) -> String {
+        format!("{FLOW_VERIFIER}:{}", hex::encode(state_hash))
+    }
+}
+
+/// The purposes of the keyed hashes ([`Cipher::mac`]), in one place for the same reason.
+pub mod purposes {
+    pub const SESSION: &str = "session";
+    pub const CSRF: &str = "csrf";
+    pub const KNOWN_DEVICE: &str = "known-device";
+    pub const OAUTH_STATE: &str = "oauth-state";
+    pub const CONNECTION_STATE: &str = "connection-state";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,6 +54,12 @@ impl From<crate::connections::ConnectionError> for AppError {
     }
 }
 
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        Self::Internal(anyhow::anyhow!("rendering a template: {e}"))
+    }
+}
+
 impl From<crate::store::StoreError> for AppError {
     fn from(e: crate::store::StoreError) -> Self {
         Self::Internal(e.into())

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod attio_gateway;
 pub mod attio_link;
 pub mod config;
 pub mod config_text;
@@ -11,20 +12,18 @@ pub mod coordination;
 pub mod crypto;
 pub mod drain;
 pub mod error;
-pub mod health;
-pub mod inbox_writer;
 pub mod keys;
 pub mod live;
 pub mod metrics;
+pub mod oauth_callback;
 pub mod private_files;
 pub mod proxies;
+pub mod redacted;
 pub mod sequencer;
 pub mod state;
 pub mod store;
 pub mod sync;
 pub mod web;
-pub mod webhooks;
-pub mod worker;
 
 /// Seconds since the Unix epoch: the unit of every timestamp Taskr stores.
 pub fn now() -> i64 {

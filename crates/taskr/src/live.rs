@@ -2,7 +2,7 @@
 //! `LiveEvent` through the coordinator (`crate::coordination`), and open pages hear it through
 //! server-sent events, on this instance and on every other one sharing the database.
 
-use uuid::Uuid;
+use crate::store::WorkspaceId;
 
 /// What changed in a workspace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,12 +35,12 @@ impl Change {
 pub struct LiveEvent {
     /// The workspace that changed; `None` for every workspace (after this instance may have
     /// missed events, say while its link to the database's notifications was down).
-    pub workspace: Option<Uuid>,
+    pub workspace: Option<WorkspaceId>,
     pub change: Change,
 }
 
 impl LiveEvent {
-    pub fn new(workspace: Uuid, change: Change) -> Self {
+    pub fn new(workspace: WorkspaceId, change: Change) -> Self {
         Self {
             workspace: Some(workspace),
             change,
@@ -56,7 +56,7 @@ impl LiveEvent {
     }
 
     /// Whether a page showing `workspace` should hear this event.
-    pub fn concerns(&self, workspace: Option<Uuid>) -> bool {
+    pub fn concerns(&self, workspace: Option<WorkspaceId>) -> bool {
         match self.workspace {
             None => true,
             Some(changed) => Some(changed) == workspace,

@@ -25,6 +25,8 @@ pub const LIVE_STREAMS: &str = "taskr_live_streams_open";
 pub const PASSWORD_QUEUE_REFUSALS: &str = "taskr_password_hash_queue_refusals_total";
 pub const LOGIN_THROTTLE_REFUSALS: &str = "taskr_login_throttle_refusals_total";
 pub const AUTH_RATE_LIMITED: &str = "taskr_auth_rate_limited_total";
+pub const SHARED_LIMITS_FALLBACKS: &str = "taskr_shared_limits_fallbacks_total";
+pub const CONNECTION_REFRESH_LOCKS: &str = "taskr_connection_refresh_locks_total";
 pub const DB_POOL_IN_USE: &str = "taskr_db_pool_connections_in_use";
 pub const DB_POOL_SIZE: &str = "taskr_db_pool_connections";
 
@@ -83,6 +85,14 @@ const HELP: &[(&str, &str)] = &[
     (
         AUTH_RATE_LIMITED,
         "Log-ins and sign-ups refused by the per-address rate limit.",
+    ),
+    (
+        SHARED_LIMITS_FALLBACKS,
+        "Limit checks that the database failed, decided by this instance's own limits instead.",
+    ),
+    (
+        CONNECTION_REFRESH_LOCKS,
+        "Attempts to take a connection's refresh lock across instances, by outcome.",
     ),
     (DB_POOL_IN_USE, "Database connections in use."),
     (DB_POOL_SIZE, "Database connections open (in use or idle)."),

@@ -1,44 +1,36 @@
-//! The application state every handler shares: the store, the cipher, the Attio gateway and the
-//! settings. Cheap to clone; no global statics.
+//! The application state every handler shares: a few services (accounts, task sync,
+//! connections) and what everything needs (the store, the cipher, the settings, the metrics,
+//! the coordination seam, the drain). Cheap to clone; no global statics. Capability modules
+//! take the service they need, never the whole state.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-
-use crate::attio_link::AttioGateway;
+use crate::accounts::AccountsService;
+use crate::attio_gateway::AttioGateway;
 use crate::config::Settings;
 use crate::connections::Connections;
-use crate::coordination::Coordinator;
+use crate::coordination::{Coordinator, Leases, SharedLimits};
 use crate::crypto::Cipher;
 use crate::store::Store;
-use crate::sync::Syncer;
-use crate::webhooks::SecretCache;
+use crate::sync::SyncService;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub cipher: Cipher,
-    pub attio: Arc<AttioGateway>,
     pub settings: Arc<Settings>,
-    pub auth_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-    pub syncer: Arc<Syncer>,
+    /// What `/metrics` shows; this application's own registry.
+    pub metrics: crate::metrics::Metrics,
     /// Live updates, worker wake-ups and connection-cache invalidation, across every instance
     /// that shares the database.
     pub coordinator: Coordinator,
-    pub webhook_secrets: Arc<SecretCache>,
-    /// The "Attio cannot reach us" warning is logged once per process.
-    pub webhook_unreachable_logged: Arc<std::sync::OnceLock<()>>,
-    pub connections: Arc<Connections>,
-    pub inbox_writer: crate::inbox_writer::InboxWriter,
-    /// The bounded pool every password hash and check runs on.
-    pub hasher: Arc<crate::accounts::Hasher>,
-    /// Failed log-ins per account (and per account on a known device).
-    pub login_throttle: Arc<crate::accounts::LoginThrottle>,
-    /// What `/metrics` shows; this application's own registry.
-    pub metrics: crate::metrics::Metrics,
     /// Set when shutdown begins: readiness turns 503 and live streams end.
     pub drain: crate::drain::Drain,
+    /// Password hashing, the log-in throttle and the authentication rate limit.
+    pub accounts: AccountsService,
+    /// Task sync: the Attio gateway, webhooks, the inbox and its worker, the reconciler.
+    pub sync: SyncService,
+    pub connections: Arc<Connections>,
 }
 
 impl AppState {
@@ -50,7 +42,6 @@ impl AppState {
         metrics: crate::metrics::Metrics,
         coordinator: Coordinator,
     ) -> Self {
-        let quota = Quota::per_minute(settings.auth_rate_per_minute);
         let connections = Arc::new(
             Connections::new(
                 settings.providers.clone(),
@@ -62,28 +53,38 @@ impl AppState {
             .with_coordinator(coordinator.clone()),
         );
         crate::connections::follow_invalidations(&connections, coordinator.invalidations());
-        let hasher = Arc::new(crate::accounts::Hasher::start(
+        let accounts = AccountsService::new(
             settings.password_hashing.workers,
             settings.password_hashing.queue,
-        ));
-        Self {
-            hasher,
-            login_throttle: Arc::new(crate::accounts::LoginThrottle::new(
+            SharedLimits::for_coordinator(
+                &coordinator,
+                settings.auth_rate_per_minute,
                 settings.login_throttle.clone(),
-            )),
-            connections,
-            inbox_writer: crate::inbox_writer::InboxWriter::start(store.clone()),
+                cipher.clone(),
+                metrics.clone(),
+            ),
+        );
+        let leases = Leases::new(store.clone(), coordinator.instance().clone());
+        let settings = Arc::new(settings);
+        let sync = SyncService::new(
+            store.clone(),
+            cipher.clone(),
+            Arc::new(attio),
+            settings.clone(),
+            coordinator.clone(),
+            metrics.clone(),
+            leases,
+        );
+        Self {
             store,
             cipher,
-            attio: Arc::new(attio),
-            auth_limiter: Arc::new(RateLimiter::keyed(quota)),
-            settings: Arc::new(settings),
-            syncer: Arc::new(Syncer::default()),
-            coordinator,
-            webhook_secrets: Arc::new(SecretCache::default()),
-            webhook_unreachable_logged: Arc::new(std::sync::OnceLock::new()),
+            settings,
             metrics,
+            coordinator,
             drain: crate::drain::Drain::default(),
+            accounts,
+            sync,
+            connections,
         }
     }
 }

@@ -3,10 +3,12 @@
 //! ([`throttle`]). Log-in does the same work for an unknown user as for a wrong password.
 
 pub mod hasher;
+mod service;
 pub mod throttle;
 mod username;
 
 pub use hasher::{HashError, Hasher};
+pub use service::AccountsService;
 pub use throttle::{LoginThrottle, ThrottlePolicy};
 pub use username::{key_of, skeleton_of, Username, USERNAME_MAX, USERNAME_MIN};
 

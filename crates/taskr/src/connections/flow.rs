@@ -99,7 +99,7 @@ pub async fn begin_oauth(
     let state = random_token();
     let state_hash = connections
         .cipher()
-        .mac("connection-state", state.as_bytes())
+        .mac(crate::crypto::purposes::CONNECTION_STATE, state.as_bytes())
         .to_vec();
     let verifier = oauth::new_verifier();
     connections
@@ -132,15 +132,16 @@ pub async fn complete_oauth(
     session_hash: &[u8],
     public_url: &Url,
     name: &str,
-    params: &crate::attio_link::CallbackParams,
+    params: &crate::oauth_callback::CallbackParams,
 ) -> Result<String, FlowError> {
     let raw_state = params.state.as_deref().unwrap_or_default();
     if raw_state.is_empty() || raw_state.len() > 256 {
         return Err(FlowError::BadState);
     }
-    let state_hash = connections
-        .cipher()
-        .mac("connection-state", raw_state.as_bytes());
+    let state_hash = connections.cipher().mac(
+        crate::crypto::purposes::CONNECTION_STATE,
+        raw_state.as_bytes(),
+    );
     let flow = connections
         .store()
         .take_connection_flow(&state_hash)

@@ -34,7 +34,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::Redacted;
+use crate::redacted::Redacted;
+use crate::store::ProviderName;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -125,13 +126,10 @@ pub fn redirect_uri(public_url: &Url, provider: &str) -> String {
     )
 }
 
-/// Whether `name` may name a provider: it appears in URLs and in server code.
+/// Whether `name` may name a provider: it appears in URLs and in server code. The rule is
+/// [`ProviderName`]'s.
 pub fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 40
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    ProviderName::valid(name)
 }
 
 fn url_field(provider: &str, field: &str, value: Option<&str>) -> Result<Url, String> {

@@ -9,8 +9,6 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use uuid::Uuid;
-
 use super::oauth::{self, TokenError};
 use super::providers::Provider;
 use crate::coordination::Invalidation;
@@ -23,7 +21,7 @@ use crate::store::{
 #[derive(Debug, Clone)]
 pub struct Ctx {
     pub user: UserId,
-    pub workspace: Option<Uuid>,
+    pub workspace: Option<crate::store::WorkspaceId>,
     pub is_admin: bool,
 }
 
@@ -437,23 +435,114 @@ impl Connections {
         let lock = self.lock_for(record.id);
         let _guard = lock.lock().await;
         // Whoever held the lock before us may have refreshed already.
-        let current = self
-            .store
-            .connection(&record.provider, &record.owner)
-            .await
-            .map_err(anyhow::Error::from)?
-            .ok_or_else(|| self.required(provider, ctx, scope, None))?;
-        if current.status == ConnectionStatus::NeedsReconnect {
-            return Err(self.required(provider, ctx, scope, current.status_reason.clone()));
+        let current = self.reload(provider, ctx, &record).await?;
+        if let Some(settled) = self.settled(provider, ctx, &current, seen_version, force) {
+            return settled;
         }
-        if current.version != seen_version {
+        // Only now, one reader of this instance asks the other instances (PostgreSQL).
+        let Some(coordinator) = &self.coordinator else {
+            return self
+                .refresh_now(provider, ctx, config, current, force)
+                .await;
+        };
+        match coordinator
+            .lock_refresh(&current.provider, &current.owner)
+            .await
+        {
+            Ok(None) => {
+                self.refresh_now(provider, ctx, config, current, force)
+                    .await
+            }
+            Ok(Some(shared)) => {
+                self.count_refresh_lock("acquired");
+                // Another instance may have refreshed while we waited for the lock.
+                let latest = self.reload(provider, ctx, &current).await;
+                let outcome = match latest {
+                    Err(e) => Err(e),
+                    Ok(latest) => match self.settled(provider, ctx, &latest, seen_version, force) {
+                        Some(settled) => settled,
+                        None => self.refresh_now(provider, ctx, config, latest, force).await,
+                    },
+                };
+                // After the new token is stored: the next instance in line reads it.
+                shared.release().await;
+                outcome
+            }
+            Err(e @ crate::coordination::RefreshLockError::TimedOut(_)) => {
+                self.count_refresh_lock("timed_out");
+                tracing::warn!(connection = current.id, error = %e, "gave up waiting for another instance's refresh");
+                let latest = self.reload(provider, ctx, &current).await?;
+                if let Some(settled) = self.settled(provider, ctx, &latest, seen_version, force) {
+                    return settled;
+                }
+                // Still not renewed: what is stored serves while it lasts, as when the
+                // provider is unavailable.
+                if !force && latest.expires_at.is_none_or(|t| t > crate::now()) {
+                    return Ok(latest);
+                }
+                Err(anyhow::anyhow!(
+                    "could not renew the {} connection: {e}",
+                    provider.display_name
+                )
+                .into())
+            }
+            Err(e @ crate::coordination::RefreshLockError::Database(_)) => {
+                // Without the lock two instances may both refresh; the store's version check
+                // still keeps a slower one from overwriting a newer token, and an
+                // `invalid_grant` after a rotation reloads (below). Better than no refresh.
+                self.count_refresh_lock("error");
+                tracing::warn!(connection = current.id, error = %e, "refreshing without the lock across instances");
+                self.refresh_now(provider, ctx, config, current, force)
+                    .await
+            }
+        }
+    }
+
+    /// After waiting for a refresh lock, whether the stored `latest` leaves nothing to do:
+    /// broken meanwhile, renewed meanwhile (`seen_version` is what the caller read), or no
+    /// longer due.
+    fn settled(
+        &self,
+        provider: &Provider,
+        ctx: &Ctx,
+        latest: &ConnectionRecord,
+        seen_version: i64,
+        force: bool,
+    ) -> Option<Result<ConnectionRecord, ConnectionError>> {
+        if latest.status == ConnectionStatus::NeedsReconnect {
+            let reason = latest.status_reason.clone();
+            return Some(Err(self.required(provider, ctx, latest.owner.kind, reason)));
+        }
+        if latest.version != seen_version {
             // Renewed while we waited (or since the caller read it): that is the new token,
             // even if the provider's tokens are so short-lived that it is due again already.
-            return Ok(current);
+            return Some(Ok(latest.clone()));
         }
-        if !force && !Self::due(provider, &current) {
-            return Ok(current);
+        if !force && !Self::due(provider, latest) {
+            return Some(Ok(latest.clone()));
         }
+        None
+    }
+
+    fn count_refresh_lock(&self, outcome: &str) {
+        self.metrics.count(
+            crate::metrics::CONNECTION_REFRESH_LOCKS,
+            &[("outcome", outcome)],
+            1,
+        );
+    }
+
+    /// Calls the provider with the stored refresh token and stores the answer (or marks the
+    /// connection for reconnecting). The caller holds the refresh locks.
+    async fn refresh_now(
+        &self,
+        provider: &Provider,
+        ctx: &Ctx,
+        config: &super::providers::OAuth2Config,
+        current: ConnectionRecord,
+        force: bool,
+    ) -> Result<ConnectionRecord, ConnectionError> {
+        let scope = current.owner.kind;
         let Some(sealed_refresh) = &current.refresh else {
             let reason = "The token expired and the provider gave no refresh token.".to_owned();
             self.store

@@ -6,15 +6,25 @@
 //! PostgreSQL `LISTEN/NOTIFY` on one channel (no extra broker), and local subscribers hear the
 //! messages from the listener, so an instance hears its own messages the same way as others'.
 //!
-//! Not shared here yet (still per instance): rate limits, the log-in throttle, the
-//! single-flight of connection refreshes, and exclusive per-workspace claims.
+//! Leases (`leases`) live in the database: exclusive per-workspace inbox claims, one backfill
+//! of a workspace at a time, one reconciler; each instance holds them under a random
+//! `InstanceId` made here at start-up. Also shared through the database with PostgreSQL (in
+//! memory with SQLite): the log-in and sign-up rate limits and the log-in throttle (`limits`),
+//! and the one-refresh-at-a-time lock of each OAuth connection (`refresh_lock`).
 
+mod leases;
+pub mod limits;
 mod postgres;
+pub mod refresh_lock;
 
+pub use leases::{sync_lease, InstanceId, Leases, RECONCILER};
+pub use limits::SharedLimits;
 pub use postgres::LISTENER_NAME;
+pub use refresh_lock::{RefreshGuard, RefreshLockError};
 
 use std::sync::Arc;
 
+use sqlx::postgres::PgConnectOptions;
 use tokio::sync::{broadcast, Notify};
 
 use crate::live::LiveEvent;
@@ -49,6 +59,11 @@ struct Inner {
     invalidations: broadcast::Sender<Invalidation>,
     /// Sends messages to every instance through the database; `None` in process.
     remote: Option<postgres::Notifier>,
+    /// Who this instance is in leases.
+    instance: InstanceId,
+    /// The shared database, for the state kept there (`limits`); `None` in process.
+    database: Option<PgConnectOptions>,
+    refresh_locks: refresh_lock::RefreshLocks,
 }
 
 impl Inner {
@@ -77,12 +92,12 @@ impl Inner {
 impl Default for Coordinator {
     /// The in-process coordinator (one Taskr instance, as with SQLite).
     fn default() -> Self {
-        Self::with_remote(None)
+        Self::with_remote(None, None)
     }
 }
 
 impl Coordinator {
-    fn with_remote(remote: Option<postgres::Notifier>) -> Self {
+    fn with_remote(remote: Option<postgres::Notifier>, database: Option<PgConnectOptions>) -> Self {
         // Slow listeners that fall this far behind are told to refresh everything.
         let (live, _) = broadcast::channel(1024);
         let (invalidations, _) = broadcast::channel(1024);
@@ -92,6 +107,12 @@ impl Coordinator {
                 worker: Notify::new(),
                 invalidations,
                 remote,
+                instance: InstanceId::generate(),
+                refresh_locks: match &database {
+                    Some(options) => refresh_lock::RefreshLocks::postgres(options),
+                    None => refresh_lock::RefreshLocks::in_process(),
+                },
+                database,
             }),
         }
     }
@@ -104,6 +125,11 @@ impl Coordinator {
             Backend::Sqlite => Ok(Self::default()),
             Backend::Postgres => postgres::start(url).await,
         }
+    }
+
+    /// This instance's holder id in leases (random, made at start-up).
+    pub fn instance(&self) -> &InstanceId {
+        &self.inner.instance
     }
 
     fn send(&self, message: Message) {
@@ -148,5 +174,27 @@ impl Coordinator {
     /// What `invalidate_connection` says, heard here (the connection service follows it).
     pub fn invalidations(&self) -> broadcast::Receiver<Invalidation> {
         self.inner.invalidations.subscribe()
+    }
+
+    /// The database every instance shares (for `SharedLimits`); `None` in process.
+    pub fn database(&self) -> Option<&PgConnectOptions> {
+        self.inner.database.as_ref()
+    }
+
+    /// Takes the lock that lets one instance at a time refresh `owner`'s connection to
+    /// `provider`: `Ok(None)` in process (where the connection service's own lock is enough),
+    /// otherwise held until the guard is released or dropped. Waits at most the refresh-lock
+    /// wait (`refresh_lock::DEFAULT_WAIT` unless set).
+    pub async fn lock_refresh(
+        &self,
+        provider: &str,
+        owner: &Owner,
+    ) -> Result<Option<RefreshGuard>, RefreshLockError> {
+        self.inner.refresh_locks.lock(provider, owner).await
+    }
+
+    /// Changes how long `lock_refresh` waits for another instance's refresh.
+    pub fn set_refresh_lock_wait(&self, wait: std::time::Duration) {
+        self.inner.refresh_locks.set_wait(wait);
     }
 }

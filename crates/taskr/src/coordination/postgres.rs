@@ -19,7 +19,6 @@ use std::time::Duration;
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::{Coordinator, Inner, Invalidation, Message};
 use crate::live::{Change, LiveEvent};
@@ -154,9 +153,12 @@ pub(super) async fn start(url: &DatabaseUrl) -> anyhow::Result<Coordinator> {
         .acquire_timeout(Duration::from_secs(10))
         .connect_lazy_with(options.clone());
     let outbox = Arc::new(Outbox::default());
-    let coordinator = Coordinator::with_remote(Some(Notifier {
-        outbox: outbox.clone(),
-    }));
+    let coordinator = Coordinator::with_remote(
+        Some(Notifier {
+            outbox: outbox.clone(),
+        }),
+        Some(options.clone()),
+    );
     let local = Arc::downgrade(&coordinator.inner);
     tokio::spawn(send_loop(pool, outbox, local.clone()));
     tokio::spawn(listen_loop(options, listener, local));
@@ -279,7 +281,7 @@ fn decode(payload: &str) -> Option<Message> {
         "L" => {
             let workspace = match parts.next()? {
                 "*" => None,
-                id => Some(Uuid::parse_str(id).ok()?),
+                id => Some(id.parse().ok()?),
             };
             let change = Change::parse(parts.next()?)?;
             Some(Message::Live(LiveEvent { workspace, change }))
@@ -307,10 +309,16 @@ fn decode(payload: &str) -> Option<Message> {
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
+    use crate::store::WorkspaceId;
 
     fn live(n: usize) -> Message {
-        Message::Live(LiveEvent::new(Uuid::from_u128(n as u128), Change::Tasks))
+        Message::Live(LiveEvent::new(
+            WorkspaceId(Uuid::from_u128(n as u128)),
+            Change::Tasks,
+        ))
     }
 
     #[test]
@@ -365,13 +373,16 @@ mod tests {
     #[test]
     fn every_message_sent_between_instances_reads_back_the_same() {
         let messages = [
-            Message::Live(LiveEvent::new(Uuid::new_v4(), Change::Activity)),
+            Message::Live(LiveEvent::new(
+                WorkspaceId(Uuid::new_v4()),
+                Change::Activity,
+            )),
             Message::Live(LiveEvent::everything()),
             Message::WakeWorker,
             Message::Invalidate(Invalidation::All),
             Message::Invalidate(Invalidation::One {
                 provider: "sequencer".into(),
-                owner: Owner::workspace(Uuid::new_v4()),
+                owner: Owner::workspace(WorkspaceId(Uuid::new_v4())),
             }),
         ];
         for message in messages {

@@ -41,7 +41,7 @@ impl Owner {
         }
     }
 
-    pub fn workspace(workspace: uuid::Uuid) -> Self {
+    pub fn workspace(workspace: super::WorkspaceId) -> Self {
         Self {
             kind: OwnerKind::Workspace,
             id: workspace.to_string(),

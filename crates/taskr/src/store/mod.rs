@@ -2,11 +2,12 @@
 //! backend (PostgreSQL) can be added beside SQLite without touching them. Every query of
 //! user-owned data takes the owner's id.
 //!
-//! The API is split by concern into six traits; `Store` is all of them. Callers import
+//! The API is split by concern into seven traits; `Store` is all of them. Callers import
 //! `crate::store::prelude::*` to call any of it.
 
 mod connection_types;
 mod database_url;
+mod ids;
 mod postgres;
 mod rows;
 mod sqlite;
@@ -17,10 +18,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
+/// Re-exported: the store's rotation code and the connections service name them from here.
+pub use crate::crypto::contexts;
 pub use connection_types::*;
 pub use database_url::{Backend, DatabaseUrl};
+pub use ids::*;
 pub use postgres::PostgresStore;
-pub use sqlite::connections::contexts;
 pub use sqlite::SqliteStore;
 pub use sync_types::*;
 
@@ -81,7 +84,7 @@ pub struct OAuthState {
 
 #[derive(Debug, Clone)]
 pub struct WorkspaceInfo {
-    pub id: Uuid,
+    pub id: WorkspaceId,
     pub name: String,
     pub slug: String,
 }
@@ -110,7 +113,7 @@ pub enum LinkStatus {
 #[derive(Debug, Clone)]
 pub struct Link {
     pub user_id: UserId,
-    pub workspace_id: Uuid,
+    pub workspace_id: WorkspaceId,
     pub member_id: Option<Uuid>,
     pub scopes: String,
     pub token: Sealed,
@@ -189,25 +192,28 @@ pub trait LinkStore: Send + Sync {
     /// Deletes the user's link; when it was the workspace's last, the workspace's cache goes too.
     async fn delete_link(&self, user: UserId) -> StoreResult<Option<Link>>;
     /// Active links of a workspace, oldest first: whose token the worker may use.
-    async fn active_links(&self, workspace: Uuid) -> StoreResult<Vec<Link>>;
+    async fn active_links(&self, workspace: WorkspaceId) -> StoreResult<Vec<Link>>;
     /// How many links (of any status) point at the workspace.
-    async fn link_count(&self, workspace: Uuid) -> StoreResult<u64>;
+    async fn link_count(&self, workspace: WorkspaceId) -> StoreResult<u64>;
     /// Every workspace that at least one user links.
-    async fn linked_workspaces(&self) -> StoreResult<Vec<Uuid>>;
+    async fn linked_workspaces(&self) -> StoreResult<Vec<WorkspaceId>>;
 
     async fn workspace_for_user(&self, user: UserId) -> StoreResult<Option<Workspace>>;
-    async fn record_sync_error(&self, workspace: Uuid, error: &str) -> StoreResult<()>;
+    async fn record_sync_error(&self, workspace: WorkspaceId, error: &str) -> StoreResult<()>;
     /// Records how Attio answered the latest read of the workspace (`None`: it succeeded).
     /// Returns true when that changes what the workspace's pages say (another problem, or a
     /// problem starting or ending); the start of a run of problems is kept as its `since`.
     async fn record_upstream(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         problem: Option<UpstreamProblem>,
         now_ms: i64,
     ) -> StoreResult<bool>;
 
-    async fn webhook_for_workspace(&self, workspace: Uuid) -> StoreResult<Option<WebhookRecord>>;
+    async fn webhook_for_workspace(
+        &self,
+        workspace: WorkspaceId,
+    ) -> StoreResult<Option<WebhookRecord>>;
     async fn webhook_by_id(&self, webhook_id: Uuid) -> StoreResult<Option<WebhookRecord>>;
     /// Stores the workspace's webhook unless it already has one; false when it had.
     async fn insert_webhook(&self, webhook: &WebhookRecord) -> StoreResult<bool>;
@@ -215,12 +221,13 @@ pub trait LinkStore: Send + Sync {
     async fn replace_webhook(&self, webhook: &WebhookRecord) -> StoreResult<()>;
     async fn set_webhook_status(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         status: &str,
         checked_at: i64,
     ) -> StoreResult<()>;
-    async fn delete_webhook(&self, workspace: Uuid) -> StoreResult<()>;
-    async fn set_webhook_note(&self, workspace: Uuid, note: Option<&str>) -> StoreResult<()>;
+    async fn delete_webhook(&self, workspace: WorkspaceId) -> StoreResult<()>;
+    async fn set_webhook_note(&self, workspace: WorkspaceId, note: Option<&str>)
+        -> StoreResult<()>;
 }
 
 /// The per-workspace cache of tasks and members.
@@ -230,19 +237,19 @@ pub trait CacheStore: Send + Sync {
     /// changed compared with the cache before.
     async fn replace_workspace_cache(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         members: &[attio::WorkspaceMember],
         tasks: &[attio::Task],
         now: i64,
     ) -> StoreResult<CacheDiff>;
 
     /// A page of a workspace's cached tasks.
-    async fn tasks(&self, workspace: Uuid, query: &TaskQuery) -> StoreResult<TaskList>;
-    async fn members(&self, workspace: Uuid) -> StoreResult<Vec<attio::WorkspaceMember>>;
+    async fn tasks(&self, workspace: WorkspaceId, query: &TaskQuery) -> StoreResult<TaskList>;
+    async fn members(&self, workspace: WorkspaceId) -> StoreResult<Vec<attio::WorkspaceMember>>;
     /// How many tasks the workspace's cache holds (to price a full listing against single reads).
-    async fn task_count(&self, workspace: Uuid) -> StoreResult<u64>;
+    async fn task_count(&self, workspace: WorkspaceId) -> StoreResult<u64>;
     /// One cached task of a workspace; `None` for an id of another workspace.
-    async fn task(&self, workspace: Uuid, task: Uuid) -> StoreResult<Option<attio::Task>>;
+    async fn task(&self, workspace: WorkspaceId, task: Uuid) -> StoreResult<Option<attio::Task>>;
 }
 
 /// The durable webhook inbox and the activity feed.
@@ -257,43 +264,134 @@ pub trait InboxStore: Send + Sync {
     /// Stores several deliveries in one transaction (one commit for all); for each, false when
     /// its idempotency key was seen before.
     async fn inbox_insert_many(&self, deliveries: &[NewDelivery]) -> StoreResult<Vec<bool>>;
-    /// Leases up to `limit` due rows (pending, next attempt in the past, no live lease).
+    /// Leases up to `limit` due rows (pending, next attempt in the past, no live lease) to
+    /// `holder`, exclusively per workspace: in one transaction it takes (or extends) the lease
+    /// `inbox:<workspace>` ([`inbox_lease`]) of each workspace it claims from, and skips every
+    /// workspace whose lease another holder has or that has rows leased already. So no two
+    /// claims hold rows of one workspace at once, while different workspaces may be claimed by
+    /// different instances in parallel. Rows of a holder whose lease ran out are claimable.
     async fn inbox_claim(
         &self,
+        holder: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: u32,
     ) -> StoreResult<Vec<InboxRow>>;
+    /// Extends `holder`'s lease of the workspace's inbox and of the rows it claimed there (a
+    /// batch that takes long); false when the lease is no longer `holder`'s.
+    async fn inbox_renew(
+        &self,
+        holder: &str,
+        workspace: WorkspaceId,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StoreResult<bool>;
     /// When the next pending row comes due (its next attempt, or its lease's end if later).
     async fn inbox_next_due(&self) -> StoreResult<Option<i64>>;
-    /// Releases every lease: at start-up of the only instance using this database, leases held
-    /// by a process that died are void. Only for SQLite: a PostgreSQL database may be shared
-    /// by instances whose leases are live, so there leases simply expire.
+    /// Releases every lease, of inbox rows and named ones: at start-up of the only instance
+    /// using this database, leases held by a process that died are void. Only for SQLite: a
+    /// PostgreSQL database may be shared by instances whose leases are live, so there leases
+    /// simply expire (or are given up by their holder at shutdown: `lease_release_all`).
     async fn inbox_release_leases(&self) -> StoreResult<u64>;
     /// Applies a workspace's batch in one transaction: task upserts and deletions, an optional
-    /// full member list, the activity entries, and marks the rows done.
-    async fn inbox_apply(&self, batch: &AppliedBatch, now_ms: i64) -> StoreResult<()>;
-    /// Puts rows back for a later attempt, with the error that stopped them.
-    async fn inbox_retry(&self, ids: &[i64], next_attempt_ms: i64, error: &str) -> StoreResult<()>;
+    /// full member list, the activity entries, and marks the rows done. Only while `holder`
+    /// still holds the workspace's inbox lease (checked under a lock in the same transaction):
+    /// otherwise nothing is written and the answer is `LeaseLost`, so that a batch whose lease
+    /// ran out and was taken over never commits an older read over a newer one.
+    async fn inbox_apply(
+        &self,
+        holder: &str,
+        batch: &AppliedBatch,
+        now_ms: i64,
+    ) -> StoreResult<ClaimWrite>;
+    /// Puts `holder`'s rows of `workspace` back for a later attempt, with the error that
+    /// stopped them; `LeaseLost` (and nothing changed) when the workspace's lease is no longer
+    /// `holder`'s.
+    async fn inbox_retry(
+        &self,
+        holder: &str,
+        workspace: WorkspaceId,
+        ids: &[i64],
+        next_attempt_ms: i64,
+        error: &str,
+    ) -> StoreResult<ClaimWrite>;
     /// A workspace's rows that are not applied yet, and how many have failed.
-    async fn inbox_backlog(&self, workspace: Uuid) -> StoreResult<Backlog>;
+    async fn inbox_backlog(&self, workspace: WorkspaceId) -> StoreResult<Backlog>;
     /// The workspace's late rows: pending and either put back at least once or received more
     /// than `late_after_ms` before `now_ms`.
     async fn inbox_health(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         now_ms: i64,
         late_after_ms: i64,
     ) -> StoreResult<InboxHealth>;
     /// Gives every pending, unleased row of the workspace the same next attempt (Attio is down
     /// or rate limiting for the whole workspace); returns how many.
-    async fn inbox_defer(&self, workspace: Uuid, until_ms: i64, now_ms: i64) -> StoreResult<u64>;
+    async fn inbox_defer(
+        &self,
+        workspace: WorkspaceId,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64>;
     /// Makes the workspace's pending rows due now (a user reconnected); returns how many.
-    async fn inbox_wake(&self, workspace: Uuid, now_ms: i64) -> StoreResult<u64>;
+    async fn inbox_wake(&self, workspace: WorkspaceId, now_ms: i64) -> StoreResult<u64>;
     /// Forgets applied deliveries older than `before_ms` (their keys are no longer needed).
     async fn inbox_purge(&self, before_ms: i64) -> StoreResult<u64>;
 
-    async fn activity(&self, workspace: Uuid, query: &ActivityQuery) -> StoreResult<ActivityPage>;
+    async fn activity(
+        &self,
+        workspace: WorkspaceId,
+        query: &ActivityQuery,
+    ) -> StoreResult<ActivityPage>;
+}
+
+/// The name of the lease that makes a workspace's inbox claims exclusive.
+pub fn inbox_lease(workspace: WorkspaceId) -> String {
+    format!("{INBOX_LEASE_PREFIX}{workspace}")
+}
+
+/// What `inbox_lease` puts before the workspace id (the SQL strips it again).
+pub const INBOX_LEASE_PREFIX: &str = "inbox:";
+
+/// Whether a write on behalf of a claim happened.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimWrite {
+    Written,
+    /// The claim's lease is no longer the claimer's (it ran out and another instance took it,
+    /// or it was given up); nothing was written.
+    LeaseLost,
+}
+
+/// Named leases shared by every instance on the database: `acquire` is one atomic upsert
+/// ("free, expired, or already mine"), never a read followed by a write.
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Takes the lease `name` for `holder` until `now_ms + ttl_ms` if it is free, expired or
+    /// already `holder`'s (then it is extended); false when another holder has it.
+    async fn lease_acquire(
+        &self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Extends `holder`'s lease; false when it is not `holder`'s any more (taken over or
+    /// released). Never takes a lease that was not held.
+    async fn lease_renew(
+        &self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Gives the lease up if it is `holder`'s; true when it was.
+    async fn lease_release(&self, name: &str, holder: &str) -> StoreResult<bool>;
+    /// Gives up every lease `holder` has, named ones and those of inbox rows (which become
+    /// claimable at once), in one transaction; returns how many named leases went.
+    async fn lease_release_all(&self, holder: &str) -> StoreResult<u64>;
+    /// Who holds the lease at `now_ms`, if anyone.
+    async fn lease_holder(&self, name: &str, now_ms: i64) -> StoreResult<Option<String>>;
 }
 
 /// Connections and their OAuth flows in progress.
@@ -308,7 +406,7 @@ pub trait ConnectionStore: Send + Sync {
     async fn connections_visible_to(
         &self,
         user: UserId,
-        workspace: Option<Uuid>,
+        workspace: Option<WorkspaceId>,
     ) -> StoreResult<Vec<ConnectionRecord>>;
     /// Creates or replaces the connection of `provider` for its owner; returns it with its id.
     async fn put_connection(&self, record: &ConnectionRecord) -> StoreResult<ConnectionRecord>;
@@ -376,7 +474,15 @@ pub struct PoolUsage {
 
 /// Everything Taskr keeps.
 pub trait Store:
-    AccountStore + LinkStore + CacheStore + InboxStore + ConnectionStore + KeyStore + OpsStore + 'static
+    AccountStore
+    + LinkStore
+    + CacheStore
+    + InboxStore
+    + LeaseStore
+    + ConnectionStore
+    + KeyStore
+    + OpsStore
+    + 'static
 {
 }
 impl<T> Store for T where
@@ -384,6 +490,7 @@ impl<T> Store for T where
         + LinkStore
         + CacheStore
         + InboxStore
+        + LeaseStore
         + ConnectionStore
         + KeyStore
         + OpsStore
@@ -394,6 +501,7 @@ impl<T> Store for T where
 /// The store's traits, for calling any of them on `dyn Store`.
 pub mod prelude {
     pub use super::{
-        AccountStore, CacheStore, ConnectionStore, InboxStore, KeyStore, LinkStore, OpsStore, Store,
+        AccountStore, CacheStore, ConnectionStore, InboxStore, KeyStore, LeaseStore, LinkStore,
+        OpsStore, Store,
     };
 }

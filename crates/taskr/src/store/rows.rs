@@ -5,6 +5,8 @@
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use uuid::Uuid;
 
+use super::WorkspaceId;
+
 use super::{
     Activity, ConnectionFlow, ConnectionRecord, ConnectionStatus, InboxRow, Link, LinkStatus,
     OAuthState, Owner, OwnerKind, StoreError, StoreResult, UpstreamProblem, User, UserId,
@@ -54,6 +56,11 @@ pub(super) fn parse_uuid(raw: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(raw).map_err(|e| StoreError::Corrupt(format!("uuid {raw:?}: {e}")))
 }
 
+pub(super) fn parse_workspace(raw: &str) -> StoreResult<WorkspaceId> {
+    raw.parse()
+        .map_err(|e: super::BadWorkspaceId| StoreError::Corrupt(e.to_string()))
+}
+
 pub(super) fn from_json<T: serde::de::DeserializeOwned>(raw: &str) -> StoreResult<T> {
     serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -71,7 +78,7 @@ pub(super) fn owner_from(kind: &str, id: String) -> StoreResult<Owner> {
 pub(super) fn link_from_row(row: &impl StoreRow) -> StoreResult<Link> {
     Ok(Link {
         user_id: UserId(row.int("user_id")?),
-        workspace_id: parse_uuid(&row.text("workspace_id")?)?,
+        workspace_id: parse_workspace(&row.text("workspace_id")?)?,
         member_id: row
             .opt_text("member_id")?
             .as_deref()
@@ -94,7 +101,7 @@ pub(super) fn link_from_row(row: &impl StoreRow) -> StoreResult<Link> {
 
 pub(super) fn webhook_from_row(row: &impl StoreRow) -> StoreResult<WebhookRecord> {
     Ok(WebhookRecord {
-        workspace_id: parse_uuid(&row.text("workspace_id")?)?,
+        workspace_id: parse_workspace(&row.text("workspace_id")?)?,
         webhook_id: parse_uuid(&row.text("webhook_id")?)?,
         target_url: row.text("target_url")?,
         secret: Sealed {
@@ -175,7 +182,7 @@ pub(super) fn oauth_state_from_row(row: &impl StoreRow) -> StoreResult<OAuthStat
 pub(super) fn workspace_from_row(row: &impl StoreRow) -> StoreResult<Workspace> {
     Ok(Workspace {
         info: WorkspaceInfo {
-            id: parse_uuid(&row.text("id")?)?,
+            id: parse_workspace(&row.text("id")?)?,
             name: row.text("name")?,
             slug: row.text("slug")?,
         },
@@ -194,7 +201,7 @@ pub(super) fn inbox_row_from_row(row: &impl StoreRow) -> StoreResult<InboxRow> {
     Ok(InboxRow {
         id: row.int("id")?,
         idempotency_key: row.text("idempotency_key")?,
-        workspace_id: parse_uuid(&row.text("workspace_id")?)?,
+        workspace_id: parse_workspace(&row.text("workspace_id")?)?,
         body: row.bytes("body")?,
         received_ms: row.int("received_ms")?,
         attempts: row.int("attempts")?,

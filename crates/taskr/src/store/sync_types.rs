@@ -2,12 +2,14 @@
 
 use uuid::Uuid;
 
+use crate::store::WorkspaceId;
+
 use crate::crypto::Sealed;
 
 /// A workspace's webhook at Attio, with its sealed signing secret.
 #[derive(Debug, Clone)]
 pub struct WebhookRecord {
-    pub workspace_id: Uuid,
+    pub workspace_id: WorkspaceId,
     pub webhook_id: Uuid,
     pub target_url: String,
     pub secret: Sealed,
@@ -22,7 +24,7 @@ pub struct WebhookRecord {
 pub struct NewDelivery {
     pub idempotency_key: String,
     pub webhook_id: Uuid,
-    pub workspace_id: Uuid,
+    pub workspace_id: WorkspaceId,
     pub body: Vec<u8>,
     pub received_ms: i64,
 }
@@ -31,7 +33,7 @@ pub struct NewDelivery {
 pub struct InboxRow {
     pub id: i64,
     pub idempotency_key: String,
-    pub workspace_id: Uuid,
+    pub workspace_id: WorkspaceId,
     pub body: Vec<u8>,
     pub received_ms: i64,
     pub attempts: i64,
@@ -53,7 +55,7 @@ pub struct NewActivity {
 /// What the worker applies for one workspace in one transaction.
 #[derive(Debug, Clone, Default)]
 pub struct AppliedBatch {
-    pub workspace_id: Uuid,
+    pub workspace_id: WorkspaceId,
     pub upserts: Vec<attio::Task>,
     pub deletions: Vec<Uuid>,
     pub members: Option<Vec<attio::WorkspaceMember>>,

@@ -2,7 +2,7 @@
 //! the user typed (never the password); log-in and sign-up are rate limited per client address,
 //! and failed log-ins are throttled per account (see `accounts::throttle`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -102,7 +102,10 @@ const DEVICE_COOKIE: &str = "taskr_device";
 const DEVICE_TTL_SECS: i64 = 365 * 24 * 3600;
 
 fn device_token(state: &AppState, account_key: &str) -> String {
-    hex::encode(state.cipher.mac("known-device", account_key.as_bytes()))
+    hex::encode(state.cipher.mac(
+        crate::crypto::purposes::KNOWN_DEVICE,
+        account_key.as_bytes(),
+    ))
 }
 
 /// Whether this browser has logged in to the account `account_key` before.
@@ -140,13 +143,31 @@ struct NextQuery {
     next: Option<String>,
 }
 
-fn check_rate(state: &AppState, client: ClientAddr) -> Result<(), AppError> {
-    state.auth_limiter.check_key(&client.0).map_err(|_| {
-        state
-            .metrics
-            .count(crate::metrics::AUTH_RATE_LIMITED, &[], 1);
-        AppError::RateLimited
-    })
+/// What a failed sign-up or log-in tells the visitor when the form does not answer it itself.
+impl From<AccountError> for AppError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Busy => AppError::Busy {
+                message: BUSY_MESSAGE,
+                retry_after_secs: BUSY_RETRY.as_secs(),
+            },
+            AccountError::UsernameTaken
+            | AccountError::UsernameLookalike
+            | AccountError::BadCredentials => AppError::BadRequest(e.to_string()),
+            AccountError::Store(e) => e.into(),
+            AccountError::Hash(_) => AppError::Internal(e.into()),
+        }
+    }
+}
+
+async fn check_rate(state: &AppState, client: ClientAddr) -> Result<(), AppError> {
+    if state.accounts.limits.check_address(client.0).await {
+        return Ok(());
+    }
+    state
+        .metrics
+        .count(crate::metrics::AUTH_RATE_LIMITED, &[], 1);
+    Err(AppError::RateLimited)
 }
 
 fn count_busy(state: &AppState) {
@@ -173,7 +194,7 @@ async fn signup(
     visitor: Visitor,
     Form(form): Form<Credentials>,
 ) -> Result<Response, AppError> {
-    check_rate(&state, client)?;
+    check_rate(&state, client).await?;
     let typed = form.username.trim().to_owned();
     let parsed = Username::parse(&form.username)
         .and_then(|name| Password::parse(&form.password).map(|password| (name, password)));
@@ -188,7 +209,7 @@ async fn signup(
     };
     match accounts::sign_up(
         state.store.as_ref(),
-        &state.hasher,
+        &state.accounts.hasher,
         &username,
         password,
         crate::now(),
@@ -230,7 +251,7 @@ async fn signup(
                 BUSY_RETRY,
             )
         }
-        Err(e) => Err(AppError::Internal(e.into())),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -253,7 +274,7 @@ async fn login(
     visitor: Visitor,
     Form(form): Form<Credentials>,
 ) -> Result<Response, AppError> {
-    check_rate(&state, client)?;
+    check_rate(&state, client).await?;
     let next = safe_next(form.next.as_deref());
     let typed = form.username.trim().to_owned();
     if form.password.chars().count() > accounts::PASSWORD_MAX || typed.len() > 256 {
@@ -274,7 +295,7 @@ async fn login(
     } else {
         format!("account:{account}")
     };
-    if let Err(wait) = state.login_throttle.check(&throttle_key, Instant::now()) {
+    if let Err(wait) = state.accounts.limits.check_account(&throttle_key).await {
         state
             .metrics
             .count(crate::metrics::LOGIN_THROTTLE_REFUSALS, &[], 1);
@@ -295,7 +316,7 @@ async fn login(
     }
     match accounts::log_in(
         state.store.as_ref(),
-        &state.hasher,
+        &state.accounts.hasher,
         &form.username,
         &form.password,
     )
@@ -303,7 +324,7 @@ async fn login(
     {
         Ok(user) => {
             tracing::info!(user = %user.id, "logged in");
-            state.login_throttle.record_success(&throttle_key);
+            state.accounts.limits.account_succeeded(&throttle_key).await;
             let cookie = session::start_session(&state, &visitor, &user).await?;
             let mut response = logged_in_redirect(cookie, &next);
             response
@@ -312,9 +333,7 @@ async fn login(
             Ok(response)
         }
         Err(AccountError::BadCredentials) => {
-            state
-                .login_throttle
-                .record_failure(&throttle_key, Instant::now());
+            state.accounts.limits.account_failed(&throttle_key).await;
             form_error(
                 StatusCode::UNAUTHORIZED,
                 AuthForm::login(
@@ -333,7 +352,7 @@ async fn login(
                 BUSY_RETRY,
             )
         }
-        Err(e) => Err(AppError::Internal(e.into())),
+        Err(e) => Err(e.into()),
     }
 }
 

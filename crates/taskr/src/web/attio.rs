@@ -22,25 +22,27 @@ pub fn router() -> Router<AppState> {
 
 async fn connect(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
     let user = visitor.require_user("/integrations/attio/connect")?;
-    let url = attio_link::begin(&state, user.id, visitor.session_hash(&state))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let url = attio_link::begin(&state.sync, user.id, visitor.session_hash(&state)).await?;
     Ok(Redirect::to(url.as_str()).into_response())
 }
 
-fn link_error(error: LinkError) -> AppError {
-    match error {
-        LinkError::Attio(attio::AttioError::OAuth(detail)) => AppError::BadRequest(format!(
-            "Attio refused the authorization ({detail}). Start again from Taskr."
-        )),
-        LinkError::Attio(e) => {
-            tracing::warn!(error = %e, "Attio call failed while linking");
-            AppError::Upstream(
-                "Taskr could not complete the connection with Attio. Please try again.".to_owned(),
-            )
+/// What a failed link tells the visitor.
+impl From<LinkError> for AppError {
+    fn from(error: LinkError) -> Self {
+        match error {
+            LinkError::Attio(attio::AttioError::OAuth(detail)) => AppError::BadRequest(format!(
+                "Attio refused the authorization ({detail}). Start again from Taskr."
+            )),
+            LinkError::Attio(e) => {
+                tracing::warn!(error = %e, "Attio call failed while linking");
+                AppError::Upstream(
+                    "Taskr could not complete the connection with Attio. Please try again."
+                        .to_owned(),
+                )
+            }
+            LinkError::Store(e) => e.into(),
+            other => AppError::BadRequest(other.to_string()),
         }
-        LinkError::Store(e) => AppError::Internal(e.into()),
-        other => AppError::BadRequest(other.to_string()),
     }
 }
 
@@ -68,17 +70,17 @@ async fn callback_inner(
     let user = visitor.require_user("/")?;
     let Query(params) = params
         .map_err(|_| AppError::BadRequest("The callback's parameters are malformed.".into()))?;
-    match attio_link::complete(state, user.id, &visitor.session_hash(state), params).await {
+    match attio_link::complete(&state.sync, user.id, &visitor.session_hash(state), params).await {
         Ok(_) => {}
         Err(LinkError::Denied) => return Ok(Redirect::to("/?notice=denied").into_response()),
-        Err(error) => return Err(link_error(error)),
+        Err(error) => return Err(error.into()),
     }
-    let notice = match sync::sync_and_wait(state, user.id).await {
+    let notice = match sync::sync_and_wait(&state.sync, user.id).await {
         Some(Ok(SyncOutcome::Synced { .. })) => "connected",
         Some(Ok(SyncOutcome::LinkBroken)) => "broken",
         Some(Ok(SyncOutcome::Failed(_))) => "sync-failed",
         Some(Ok(SyncOutcome::NotLinked)) => "connected",
-        Some(Err(e)) => return Err(AppError::Internal(e)),
+        Some(Err(e)) => return Err(e.into()),
         None => "syncing",
     };
     Ok(Redirect::to(&format!("/?notice={notice}")).into_response())
@@ -86,7 +88,7 @@ async fn callback_inner(
 
 async fn disconnect(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
     let user = visitor.require_user("/")?;
-    let revoked = attio_link::disconnect(&state, user.id).await?;
+    let revoked = attio_link::disconnect(&state.sync, user.id).await?;
     let notice = if revoked {
         "disconnected"
     } else {

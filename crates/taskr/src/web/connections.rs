@@ -11,10 +11,10 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::{render, safe_next, Nav, Notice, Visitor};
-use crate::attio_link::CallbackParams;
 use crate::connections::providers::ProviderKind;
 use crate::connections::{self, ConnectionRequired, Ctx, FlowError};
 use crate::error::{error_page, AppError};
+use crate::oauth_callback::CallbackParams;
 use crate::state::AppState;
 use crate::store::{ConnectionStatus, OwnerKind, User};
 
@@ -66,14 +66,17 @@ async fn scoped(
     Ok((ctx_for(state, user).await?, scope))
 }
 
-fn flow_error(e: FlowError) -> AppError {
-    match e {
-        FlowError::UnknownProvider => AppError::NotFound,
-        FlowError::AdminOnly | FlowError::NoWorkspace | FlowError::ScopeNotAllowed(_) => {
-            AppError::Forbidden(e.to_string())
+/// What a failed connection flow tells the visitor.
+impl From<FlowError> for AppError {
+    fn from(e: FlowError) -> Self {
+        match e {
+            FlowError::UnknownProvider => AppError::NotFound,
+            FlowError::AdminOnly | FlowError::NoWorkspace | FlowError::ScopeNotAllowed(_) => {
+                AppError::Forbidden(e.to_string())
+            }
+            FlowError::Internal(e) => AppError::Internal(e),
+            other => AppError::BadRequest(other.to_string()),
         }
-        FlowError::Internal(e) => AppError::Internal(e),
-        other => AppError::BadRequest(other.to_string()),
     }
 }
 
@@ -315,11 +318,12 @@ async fn connect(
     if provider.oauth2().is_none() {
         // Check the rules before showing the form (admin-only for the workspace, and so on).
         if scope == OwnerKind::Workspace && !ctx.is_admin {
-            return Err(flow_error(if ctx.workspace.is_none() {
+            return Err(if ctx.workspace.is_none() {
                 FlowError::NoWorkspace
             } else {
                 FlowError::AdminOnly
-            }));
+            }
+            .into());
         }
         return secret_form(&visitor, provider, scope, return_to, None);
     }
@@ -332,8 +336,7 @@ async fn connect(
         scope,
         &return_to,
     )
-    .await
-    .map_err(flow_error)?;
+    .await?;
     Ok(Redirect::to(url.as_str()).into_response())
 }
 
@@ -363,7 +366,7 @@ async fn save_secret(
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(response)
         }
-        Err(e) => Err(flow_error(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -373,7 +376,7 @@ async fn callback(
     Path(name): Path<String>,
     params: Result<Query<CallbackParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let result = async {
+    let result: Result<Response, AppError> = async {
         let user = visitor.require_user("/connections")?;
         let Query(params) = params
             .map_err(|_| AppError::BadRequest("The callback's parameters are malformed.".into()))?;
@@ -393,7 +396,7 @@ async fn callback(
                 StatusCode::BAD_REQUEST,
                 format!("You cancelled at {provider}, so nothing was connected."),
             )),
-            Err(e) => Err(flow_error(e)),
+            Err(e) => Err(e.into()),
         }
     }
     .await;
@@ -410,9 +413,7 @@ async fn disconnect(
     Path((name, scope)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let (ctx, scope) = scoped(&state, &visitor, &scope).await?;
-    let revoked = connections::disconnect(&state.connections, &ctx, &name, scope)
-        .await
-        .map_err(flow_error)?;
+    let revoked = connections::disconnect(&state.connections, &ctx, &name, scope).await?;
     let notice = if revoked {
         "connection-removed"
     } else {

@@ -5,12 +5,12 @@ mod activity;
 mod attio;
 mod client_addr;
 pub mod connections;
+mod deliveries;
 mod live;
 mod ops;
 mod sequence;
 pub mod session;
 mod tasks;
-mod webhook;
 
 use std::time::Duration;
 
@@ -79,9 +79,7 @@ impl Notice {
 
 /// Renders an askama template into a response; a template error is a 500 like any other.
 pub fn render<T: askama::Template>(template: &T) -> Result<Response, AppError> {
-    let html = template
-        .render()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering a template: {e}")))?;
+    let html = template.render()?;
     Ok(axum::response::Html(html).into_response())
 }
 
@@ -132,7 +130,7 @@ pub fn router(state: AppState) -> Router {
             session::visitor_layer,
         ))
         // Machine-to-machine and static routes: no sessions, no CSRF.
-        .merge(webhook::router())
+        .merge(deliveries::router())
         .merge(ops::router())
         .route("/static/taskr.css", get(stylesheet))
         .route("/static/live.js", get(live_script))

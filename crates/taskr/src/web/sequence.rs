@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::connections::ctx_for;
 use super::{render, Nav, Visitor};
-use crate::attio_link::open_token;
+use crate::attio_gateway::open_token;
 use crate::error::AppError;
 use crate::sequencer::{self, Sequence};
 use crate::state::AppState;
@@ -62,7 +62,7 @@ async fn task_people(
         .task(link.workspace_id, task_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let client = state.attio.client(open_token(state, &link)?);
+    let client = state.sync.attio.client(open_token(&state.cipher, &link)?);
     let mut people = Vec::new();
     for linked in task
         .linked_records
@@ -104,7 +104,7 @@ async fn page(
         .ok_or(AppError::NotFound)?;
     let (task, people) = task_people(&state, user, &task_id).await?;
     let ctx = ctx_for(&state, user).await?;
-    let http = state.attio.http.clone();
+    let http = state.sync.attio.http.clone();
     let sequences = state
         .connections
         .call(&ctx, PROVIDER, OwnerKind::User, |connection| {
@@ -153,7 +153,7 @@ async fn enroll(
         return Err(AppError::BadRequest("Choose a sequence.".into()));
     }
     let ctx = ctx_for(&state, user).await?;
-    let http = state.attio.http.clone();
+    let http = state.sync.attio.http.clone();
     state
         .connections
         .call(&ctx, PROVIDER, OwnerKind::User, |connection| {

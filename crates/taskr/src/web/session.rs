@@ -52,11 +52,18 @@ impl Visitor {
 }
 
 pub fn session_hash(state: &AppState, session_id: &str) -> Vec<u8> {
-    state.cipher.mac("session", session_id.as_bytes()).to_vec()
+    state
+        .cipher
+        .mac(crate::crypto::purposes::SESSION, session_id.as_bytes())
+        .to_vec()
 }
 
 fn csrf_token(state: &AppState, session_id: &str) -> String {
-    hex::encode(state.cipher.mac("csrf", session_id.as_bytes()))
+    hex::encode(
+        state
+            .cipher
+            .mac(crate::crypto::purposes::CSRF, session_id.as_bytes()),
+    )
 }
 
 /// The `Set-Cookie` value for a session id.

@@ -13,9 +13,9 @@ use uuid::Uuid;
 
 use super::{render, Nav, Notice, Visitor};
 use crate::error::AppError;
-use crate::health;
 use crate::state::AppState;
 use crate::store::{LinkStatus, TaskFilter, TaskQuery, User};
+use crate::sync::health;
 use crate::sync::{self, SyncOutcome};
 
 const PAGE_SIZE: u32 = 50;
@@ -345,12 +345,12 @@ async fn user_home(
 
 async fn sync_now(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
     let user = visitor.require_user("/tasks")?;
-    let notice = match sync::sync_and_wait(&state, user.id).await {
+    let notice = match sync::sync_and_wait(&state.sync, user.id).await {
         Some(Ok(SyncOutcome::Synced { .. })) => "synced",
         Some(Ok(SyncOutcome::LinkBroken)) => "broken",
         Some(Ok(SyncOutcome::Failed(_))) => "sync-failed",
         Some(Ok(SyncOutcome::NotLinked)) => return Ok(Redirect::to("/").into_response()),
-        Some(Err(e)) => return Err(AppError::Internal(e)),
+        Some(Err(e)) => return Err(e.into()),
         None => "sync-running",
     };
     Ok(Redirect::to(&format!("/tasks?notice={notice}")).into_response())

@@ -1,7 +1,7 @@
 //! Connecting, refusing, disconnecting and the checks on Attio's OAuth answer.
 
 use reqwest::{Client, StatusCode};
-use taskr::store::{LinkStatus, OAuthState};
+use taskr::store::{LinkStatus, OAuthState, WorkspaceId};
 
 use crate::helpers::{browser, location, TestApp, TestOptions};
 
@@ -70,7 +70,7 @@ async fn connecting_shows_the_workspace_tasks_with_assignee_names() {
     let members = app
         .state
         .store
-        .members(app.sandbox.sandbox.workspace_id())
+        .members(WorkspaceId(app.sandbox.sandbox.workspace_id()))
         .await
         .unwrap();
     assert!(members.len() >= 8);
@@ -128,7 +128,7 @@ async fn disconnecting_revokes_the_token_at_attio_and_forgets_it() {
     assert!(
         app.state
             .store
-            .members(app.sandbox.sandbox.workspace_id())
+            .members(WorkspaceId(app.sandbox.sandbox.workspace_id()))
             .await
             .unwrap()
             .is_empty(),

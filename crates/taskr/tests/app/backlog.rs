@@ -128,7 +128,7 @@ async fn one_failing_task_read_puts_back_only_its_own_row() {
         .map(|name| app.sandbox.sandbox.create_task_as_member(name))
         .collect();
     app.settle().await;
-    taskr::worker::drain(&app.state).await.unwrap();
+    taskr::sync::worker::drain(&app.state.sync).await.unwrap();
 
     // Attio fails reads of the second task only; all three are completed in Attio.
     let failing = tasks[1];
@@ -139,7 +139,7 @@ async fn one_failing_task_read_puts_back_only_its_own_row() {
     }
     app.settle().await;
     let reads_before = single_reads(&app, &tasks).await;
-    taskr::worker::drain(&app.state).await.unwrap();
+    taskr::sync::worker::drain(&app.state.sync).await.unwrap();
     assert_eq!(
         single_reads(&app, &tasks).await - reads_before,
         3,
@@ -178,7 +178,7 @@ async fn one_failing_task_read_puts_back_only_its_own_row() {
         "the failing row to apply",
         Duration::from_secs(15),
         || async {
-            taskr::worker::drain(&app.state).await.unwrap();
+            taskr::sync::worker::drain(&app.state.sync).await.unwrap();
             rows_naming(&app, failing, "pending").await == 0
         },
     )
@@ -203,7 +203,7 @@ async fn rows_waiting_for_a_working_token_apply_as_soon_as_a_user_reconnects() {
     let browser = app.user("reconnects").await;
     app.connect(&browser).await;
     app.settle().await;
-    taskr::worker::drain(&app.state).await.unwrap();
+    taskr::sync::worker::drain(&app.state.sync).await.unwrap();
 
     app.sandbox.sandbox.revoke_all_tokens();
     let task = app
@@ -215,7 +215,7 @@ async fn rows_waiting_for_a_working_token_apply_as_soon_as_a_user_reconnects() {
     for attempts in 1..=6 {
         app.execute("UPDATE inbox SET next_attempt_ms = 0 WHERE status = 'pending'")
             .await;
-        taskr::worker::drain(&app.state).await.unwrap();
+        taskr::sync::worker::drain(&app.state.sync).await.unwrap();
         assert_eq!(
             app.count("SELECT MAX(attempts) FROM inbox WHERE status = 'pending'")
                 .await,
@@ -229,7 +229,7 @@ async fn rows_waiting_for_a_working_token_apply_as_soon_as_a_user_reconnects() {
     assert!(wait > 10_000, "a long back-off without a token ({wait} ms)");
 
     app.connect(&browser).await;
-    taskr::worker::drain(&app.state).await.unwrap();
+    taskr::sync::worker::drain(&app.state.sync).await.unwrap();
     assert_eq!(
         rows_naming(&app, task, "pending").await,
         0,

@@ -20,7 +20,7 @@ async fn connected() -> (TestApp, Client) {
     let browser = app.user("reader").await;
     app.connect(&browser).await;
     app.settle().await;
-    taskr::worker::drain(&app.state).await.unwrap();
+    taskr::sync::worker::drain(&app.state.sync).await.unwrap();
     assert!(app
         .page(&browser, "/tasks")
         .await
@@ -46,7 +46,7 @@ async fn delayed_while_attio_fails_then_on_again(fault: serde_json::Value, reaso
         .sandbox
         .create_task_as_member("Also made during the outage");
     app.settle().await;
-    taskr::worker::drain(&app.state).await.unwrap();
+    taskr::sync::worker::drain(&app.state.sync).await.unwrap();
     assert_eq!(pending(&app).await, 2, "both wait");
     live.expect("health").await;
     let page = app.page(&browser, "/tasks").await;
@@ -62,7 +62,7 @@ async fn delayed_while_attio_fails_then_on_again(fault: serde_json::Value, reaso
     let mut live = LiveStream::open(&app, &browser).await;
     app.clear_faults().await;
     wait_until("the backlog to drain", Duration::from_secs(15), || async {
-        taskr::worker::drain(&app.state).await.unwrap();
+        taskr::sync::worker::drain(&app.state.sync).await.unwrap();
         pending(&app).await == 0
     })
     .await;

@@ -41,6 +41,8 @@ pub struct TestOptions {
     pub server_limits: serve::Limits,
     pub trusted_proxies: taskr::proxies::TrustedProxies,
     pub metrics_token: Option<String>,
+    /// How long inbox claims and backfill leases last without renewal.
+    pub inbox_lease: std::time::Duration,
 }
 
 impl Default for TestOptions {
@@ -64,6 +66,7 @@ impl Default for TestOptions {
             server_limits: serve::Limits::default(),
             trusted_proxies: Default::default(),
             metrics_token: None,
+            inbox_lease: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -245,6 +248,7 @@ impl TestApp {
             auth_rate_per_minute: NonZeroU32::new(options.auth_rate_per_minute).unwrap(),
             reconcile_interval: options.reconcile_interval,
             run_worker: options.worker,
+            inbox_lease: options.inbox_lease,
             old_keys: Vec::new(),
             providers,
             sequencer_api_url,
@@ -492,7 +496,7 @@ impl TestApp {
     /// The workspace's webhook as Taskr stored it. Where the sandbox registered none (it cannot
     /// reach us, say), one is planted so that deliveries can still be signed.
     pub async fn webhook(&self) -> (uuid::Uuid, attio::WebhookSecret) {
-        let workspace = self.sandbox.sandbox.workspace_id();
+        let workspace = taskr::store::WorkspaceId(self.sandbox.sandbox.workspace_id());
         if self
             .state
             .store
@@ -523,10 +527,11 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap();
-        let (_, secret) = taskr::webhooks::secret_for(&self.state, record.webhook_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let (_, secret) =
+            taskr::sync::registration::secret_for(&self.state.sync, record.webhook_id)
+                .await
+                .unwrap()
+                .unwrap();
         (record.webhook_id, secret)
     }
 

@@ -307,7 +307,9 @@ fn arbitrary_webhook_deliveries_are_refused_with_4xx_and_signed_junk_never_answe
         .unwrap();
     // The worker applies whatever was accepted without failing the server either.
     world.runtime.block_on(async {
-        taskr::worker::drain(&world.app.state).await.unwrap();
+        taskr::sync::worker::drain(&world.app.state.sync)
+            .await
+            .unwrap();
         assert_eq!(
             world.app.get(&world.client, "/activity").await.status(),
             StatusCode::OK

@@ -73,7 +73,7 @@ async fn the_attio_token_never_reaches_the_database_in_plaintext() {
         .user
         .id;
     let link = app.state.store.link(user).await.unwrap().unwrap();
-    let opened = taskr::attio_link::open_token(&app.state, &link).unwrap();
+    let opened = taskr::attio_gateway::open_token(&app.state.cipher, &link).unwrap();
     assert_eq!(
         opened.expose(),
         app.sandbox.sandbox.issued_access_tokens()[0]

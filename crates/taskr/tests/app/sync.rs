@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use taskr::store::WorkspaceId;
 
 use crate::helpers::{TestApp, TestOptions};
 
@@ -38,7 +39,7 @@ async fn linking_registers_one_webhook_for_all_27_events_and_a_second_user_reuse
     let app = TestApp::spawn().await;
     let first = app.user("first").await;
     app.connect(&first).await;
-    let workspace = app.sandbox.sandbox.workspace_id();
+    let workspace = WorkspaceId(app.sandbox.sandbox.workspace_id());
     let record = app
         .state
         .store
@@ -48,13 +49,14 @@ async fn linking_registers_one_webhook_for_all_27_events_and_a_second_user_reuse
         .expect("registered");
     assert_eq!(record.target_url, app.url("/webhooks/attio"));
     assert_eq!(app.sandbox.sandbox.webhook_ids(), vec![record.webhook_id]);
-    let token = taskr::attio_link::open_token(
-        &app.state,
+    let token = taskr::attio_gateway::open_token(
+        &app.state.cipher,
         &app.state.store.active_links(workspace).await.unwrap()[0],
     )
     .unwrap();
     let webhook = app
         .state
+        .sync
         .attio
         .client(token)
         .get_webhook(record.webhook_id)
@@ -111,7 +113,7 @@ async fn every_event_type_from_a_real_change_lands_in_the_activity_feed() {
             .unwrap_or_else(|e| panic!("{event_type}: {e}"));
     }
     settle(&app).await;
-    taskr::worker::drain(&app.state).await.unwrap();
+    taskr::sync::worker::drain(&app.state.sync).await.unwrap();
     for event_type in attio_sandbox::EVENT_TYPES {
         let html = app
             .page(&client, &format!("/activity?type={event_type}"))
@@ -162,7 +164,7 @@ async fn reconciliation_catches_a_missed_deletion_and_re_creates_a_deleted_webho
     let app = TestApp::spawn().await;
     let client = app.user("recon").await;
     app.connect(&client).await;
-    let workspace = app.sandbox.sandbox.workspace_id();
+    let workspace = WorkspaceId(app.sandbox.sandbox.workspace_id());
     let webhook = app
         .state
         .store
@@ -180,15 +182,16 @@ async fn reconciliation_catches_a_missed_deletion_and_re_creates_a_deleted_webho
         .remove(0);
     let attio = app
         .state
+        .sync
         .attio
-        .client(taskr::attio_link::open_token(&app.state, &link).unwrap());
+        .client(taskr::attio_gateway::open_token(&app.state.cipher, &link).unwrap());
     attio.delete_webhook(webhook.webhook_id).await.unwrap();
     let victim = app
         .sandbox
         .sandbox
         .create_task_as_member("Soon deleted behind Taskr's back");
     settle(&app).await;
-    taskr::worker::drain(&app.state).await.unwrap();
+    taskr::sync::worker::drain(&app.state.sync).await.unwrap();
     assert!(
         !app.page(&client, "/tasks").await.contains("Soon deleted"),
         "not delivered: no webhook"
@@ -213,7 +216,7 @@ async fn reconciliation_catches_a_missed_deletion_and_re_creates_a_deleted_webho
     app.sandbox.sandbox.delete_task(seeded_task.id.task_id);
     let _ = victim;
 
-    taskr::sync::reconcile_all(&app.state).await.unwrap();
+    taskr::sync::reconcile_all(&app.state.sync).await.unwrap();
     let after = app.page(&client, "/tasks").await;
     assert!(
         after.contains("Soon deleted behind"),
@@ -242,7 +245,7 @@ async fn reconciliation_catches_a_missed_deletion_and_re_creates_a_deleted_webho
         .sandbox
         .create_task_as_member("After the repair");
     settle(&app).await;
-    taskr::worker::drain(&app.state).await.unwrap();
+    taskr::sync::worker::drain(&app.state.sync).await.unwrap();
     assert!(app
         .page(&client, "/tasks")
         .await
@@ -263,7 +266,7 @@ async fn a_degraded_webhook_is_shown_and_an_inactive_one_re_created() {
     .await;
     let client = app.user("degraded").await;
     app.connect(&client).await;
-    let workspace = app.sandbox.sandbox.workspace_id();
+    let workspace = WorkspaceId(app.sandbox.sandbox.workspace_id());
     let webhook = app
         .state
         .store
@@ -285,7 +288,7 @@ async fn a_degraded_webhook_is_shown_and_an_inactive_one_re_created() {
             .as_deref(),
         Some("degraded")
     );
-    taskr::sync::reconcile_all(&app.state).await.unwrap();
+    taskr::sync::reconcile_all(&app.state.sync).await.unwrap();
     let page = app.page(&client, "/tasks").await;
     assert!(page.contains("webhook degraded"), "the page says so");
     assert!(
@@ -301,7 +304,7 @@ async fn a_degraded_webhook_is_shown_and_an_inactive_one_re_created() {
             == Some("inactive")
     })
     .await;
-    taskr::sync::reconcile_all(&app.state).await.unwrap();
+    taskr::sync::reconcile_all(&app.state.sync).await.unwrap();
     let fresh = app
         .state
         .store

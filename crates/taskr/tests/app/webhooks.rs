@@ -226,7 +226,7 @@ async fn a_duplicate_delivery_is_acknowledged_and_applied_once() {
         assert_eq!(h.deliver(&body, "same-key").await.status(), StatusCode::OK);
     }
     assert_eq!(h.rows_with_key("same-key").await, 1, "stored once");
-    taskr::worker::drain(&h.app.state).await.unwrap();
+    taskr::sync::worker::drain(&h.app.state.sync).await.unwrap();
     assert_eq!(h.activities_for_key("same-key").await, 1, "applied once");
     let page = h.app.page(&h.browser, "/tasks").await;
     assert!(
@@ -260,7 +260,7 @@ async fn task_events_update_the_cache_with_one_fetch_per_task() {
             StatusCode::OK
         );
     }
-    taskr::worker::drain(&h.app.state).await.unwrap();
+    taskr::sync::worker::drain(&h.app.state.sync).await.unwrap();
     let fetches = h
         .app
         .sandbox_requests_for(&format!("/v2/tasks/{task_id}"))
@@ -280,7 +280,7 @@ async fn task_events_update_the_cache_with_one_fetch_per_task() {
         json!({"workspace_id": h.workspace(), "task_id": task_id}),
     );
     h.deliver(&body, "deleted").await;
-    taskr::worker::drain(&h.app.state).await.unwrap();
+    taskr::sync::worker::drain(&h.app.state.sync).await.unwrap();
     assert!(!h
         .app
         .page(&h.browser, "/tasks")
@@ -302,7 +302,7 @@ async fn an_unknown_event_type_is_stored_and_shown_not_refused() {
         h.deliver(&body, "unknown-type").await.status(),
         StatusCode::OK
     );
-    taskr::worker::drain(&h.app.state).await.unwrap();
+    taskr::sync::worker::drain(&h.app.state.sync).await.unwrap();
     let feed = h.app.page(&h.browser, "/activity").await;
     assert!(feed.contains("activity.created"));
     assert!(feed.contains("(unknown type)"));
@@ -322,7 +322,7 @@ async fn every_event_type_lands_in_the_activity_feed() {
             StatusCode::OK
         );
     }
-    taskr::worker::drain(&h.app.state).await.unwrap();
+    taskr::sync::worker::drain(&h.app.state.sync).await.unwrap();
     for event_type in attio::EventType::ALL.iter() {
         let page = h
             .app
@@ -365,7 +365,7 @@ async fn failing_deliveries_are_retried_and_shown_never_dropped() {
     let h = hooked().await;
     let task = h.app.create_task("Waits for Attio").await;
     h.settle().await;
-    taskr::worker::drain(&h.app.state).await.unwrap();
+    taskr::sync::worker::drain(&h.app.state.sync).await.unwrap();
     let body = delivery(
         h.webhook_id,
         "task.updated",
@@ -374,7 +374,7 @@ async fn failing_deliveries_are_retried_and_shown_never_dropped() {
     // Attio refuses every token: the worker cannot fetch, so the row waits with its error.
     h.app.sandbox.sandbox.revoke_all_tokens();
     h.deliver(&body, "waits").await;
-    taskr::worker::drain(&h.app.state).await.unwrap();
+    taskr::sync::worker::drain(&h.app.state.sync).await.unwrap();
     assert_eq!(
         h.app
             .count("SELECT COUNT(*) FROM inbox WHERE status = 'pending' AND last_error IS NOT NULL")
@@ -389,7 +389,7 @@ async fn failing_deliveries_are_retried_and_shown_never_dropped() {
     // Reconnecting gives the worker a working token; the row is applied on its next attempt.
     h.app.connect(&h.browser).await;
     h.app.execute("UPDATE inbox SET next_attempt_ms = 0").await;
-    taskr::worker::drain(&h.app.state).await.unwrap();
+    taskr::sync::worker::drain(&h.app.state.sync).await.unwrap();
     assert_eq!(
         h.app
             .count("SELECT COUNT(*) FROM inbox WHERE status = 'pending'")
@@ -408,7 +408,7 @@ async fn a_rate_limited_fetch_waits_for_retry_after_then_applies() {
     let h = hooked().await;
     let task = h.app.create_task("Fetched after the rate limit").await;
     h.settle().await;
-    taskr::worker::drain(&h.app.state).await.unwrap();
+    taskr::sync::worker::drain(&h.app.state.sync).await.unwrap();
     // Attio answers the next task fetch with 429 and Retry-After 30 s.
     let fault = Client::new()
         .post(format!("{}/_sandbox/faults", h.app.sandbox.base_url()))
@@ -424,7 +424,7 @@ async fn a_rate_limited_fetch_waits_for_retry_after_then_applies() {
     );
     h.deliver(&body, "rate-limited").await;
     let before = taskr::now_ms();
-    taskr::worker::drain(&h.app.state).await.unwrap();
+    taskr::sync::worker::drain(&h.app.state.sync).await.unwrap();
     let next = h
         .app
         .count("SELECT next_attempt_ms FROM inbox WHERE idempotency_key = 'rate-limited' AND status = 'pending'")
@@ -438,6 +438,6 @@ async fn a_rate_limited_fetch_waits_for_retry_after_then_applies() {
     h.app
         .execute("UPDATE inbox SET next_attempt_ms = 0 WHERE idempotency_key = 'rate-limited'")
         .await;
-    taskr::worker::drain(&h.app.state).await.unwrap();
+    taskr::sync::worker::drain(&h.app.state.sync).await.unwrap();
     assert_eq!(h.activities_for_key("rate-limited").await, 1);
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use reqwest::{Client, StatusCode};
 use serde_json::json;
+use taskr::store::WorkspaceId;
 use uuid::Uuid;
 
 use crate::helpers::{wait_until, LiveStream, TestApp, TestOptions};
@@ -357,7 +358,7 @@ async fn workspace_connections_and_admin_rights_stay_in_their_workspace() {
     )
     .await
     .unwrap();
-    assert_eq!(gina_ctx.workspace, Some(w.globex));
+    assert_eq!(gina_ctx.workspace, Some(WorkspaceId(w.globex)));
     assert!(!gina_ctx.is_admin);
     assert!(matches!(
         w.app.state.connections.workspace(&gina_ctx, "mailer").await,
@@ -389,7 +390,7 @@ async fn workspace_connections_and_admin_rights_stay_in_their_workspace() {
 async fn a_delivery_signed_for_one_workspace_cannot_change_another() {
     let w = two_workspaces(false).await;
     w.app.settle().await;
-    taskr::worker::drain(&w.app.state).await.unwrap();
+    taskr::sync::worker::drain(&w.app.state.sync).await.unwrap();
     let (acme_webhook, acme_secret) = w.app.webhook().await;
     let (globex_task, shown) = w
         .sandbox_tasks(w.globex)
@@ -403,7 +404,7 @@ async fn a_delivery_signed_for_one_workspace_cannot_change_another() {
         .app
         .state
         .store
-        .webhook_for_workspace(w.globex)
+        .webhook_for_workspace(WorkspaceId(w.globex))
         .await
         .unwrap()
         .map(|h| h.webhook_id);
@@ -459,7 +460,7 @@ async fn a_delivery_signed_for_one_workspace_cannot_change_another() {
             StatusCode::UNAUTHORIZED
         );
     }
-    taskr::worker::drain(&w.app.state).await.unwrap();
+    taskr::sync::worker::drain(&w.app.state.sync).await.unwrap();
     assert!(
         w.all_tasks_page(&w.gina).await.contains(&shown),
         "Globex's task survived a delivery signed for Acme"

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use taskr::store::{
     ConnectionFlow, ConnectionRecord, ConnectionStatus, Owner, Store, TokenUpdate, UserId,
 };
-use uuid::Uuid;
 
-use crate::fixtures::{sealed, user};
+use crate::fixtures::{sealed, user, workspace_id};
 
 on_both_backends!(
     a_connection_is_put_read_and_replaced_under_the_same_id,
@@ -85,7 +84,7 @@ async fn a_connection_is_put_read_and_replaced_under_the_same_id(store: Arc<dyn 
 async fn each_user_sees_their_own_connections_and_their_workspaces(store: Arc<dyn Store>) {
     let alice = user(store.as_ref(), "alice").await;
     let bob = user(store.as_ref(), "bob").await;
-    let (acme, globex) = (Uuid::new_v4(), Uuid::new_v4());
+    let (acme, globex) = (workspace_id(), workspace_id());
     for (provider, owner) in [
         ("zeta", Owner::user(alice.id)),
         ("alpha", Owner::workspace(acme)),
@@ -201,7 +200,7 @@ async fn a_connection_that_needs_reconnecting_says_why_until_new_tokens_arrive(
 
 async fn a_deleted_connection_is_gone(store: Arc<dyn Store>) {
     let alice = user(store.as_ref(), "alice").await;
-    let owner = Owner::workspace(Uuid::new_v4());
+    let owner = Owner::workspace(workspace_id());
     store
         .put_connection(&record("sequencer", owner.clone(), alice.id, b"v1"))
         .await
@@ -231,7 +230,7 @@ async fn a_connection_flow_is_taken_once(store: Arc<dyn Store>) {
         session_hash: b"session".to_vec(),
         user_id: alice.id,
         provider: "sequencer".to_owned(),
-        owner: Owner::workspace(Uuid::new_v4()),
+        owner: Owner::workspace(workspace_id()),
         verifier: sealed("k1", b"pkce verifier"),
         return_to: "/connections".to_owned(),
         expires_at: 900,

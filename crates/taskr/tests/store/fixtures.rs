@@ -2,7 +2,9 @@
 
 use serde_json::json;
 use taskr::crypto::Sealed;
-use taskr::store::{Link, LinkStatus, NewDelivery, Store, User, WebhookRecord, WorkspaceInfo};
+use taskr::store::{
+    Link, LinkStatus, NewDelivery, Store, User, WebhookRecord, WorkspaceId, WorkspaceInfo,
+};
 use uuid::Uuid;
 
 pub async fn user(store: &dyn Store, name: &str) -> User {
@@ -19,9 +21,14 @@ pub fn sealed(key_id: &str, bytes: &[u8]) -> Sealed {
     }
 }
 
+/// A new workspace id, for records of a workspace nobody has linked.
+pub fn workspace_id() -> WorkspaceId {
+    WorkspaceId(Uuid::new_v4())
+}
+
 pub fn workspace(name: &str) -> WorkspaceInfo {
     WorkspaceInfo {
-        id: Uuid::new_v4(),
+        id: WorkspaceId(Uuid::new_v4()),
         name: name.to_owned(),
         slug: name.to_lowercase(),
     }
@@ -49,7 +56,7 @@ pub async fn linked(store: &dyn Store, name: &str) -> (User, WorkspaceInfo) {
 }
 
 pub fn task(
-    workspace: Uuid,
+    workspace: WorkspaceId,
     content: &str,
     completed: bool,
     created_at: &str,
@@ -68,7 +75,7 @@ pub fn task(
     .unwrap()
 }
 
-pub fn member(workspace: Uuid, id: Uuid, first_name: &str) -> attio::WorkspaceMember {
+pub fn member(workspace: WorkspaceId, id: Uuid, first_name: &str) -> attio::WorkspaceMember {
     serde_json::from_value(json!({
         "id": {"workspace_id": workspace, "workspace_member_id": id},
         "first_name": first_name,
@@ -76,7 +83,7 @@ pub fn member(workspace: Uuid, id: Uuid, first_name: &str) -> attio::WorkspaceMe
     .unwrap()
 }
 
-pub fn delivery(key: &str, workspace: Uuid, received_ms: i64) -> NewDelivery {
+pub fn delivery(key: &str, workspace: WorkspaceId, received_ms: i64) -> NewDelivery {
     NewDelivery {
         idempotency_key: key.to_owned(),
         webhook_id: Uuid::nil(),
@@ -86,7 +93,7 @@ pub fn delivery(key: &str, workspace: Uuid, received_ms: i64) -> NewDelivery {
     }
 }
 
-pub fn webhook(workspace: Uuid, secret_key: &str) -> WebhookRecord {
+pub fn webhook(workspace: WorkspaceId, secret_key: &str) -> WebhookRecord {
     WebhookRecord {
         workspace_id: workspace,
         webhook_id: Uuid::new_v4(),

@@ -105,7 +105,10 @@ async fn every_sealed_value_is_found_by_its_key_and_resealed_once(store: Arc<dyn
     assert_eq!(read.refresh, Some(newer));
 }
 
-fn crate_record(alice: &taskr::store::User, ws: uuid::Uuid) -> taskr::store::ConnectionRecord {
+fn crate_record(
+    alice: &taskr::store::User,
+    ws: taskr::store::WorkspaceId,
+) -> taskr::store::ConnectionRecord {
     taskr::store::ConnectionRecord {
         id: 0,
         provider: "sequencer".to_owned(),

@@ -28,5 +28,7 @@ mod fixtures;
 mod harness;
 mod inbox;
 mod keys;
+mod leases;
+mod limits;
 mod links;
 mod startup;

@@ -8,7 +8,9 @@ use uuid::Uuid;
 
 use super::PostgresStore;
 use crate::store::rows::{from_json, to_json};
-use crate::store::{CacheDiff, CacheStore, StoreResult, TaskFilter, TaskList, TaskQuery};
+use crate::store::{
+    CacheDiff, CacheStore, StoreResult, TaskFilter, TaskList, TaskQuery, WorkspaceId,
+};
 
 /// Writes one task (and its assignee index) into the cache.
 pub(super) async fn upsert_task(
@@ -105,7 +107,7 @@ impl CacheStore for PostgresStore {
     #[tracing::instrument(skip_all, fields(workspace = %workspace, tasks = tasks.len()))]
     async fn replace_workspace_cache(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         members: &[attio::WorkspaceMember],
         tasks: &[attio::Task],
         now: i64,
@@ -165,7 +167,7 @@ impl CacheStore for PostgresStore {
     }
 
     #[tracing::instrument(skip_all, fields(%workspace))]
-    async fn tasks(&self, workspace: Uuid, query: &TaskQuery) -> StoreResult<TaskList> {
+    async fn tasks(&self, workspace: WorkspaceId, query: &TaskQuery) -> StoreResult<TaskList> {
         // One statement shape per filter; the workspace id ($1) is always in the condition.
         let (condition, member) = match query.filter {
             TaskFilter::All => ("TRUE", None),
@@ -214,7 +216,7 @@ impl CacheStore for PostgresStore {
         })
     }
 
-    async fn members(&self, workspace: Uuid) -> StoreResult<Vec<attio::WorkspaceMember>> {
+    async fn members(&self, workspace: WorkspaceId) -> StoreResult<Vec<attio::WorkspaceMember>> {
         let rows = sqlx::query_scalar::<_, String>(
             "SELECT data FROM members WHERE workspace_id = $1 ORDER BY member_id COLLATE \"C\"",
         )
@@ -224,7 +226,7 @@ impl CacheStore for PostgresStore {
         rows.iter().map(|raw| from_json(raw)).collect()
     }
 
-    async fn task_count(&self, workspace: Uuid) -> StoreResult<u64> {
+    async fn task_count(&self, workspace: WorkspaceId) -> StoreResult<u64> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE workspace_id = $1")
             .bind(workspace.to_string())
             .fetch_one(&self.pool)
@@ -232,7 +234,7 @@ impl CacheStore for PostgresStore {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    async fn task(&self, workspace: Uuid, task: Uuid) -> StoreResult<Option<attio::Task>> {
+    async fn task(&self, workspace: WorkspaceId, task: Uuid) -> StoreResult<Option<attio::Task>> {
         let row: Option<String> =
             sqlx::query_scalar("SELECT data FROM tasks WHERE workspace_id = $1 AND task_id = $2")
                 .bind(workspace.to_string())

@@ -1,14 +1,13 @@
 //! Connections, their OAuth flows, and key rotation's view of every sealed value, in PostgreSQL.
 
 use async_trait::async_trait;
-use uuid::Uuid;
 
 use super::PostgresStore;
 use crate::crypto::Sealed;
 use crate::store::rows::{connection_from_row, flow_from_row, StoreRow};
 use crate::store::{
     contexts, ConnectionFlow, ConnectionRecord, ConnectionStore, KeyStore, Owner, SealedSlot,
-    SealedValue, StoreResult, TokenUpdate, UserId,
+    SealedValue, StoreResult, TokenUpdate, UserId, WorkspaceId,
 };
 
 #[async_trait]
@@ -32,7 +31,7 @@ impl ConnectionStore for PostgresStore {
     async fn connections_visible_to(
         &self,
         user: UserId,
-        workspace: Option<Uuid>,
+        workspace: Option<WorkspaceId>,
     ) -> StoreResult<Vec<ConnectionRecord>> {
         let rows = sqlx::query(
             "SELECT * FROM connections

@@ -1,15 +1,33 @@
 //! The durable webhook inbox and the activity feed in PostgreSQL.
 
 use async_trait::async_trait;
-use uuid::Uuid;
 
 use super::cache::{delete_task, replace_members, upsert_task};
 use super::PostgresStore;
 use crate::store::rows::{activity_from_row, inbox_row_from_row, StoreRow};
 use crate::store::{
-    ActivityPage, ActivityQuery, AppliedBatch, Backlog, InboxHealth, InboxRow, InboxStore,
-    NewDelivery, StoreResult,
+    inbox_lease, ActivityPage, ActivityQuery, AppliedBatch, Backlog, ClaimWrite, InboxHealth,
+    InboxRow, InboxStore, NewDelivery, StoreResult, WorkspaceId, INBOX_LEASE_PREFIX,
 };
+
+/// Whether `holder` still holds the workspace's inbox lease, locking the lease row until the
+/// transaction ends: a claim that would take it over waits, so what this transaction writes
+/// cannot land after another instance started on the workspace. An expired lease nobody took
+/// is still the holder's (nobody else can have claimed the workspace's rows meanwhile).
+async fn claim_is_ours(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    holder: &str,
+    workspace: WorkspaceId,
+) -> StoreResult<bool> {
+    Ok(
+        sqlx::query("SELECT 1 FROM leases WHERE name = $1 AND holder = $2 FOR UPDATE")
+            .bind(inbox_lease(workspace))
+            .bind(holder)
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some(),
+    )
+}
 
 #[async_trait]
 impl InboxStore for PostgresStore {
@@ -35,29 +53,92 @@ impl InboxStore for PostgresStore {
         Ok(inserted)
     }
 
+    #[tracing::instrument(skip_all, fields(limit))]
     async fn inbox_claim(
         &self,
+        holder: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: u32,
     ) -> StoreResult<Vec<InboxRow>> {
         // A lease, not a lock held open: a worker that dies mid-batch leaves rows that become
-        // due again when the lease runs out. `SKIP LOCKED` lets several instances claim at
-        // once without waiting on (or double-claiming) each other's rows.
+        // due again when the lease runs out. One transaction: take the workspaces' leases,
+        // lease their rows, give back the leases that brought no rows.
+        let until = now_ms.saturating_add(lease_ms);
+        let prefix_len = i32::try_from(INBOX_LEASE_PREFIX.len() + 1).unwrap_or(i32::MAX);
+        let mut tx = self.pool.begin().await?;
+        // Workspaces with a due row and no row leased (by anyone: so not even two claims of
+        // one instance overlap), oldest due row first. Their leases are taken in name order,
+        // so that concurrent claims lock lease rows in one order and never deadlock; a lease
+        // row another claim is writing is waited for (briefly), then its new state decides.
+        let won: Vec<String> = sqlx::query_scalar(
+            "WITH candidates AS (
+                SELECT workspace_id FROM inbox i
+                WHERE status = 'pending' AND next_attempt_ms <= $3
+                  AND (lease_until_ms IS NULL OR lease_until_ms <= $3)
+                  AND NOT EXISTS (SELECT 1 FROM inbox l
+                                  WHERE l.workspace_id = i.workspace_id
+                                    AND l.status = 'pending' AND l.lease_until_ms > $3)
+                GROUP BY workspace_id ORDER BY MIN(id) LIMIT $4)
+             INSERT INTO leases (name, holder, until_ms)
+             SELECT $5::TEXT || workspace_id, $1, $2 FROM candidates ORDER BY 1
+             ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder,
+                                              until_ms = EXCLUDED.until_ms
+             WHERE leases.until_ms <= $3 OR leases.holder = EXCLUDED.holder
+             RETURNING substr(name, $6)",
+        )
+        .bind(holder)
+        .bind(until)
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .bind(INBOX_LEASE_PREFIX)
+        .bind(prefix_len)
+        .fetch_all(&mut *tx)
+        .await?;
+        if won.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        // `SKIP LOCKED` lets several instances claim at once without waiting on each other's
+        // rows. A workspace with rows leased meanwhile (another claim of this holder that
+        // committed while this one waited for the lease) is skipped.
         let rows = sqlx::query(
-            "UPDATE inbox SET lease_until_ms = $1
-             WHERE id IN (SELECT id FROM inbox
-                          WHERE status = 'pending' AND next_attempt_ms <= $2
-                            AND (lease_until_ms IS NULL OR lease_until_ms <= $2)
-                          ORDER BY id LIMIT $3
+            "UPDATE inbox SET lease_until_ms = $1, lease_holder = $2
+             WHERE id IN (SELECT id FROM inbox i
+                          WHERE workspace_id = ANY($3) AND status = 'pending'
+                            AND next_attempt_ms <= $4
+                            AND (lease_until_ms IS NULL OR lease_until_ms <= $4)
+                            AND NOT EXISTS (SELECT 1 FROM inbox l
+                                            WHERE l.workspace_id = i.workspace_id
+                                              AND l.status = 'pending'
+                                              AND l.lease_until_ms > $4)
+                          ORDER BY id LIMIT $5
                           FOR UPDATE SKIP LOCKED)
              RETURNING id, idempotency_key, workspace_id, body, received_ms, attempts",
         )
-        .bind(now_ms + lease_ms)
+        .bind(until)
+        .bind(holder)
+        .bind(&won)
         .bind(now_ms)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        // Leases that brought no rows (the limit was reached first) go back at once.
+        sqlx::query(
+            "DELETE FROM leases
+             WHERE holder = $1 AND name = ANY(SELECT $2::TEXT || w FROM unnest($3::TEXT[]) AS w)
+               AND NOT EXISTS (SELECT 1 FROM inbox
+                               WHERE workspace_id = substr(leases.name, $4)
+                                 AND status = 'pending' AND lease_until_ms > $5)",
+        )
+        .bind(holder)
+        .bind(INBOX_LEASE_PREFIX)
+        .bind(&won)
+        .bind(prefix_len)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         let mut claimed = rows
             .iter()
             .map(inbox_row_from_row)
@@ -66,10 +147,47 @@ impl InboxStore for PostgresStore {
         Ok(claimed)
     }
 
+    async fn inbox_renew(
+        &self,
+        holder: &str,
+        workspace: WorkspaceId,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StoreResult<bool> {
+        let until = now_ms.saturating_add(lease_ms);
+        let mut tx = self.pool.begin().await?;
+        let renewed =
+            sqlx::query("UPDATE leases SET until_ms = $1 WHERE name = $2 AND holder = $3")
+                .bind(until)
+                .bind(inbox_lease(workspace))
+                .bind(holder)
+                .execute(&mut *tx)
+                .await?;
+        if renewed.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE inbox SET lease_until_ms = $1
+             WHERE workspace_id = $2 AND lease_holder = $3 AND status = 'pending'",
+        )
+        .bind(until)
+        .bind(workspace.to_string())
+        .bind(holder)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn inbox_next_due(&self) -> StoreResult<Option<i64>> {
+        // A row waits for its next attempt and, since claims are exclusive per workspace,
+        // for every lease on its workspace's rows to end.
         Ok(sqlx::query_scalar(
-            "SELECT MIN(GREATEST(next_attempt_ms, COALESCE(lease_until_ms, 0))) FROM inbox
-             WHERE status = 'pending'",
+            "SELECT MIN(GREATEST(i.next_attempt_ms, COALESCE(w.busy_until, 0))) FROM inbox i
+             LEFT JOIN (SELECT workspace_id, MAX(lease_until_ms) AS busy_until FROM inbox
+                        WHERE status = 'pending' AND lease_until_ms IS NOT NULL
+                        GROUP BY workspace_id) w ON w.workspace_id = i.workspace_id
+             WHERE i.status = 'pending'",
         )
         .fetch_one(&self.pool)
         .await?)
@@ -78,19 +196,30 @@ impl InboxStore for PostgresStore {
     async fn inbox_release_leases(&self) -> StoreResult<u64> {
         // Not called at start-up for PostgreSQL (see `app.rs`); kept for the trait's contract
         // (an operator's tool, or the single-instance case).
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
-            "UPDATE inbox SET lease_until_ms = NULL
+            "UPDATE inbox SET lease_until_ms = NULL, lease_holder = NULL
              WHERE status = 'pending' AND lease_until_ms IS NOT NULL",
         )
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        sqlx::query("DELETE FROM leases").execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 
     #[tracing::instrument(skip_all, fields(workspace = %batch.workspace_id, rows = batch.done.len()))]
-    async fn inbox_apply(&self, batch: &AppliedBatch, now_ms: i64) -> StoreResult<()> {
+    async fn inbox_apply(
+        &self,
+        holder: &str,
+        batch: &AppliedBatch,
+        now_ms: i64,
+    ) -> StoreResult<ClaimWrite> {
         let ws = batch.workspace_id.to_string();
         let mut tx = self.pool.begin().await?;
+        if !claim_is_ours(&mut tx, holder, batch.workspace_id).await? {
+            return Ok(ClaimWrite::LeaseLost);
+        }
         // The cache and the feed belong to a workspace somebody still links; for one that has
         // gone, the rows are only marked done. Locking the workspace row orders this batch
         // with a full sync of the same workspace (which takes the same lock first).
@@ -131,7 +260,7 @@ impl InboxStore for PostgresStore {
         }
         sqlx::query(
             "UPDATE inbox SET status = 'done', processed_ms = $1, lease_until_ms = NULL,
-                attempts = attempts + 1, last_error = NULL
+                lease_holder = NULL, attempts = attempts + 1, last_error = NULL
              WHERE id = ANY($2) AND status = 'pending'",
         )
         .bind(now_ms)
@@ -139,24 +268,37 @@ impl InboxStore for PostgresStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(ClaimWrite::Written)
     }
 
-    async fn inbox_retry(&self, ids: &[i64], next_attempt_ms: i64, error: &str) -> StoreResult<()> {
+    async fn inbox_retry(
+        &self,
+        holder: &str,
+        workspace: WorkspaceId,
+        ids: &[i64],
+        next_attempt_ms: i64,
+        error: &str,
+    ) -> StoreResult<ClaimWrite> {
+        let mut tx = self.pool.begin().await?;
+        if !claim_is_ours(&mut tx, holder, workspace).await? {
+            return Ok(ClaimWrite::LeaseLost);
+        }
         sqlx::query(
             "UPDATE inbox SET attempts = attempts + 1, next_attempt_ms = $1, last_error = $2,
-                lease_until_ms = NULL
-             WHERE id = ANY($3) AND status = 'pending'",
+                lease_until_ms = NULL, lease_holder = NULL
+             WHERE id = ANY($3) AND workspace_id = $4 AND status = 'pending'",
         )
         .bind(next_attempt_ms)
         .bind(error)
         .bind(ids)
-        .execute(&self.pool)
+        .bind(workspace.to_string())
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(ClaimWrite::Written)
     }
 
-    async fn inbox_backlog(&self, workspace: Uuid) -> StoreResult<Backlog> {
+    async fn inbox_backlog(&self, workspace: WorkspaceId) -> StoreResult<Backlog> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS waiting,
                     COUNT(*) FILTER (WHERE last_error IS NOT NULL) AS failing,
@@ -177,7 +319,7 @@ impl InboxStore for PostgresStore {
 
     async fn inbox_health(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         now_ms: i64,
         late_after_ms: i64,
     ) -> StoreResult<InboxHealth> {
@@ -202,7 +344,12 @@ impl InboxStore for PostgresStore {
         })
     }
 
-    async fn inbox_defer(&self, workspace: Uuid, until_ms: i64, now_ms: i64) -> StoreResult<u64> {
+    async fn inbox_defer(
+        &self,
+        workspace: WorkspaceId,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
         let done = sqlx::query(
             "UPDATE inbox SET next_attempt_ms = $1
              WHERE workspace_id = $2 AND status = 'pending'
@@ -216,7 +363,7 @@ impl InboxStore for PostgresStore {
         Ok(done.rows_affected())
     }
 
-    async fn inbox_wake(&self, workspace: Uuid, now_ms: i64) -> StoreResult<u64> {
+    async fn inbox_wake(&self, workspace: WorkspaceId, now_ms: i64) -> StoreResult<u64> {
         let done = sqlx::query(
             "UPDATE inbox SET next_attempt_ms = $1
              WHERE workspace_id = $2 AND status = 'pending' AND next_attempt_ms > $1",
@@ -236,7 +383,11 @@ impl InboxStore for PostgresStore {
         Ok(done.rows_affected())
     }
 
-    async fn activity(&self, workspace: Uuid, query: &ActivityQuery) -> StoreResult<ActivityPage> {
+    async fn activity(
+        &self,
+        workspace: WorkspaceId,
+        query: &ActivityQuery,
+    ) -> StoreResult<ActivityPage> {
         // $1 the workspace, $2 the event type (NULL: any), $3/$4 limit and offset.
         let filter = "a.workspace_id = $1 AND ($2::TEXT IS NULL OR a.event_type = $2)";
         let ws = workspace.to_string();

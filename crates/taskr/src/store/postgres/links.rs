@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::PostgresStore;
-use crate::store::rows::{link_from_row, parse_uuid, webhook_from_row, workspace_from_row};
+use crate::store::rows::{link_from_row, parse_workspace, webhook_from_row, workspace_from_row};
 use crate::store::{
     Link, LinkStatus, LinkStore, StoreResult, UpstreamProblem, UserId, WebhookRecord, Workspace,
-    WorkspaceInfo,
+    WorkspaceId, WorkspaceInfo,
 };
 
 const INSERT_WEBHOOK: &str = "INSERT INTO webhooks (workspace_id, webhook_id, target_url,
@@ -127,7 +127,7 @@ impl LinkStore for PostgresStore {
         row.as_ref().map(workspace_from_row).transpose()
     }
 
-    async fn record_sync_error(&self, workspace: Uuid, error: &str) -> StoreResult<()> {
+    async fn record_sync_error(&self, workspace: WorkspaceId, error: &str) -> StoreResult<()> {
         sqlx::query("UPDATE workspaces SET sync_error = $1 WHERE id = $2")
             .bind(error)
             .bind(workspace.to_string())
@@ -138,7 +138,7 @@ impl LinkStore for PostgresStore {
 
     async fn record_upstream(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         problem: Option<UpstreamProblem>,
         now_ms: i64,
     ) -> StoreResult<bool> {
@@ -160,7 +160,7 @@ impl LinkStore for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn active_links(&self, workspace: Uuid) -> StoreResult<Vec<Link>> {
+    async fn active_links(&self, workspace: WorkspaceId) -> StoreResult<Vec<Link>> {
         let rows = sqlx::query(
             "SELECT * FROM attio_links WHERE workspace_id = $1 AND status = 'active'
              ORDER BY created_at, user_id",
@@ -171,7 +171,7 @@ impl LinkStore for PostgresStore {
         rows.iter().map(link_from_row).collect()
     }
 
-    async fn link_count(&self, workspace: Uuid) -> StoreResult<u64> {
+    async fn link_count(&self, workspace: WorkspaceId) -> StoreResult<u64> {
         let count: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM attio_links WHERE workspace_id = $1")
                 .bind(workspace.to_string())
@@ -180,16 +180,19 @@ impl LinkStore for PostgresStore {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    async fn linked_workspaces(&self) -> StoreResult<Vec<Uuid>> {
+    async fn linked_workspaces(&self) -> StoreResult<Vec<WorkspaceId>> {
         let rows: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT workspace_id FROM attio_links ORDER BY workspace_id",
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|id| parse_uuid(id)).collect()
+        rows.iter().map(|id| parse_workspace(id)).collect()
     }
 
-    async fn webhook_for_workspace(&self, workspace: Uuid) -> StoreResult<Option<WebhookRecord>> {
+    async fn webhook_for_workspace(
+        &self,
+        workspace: WorkspaceId,
+    ) -> StoreResult<Option<WebhookRecord>> {
         let row = sqlx::query("SELECT * FROM webhooks WHERE workspace_id = $1")
             .bind(workspace.to_string())
             .fetch_optional(&self.pool)
@@ -226,7 +229,7 @@ impl LinkStore for PostgresStore {
 
     async fn set_webhook_status(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         status: &str,
         checked_at: i64,
     ) -> StoreResult<()> {
@@ -239,7 +242,7 @@ impl LinkStore for PostgresStore {
         Ok(())
     }
 
-    async fn delete_webhook(&self, workspace: Uuid) -> StoreResult<()> {
+    async fn delete_webhook(&self, workspace: WorkspaceId) -> StoreResult<()> {
         sqlx::query("DELETE FROM webhooks WHERE workspace_id = $1")
             .bind(workspace.to_string())
             .execute(&self.pool)
@@ -247,7 +250,11 @@ impl LinkStore for PostgresStore {
         Ok(())
     }
 
-    async fn set_webhook_note(&self, workspace: Uuid, note: Option<&str>) -> StoreResult<()> {
+    async fn set_webhook_note(
+        &self,
+        workspace: WorkspaceId,
+        note: Option<&str>,
+    ) -> StoreResult<()> {
         sqlx::query("UPDATE workspaces SET webhook_note = $1 WHERE id = $2")
             .bind(note)
             .bind(workspace.to_string())

@@ -7,6 +7,7 @@ mod accounts;
 mod cache;
 mod connections;
 mod inbox;
+mod leases;
 mod links;
 mod ops;
 

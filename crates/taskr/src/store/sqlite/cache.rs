@@ -7,7 +7,9 @@ use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 use super::{from_json, to_json, SqliteStore};
-use crate::store::{CacheDiff, CacheStore, StoreResult, TaskFilter, TaskList, TaskQuery};
+use crate::store::{
+    CacheDiff, CacheStore, StoreResult, TaskFilter, TaskList, TaskQuery, WorkspaceId,
+};
 
 /// Writes one task (and its assignee index) into the cache.
 pub(super) async fn upsert_task(
@@ -87,7 +89,7 @@ impl CacheStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(workspace = %workspace, tasks = tasks.len()))]
     async fn replace_workspace_cache(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         members: &[attio::WorkspaceMember],
         tasks: &[attio::Task],
         now: i64,
@@ -139,7 +141,7 @@ impl CacheStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all, fields(%workspace))]
-    async fn tasks(&self, workspace: Uuid, query: &TaskQuery) -> StoreResult<TaskList> {
+    async fn tasks(&self, workspace: WorkspaceId, query: &TaskQuery) -> StoreResult<TaskList> {
         // One statement shape per filter; the workspace id is always in the condition.
         let (condition, member) = match query.filter {
             TaskFilter::All => ("1 = 1", None),
@@ -184,7 +186,7 @@ impl CacheStore for SqliteStore {
         })
     }
 
-    async fn members(&self, workspace: Uuid) -> StoreResult<Vec<attio::WorkspaceMember>> {
+    async fn members(&self, workspace: WorkspaceId) -> StoreResult<Vec<attio::WorkspaceMember>> {
         let rows = sqlx::query_scalar::<_, String>(
             "SELECT data FROM members WHERE workspace_id = ? ORDER BY member_id",
         )
@@ -194,7 +196,7 @@ impl CacheStore for SqliteStore {
         rows.iter().map(|raw| from_json(raw)).collect()
     }
 
-    async fn task_count(&self, workspace: Uuid) -> StoreResult<u64> {
+    async fn task_count(&self, workspace: WorkspaceId) -> StoreResult<u64> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE workspace_id = ?")
             .bind(workspace.to_string())
             .fetch_one(&self.pool)
@@ -202,7 +204,7 @@ impl CacheStore for SqliteStore {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    async fn task(&self, workspace: Uuid, task: Uuid) -> StoreResult<Option<attio::Task>> {
+    async fn task(&self, workspace: WorkspaceId, task: Uuid) -> StoreResult<Option<attio::Task>> {
         let row: Option<String> =
             sqlx::query_scalar("SELECT data FROM tasks WHERE workspace_id = ? AND task_id = ?")
                 .bind(workspace.to_string())

@@ -2,14 +2,13 @@
 
 use async_trait::async_trait;
 use sqlx::Row;
-use uuid::Uuid;
 
 use super::SqliteStore;
-use crate::crypto::Sealed;
+use crate::crypto::{contexts, Sealed};
 use crate::store::rows::{connection_from_row, flow_from_row};
 use crate::store::{
     ConnectionFlow, ConnectionRecord, ConnectionStore, KeyStore, Owner, SealedSlot, SealedValue,
-    StoreResult, TokenUpdate, UserId,
+    StoreResult, TokenUpdate, UserId, WorkspaceId,
 };
 
 #[async_trait]
@@ -33,7 +32,7 @@ impl ConnectionStore for SqliteStore {
     async fn connections_visible_to(
         &self,
         user: UserId,
-        workspace: Option<Uuid>,
+        workspace: Option<WorkspaceId>,
     ) -> StoreResult<Vec<ConnectionRecord>> {
         let rows = sqlx::query(
             "SELECT * FROM connections
@@ -171,23 +170,6 @@ impl ConnectionStore for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(flow_from_row).transpose()
-    }
-}
-
-/// The associated data each kind of sealed value was sealed with; the sealing code uses the
-/// same functions, so rotation opens exactly what was sealed.
-pub mod contexts {
-    pub fn attio_token(user: i64) -> String {
-        format!("attio_link:{user}")
-    }
-    pub fn webhook_secret(workspace: &str) -> String {
-        format!("webhook_secret:{workspace}")
-    }
-    pub fn connection(provider: &str, owner_kind: &str, owner_id: &str, part: &str) -> String {
-        format!("connection:{provider}:{owner_kind}:{owner_id}:{part}")
-    }
-    pub fn flow_verifier(state_hash: &[u8]) -> String {
-        format!("connection_flow:{}", hex::encode(state_hash))
     }
 }
 

@@ -2,14 +2,30 @@
 
 use async_trait::async_trait;
 use sqlx::Row;
-use uuid::Uuid;
 
 use super::cache::{delete_task, replace_members, upsert_task};
-use super::{from_json, parse_uuid, SqliteStore};
+use super::{from_json, parse_workspace, SqliteStore};
 use crate::store::{
-    Activity, ActivityPage, ActivityQuery, AppliedBatch, Backlog, InboxHealth, InboxRow,
-    InboxStore, NewDelivery, StoreResult,
+    inbox_lease, Activity, ActivityPage, ActivityQuery, AppliedBatch, Backlog, ClaimWrite,
+    InboxHealth, InboxRow, InboxStore, NewDelivery, StoreResult, WorkspaceId, INBOX_LEASE_PREFIX,
 };
+
+/// Whether `holder` still holds the workspace's inbox lease. The check and the writes after
+/// it are one transaction; a SQLite transaction that writes is the only writer, so nobody can
+/// take the lease over between them. The first statement writes (a no-op update) so that the
+/// transaction holds the write lock from the start and never fails to upgrade a read.
+async fn claim_is_ours(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    holder: &str,
+    workspace: WorkspaceId,
+) -> StoreResult<bool> {
+    let touched = sqlx::query("UPDATE leases SET holder = holder WHERE name = ? AND holder = ?")
+        .bind(inbox_lease(workspace))
+        .bind(holder)
+        .execute(&mut **tx)
+        .await?;
+    Ok(touched.rows_affected() == 1)
+}
 
 #[async_trait]
 impl InboxStore for SqliteStore {
@@ -36,35 +52,93 @@ impl InboxStore for SqliteStore {
         Ok(inserted)
     }
 
+    #[tracing::instrument(skip_all, fields(limit))]
     async fn inbox_claim(
         &self,
+        holder: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: u32,
     ) -> StoreResult<Vec<InboxRow>> {
         // A lease, not a lock: a worker that dies mid-batch leaves rows that become due again
-        // when the lease runs out.
-        let rows = sqlx::query(
-            "UPDATE inbox SET lease_until_ms = ?
-             WHERE id IN (SELECT id FROM inbox
-                          WHERE status = 'pending' AND next_attempt_ms <= ?
-                            AND (lease_until_ms IS NULL OR lease_until_ms <= ?)
-                          ORDER BY id LIMIT ?)
-             RETURNING id, idempotency_key, workspace_id, body, received_ms, attempts",
+        // when the lease runs out. One transaction whose first statement writes (so it holds
+        // the database's write lock from the start): take the workspaces' leases, lease their
+        // rows, give back the leases that brought no rows. The same steps as PostgreSQL's.
+        let until = now_ms.saturating_add(lease_ms);
+        let prefix_len = i64::try_from(INBOX_LEASE_PREFIX.len() + 1).unwrap_or(i64::MAX);
+        let mut tx = self.pool.begin().await?;
+        let won: Vec<String> = sqlx::query_scalar(
+            "INSERT INTO leases (name, holder, until_ms)
+             SELECT ?5 || workspace_id, ?1, ?2 FROM (
+                SELECT workspace_id, MIN(id) AS first FROM inbox i
+                WHERE status = 'pending' AND next_attempt_ms <= ?3
+                  AND (lease_until_ms IS NULL OR lease_until_ms <= ?3)
+                  AND NOT EXISTS (SELECT 1 FROM inbox l
+                                  WHERE l.workspace_id = i.workspace_id
+                                    AND l.status = 'pending' AND l.lease_until_ms > ?3)
+                GROUP BY workspace_id ORDER BY first LIMIT ?4)
+             WHERE true
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
+                                              until_ms = excluded.until_ms
+             WHERE leases.until_ms <= ?3 OR leases.holder = excluded.holder
+             RETURNING substr(name, ?6)",
         )
-        .bind(now_ms + lease_ms)
-        .bind(now_ms)
+        .bind(holder)
+        .bind(until)
         .bind(now_ms)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .bind(INBOX_LEASE_PREFIX)
+        .bind(prefix_len)
+        .fetch_all(&mut *tx)
         .await?;
+        if won.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        let won = serde_json::to_string(&won)
+            .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+        let rows = sqlx::query(
+            "UPDATE inbox SET lease_until_ms = ?1, lease_holder = ?2
+             WHERE id IN (SELECT id FROM inbox i
+                          WHERE workspace_id IN (SELECT value FROM json_each(?3))
+                            AND status = 'pending' AND next_attempt_ms <= ?4
+                            AND (lease_until_ms IS NULL OR lease_until_ms <= ?4)
+                            AND NOT EXISTS (SELECT 1 FROM inbox l
+                                            WHERE l.workspace_id = i.workspace_id
+                                              AND l.status = 'pending'
+                                              AND l.lease_until_ms > ?4)
+                          ORDER BY id LIMIT ?5)
+             RETURNING id, idempotency_key, workspace_id, body, received_ms, attempts",
+        )
+        .bind(until)
+        .bind(holder)
+        .bind(&won)
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM leases
+             WHERE holder = ?1 AND name IN (SELECT ?2 || value FROM json_each(?3))
+               AND NOT EXISTS (SELECT 1 FROM inbox
+                               WHERE workspace_id = substr(leases.name, ?4)
+                                 AND status = 'pending' AND lease_until_ms > ?5)",
+        )
+        .bind(holder)
+        .bind(INBOX_LEASE_PREFIX)
+        .bind(&won)
+        .bind(prefix_len)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         let mut claimed = rows
             .iter()
             .map(|row| {
                 Ok(InboxRow {
                     id: row.try_get("id")?,
                     idempotency_key: row.try_get("idempotency_key")?,
-                    workspace_id: parse_uuid(&row.try_get::<String, _>("workspace_id")?)?,
+                    workspace_id: parse_workspace(&row.try_get::<String, _>("workspace_id")?)?,
                     body: row.try_get("body")?,
                     received_ms: row.try_get("received_ms")?,
                     attempts: row.try_get("attempts")?,
@@ -75,29 +149,76 @@ impl InboxStore for SqliteStore {
         Ok(claimed)
     }
 
+    async fn inbox_renew(
+        &self,
+        holder: &str,
+        workspace: WorkspaceId,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StoreResult<bool> {
+        let until = now_ms.saturating_add(lease_ms);
+        let mut tx = self.pool.begin().await?;
+        let renewed = sqlx::query("UPDATE leases SET until_ms = ? WHERE name = ? AND holder = ?")
+            .bind(until)
+            .bind(inbox_lease(workspace))
+            .bind(holder)
+            .execute(&mut *tx)
+            .await?;
+        if renewed.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE inbox SET lease_until_ms = ?
+             WHERE workspace_id = ? AND lease_holder = ? AND status = 'pending'",
+        )
+        .bind(until)
+        .bind(workspace.to_string())
+        .bind(holder)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn inbox_next_due(&self) -> StoreResult<Option<i64>> {
+        // A row waits for its next attempt and, since claims are exclusive per workspace,
+        // for every lease on its workspace's rows to end.
         Ok(sqlx::query_scalar(
-            "SELECT MIN(MAX(next_attempt_ms, COALESCE(lease_until_ms, 0))) FROM inbox
-             WHERE status = 'pending'",
+            "SELECT MIN(MAX(i.next_attempt_ms, COALESCE(w.busy_until, 0))) FROM inbox i
+             LEFT JOIN (SELECT workspace_id, MAX(lease_until_ms) AS busy_until FROM inbox
+                        WHERE status = 'pending' AND lease_until_ms IS NOT NULL
+                        GROUP BY workspace_id) w ON w.workspace_id = i.workspace_id
+             WHERE i.status = 'pending'",
         )
         .fetch_one(&self.pool)
         .await?)
     }
 
     async fn inbox_release_leases(&self) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
-            "UPDATE inbox SET lease_until_ms = NULL
+            "UPDATE inbox SET lease_until_ms = NULL, lease_holder = NULL
              WHERE status = 'pending' AND lease_until_ms IS NOT NULL",
         )
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        sqlx::query("DELETE FROM leases").execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 
     #[tracing::instrument(skip_all, fields(workspace = %batch.workspace_id, rows = batch.done.len()))]
-    async fn inbox_apply(&self, batch: &AppliedBatch, now_ms: i64) -> StoreResult<()> {
+    async fn inbox_apply(
+        &self,
+        holder: &str,
+        batch: &AppliedBatch,
+        now_ms: i64,
+    ) -> StoreResult<ClaimWrite> {
         let ws = batch.workspace_id.to_string();
         let mut tx = self.pool.begin().await?;
+        if !claim_is_ours(&mut tx, holder, batch.workspace_id).await? {
+            return Ok(ClaimWrite::LeaseLost);
+        }
         // The cache and the feed belong to a workspace somebody still links; for one that has
         // gone, the rows are only marked done.
         let linked: bool =
@@ -137,7 +258,7 @@ impl InboxStore for SqliteStore {
         for id in &batch.done {
             sqlx::query(
                 "UPDATE inbox SET status = 'done', processed_ms = ?, lease_until_ms = NULL,
-                    attempts = attempts + 1, last_error = NULL
+                    lease_holder = NULL, attempts = attempts + 1, last_error = NULL
                  WHERE id = ? AND status = 'pending'",
             )
             .bind(now_ms)
@@ -146,28 +267,39 @@ impl InboxStore for SqliteStore {
             .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(ClaimWrite::Written)
     }
 
-    async fn inbox_retry(&self, ids: &[i64], next_attempt_ms: i64, error: &str) -> StoreResult<()> {
+    async fn inbox_retry(
+        &self,
+        holder: &str,
+        workspace: WorkspaceId,
+        ids: &[i64],
+        next_attempt_ms: i64,
+        error: &str,
+    ) -> StoreResult<ClaimWrite> {
         let mut tx = self.pool.begin().await?;
+        if !claim_is_ours(&mut tx, holder, workspace).await? {
+            return Ok(ClaimWrite::LeaseLost);
+        }
         for id in ids {
             sqlx::query(
                 "UPDATE inbox SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ?,
-                    lease_until_ms = NULL
-                 WHERE id = ? AND status = 'pending'",
+                    lease_until_ms = NULL, lease_holder = NULL
+                 WHERE id = ? AND workspace_id = ? AND status = 'pending'",
             )
             .bind(next_attempt_ms)
             .bind(error)
             .bind(id)
+            .bind(workspace.to_string())
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(ClaimWrite::Written)
     }
 
-    async fn inbox_backlog(&self, workspace: Uuid) -> StoreResult<Backlog> {
+    async fn inbox_backlog(&self, workspace: WorkspaceId) -> StoreResult<Backlog> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS waiting,
                     COALESCE(SUM(CASE WHEN last_error IS NOT NULL THEN 1 ELSE 0 END), 0) AS failing,
@@ -196,7 +328,7 @@ impl InboxStore for SqliteStore {
 
     async fn inbox_health(
         &self,
-        workspace: Uuid,
+        workspace: WorkspaceId,
         now_ms: i64,
         late_after_ms: i64,
     ) -> StoreResult<InboxHealth> {
@@ -225,7 +357,12 @@ impl InboxStore for SqliteStore {
         })
     }
 
-    async fn inbox_defer(&self, workspace: Uuid, until_ms: i64, now_ms: i64) -> StoreResult<u64> {
+    async fn inbox_defer(
+        &self,
+        workspace: WorkspaceId,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
         let done = sqlx::query(
             "UPDATE inbox SET next_attempt_ms = ?
              WHERE workspace_id = ? AND status = 'pending'
@@ -239,7 +376,7 @@ impl InboxStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn inbox_wake(&self, workspace: Uuid, now_ms: i64) -> StoreResult<u64> {
+    async fn inbox_wake(&self, workspace: WorkspaceId, now_ms: i64) -> StoreResult<u64> {
         let done = sqlx::query(
             "UPDATE inbox SET next_attempt_ms = ?
              WHERE workspace_id = ? AND status = 'pending' AND next_attempt_ms > ?",
@@ -260,7 +397,11 @@ impl InboxStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn activity(&self, workspace: Uuid, query: &ActivityQuery) -> StoreResult<ActivityPage> {
+    async fn activity(
+        &self,
+        workspace: WorkspaceId,
+        query: &ActivityQuery,
+    ) -> StoreResult<ActivityPage> {
         let type_filter = if query.event_type.is_some() {
             "AND a.event_type = ?"
         } else {

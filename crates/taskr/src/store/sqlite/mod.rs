@@ -5,6 +5,7 @@ mod accounts;
 mod cache;
 pub mod connections;
 mod inbox;
+mod leases;
 mod links;
 mod ops;
 
@@ -14,7 +15,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::rows::{from_json, link_from_row, parse_uuid, to_json};
+use super::rows::{from_json, link_from_row, parse_workspace, to_json};
 use super::DatabaseUrl;
 
 #[derive(Clone)]

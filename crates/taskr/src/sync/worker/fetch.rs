@@ -10,10 +10,10 @@ use std::time::Duration;
 use attio::{AttioError, Task, WorkspaceMember, TASK_PAGE_LIMIT};
 use uuid::Uuid;
 
-use crate::attio_link::open_token;
-use crate::health::problem_of;
-use crate::state::AppState;
-use crate::store::UpstreamProblem;
+use crate::attio_gateway::open_token;
+use crate::store::{UpstreamProblem, WorkspaceId};
+use crate::sync::health::problem_of;
+use crate::sync::SyncService;
 
 /// Below this many tasks single reads are used whatever a listing would cost: at Attio's
 /// 100 reads/s they take well under a second, and they move far less data than pages of 500.
@@ -85,8 +85,8 @@ pub(super) struct Fetched {
 /// Reads `tasks` (and the member list when `members`) with the workspace's links, oldest
 /// first. A link whose token Attio refuses is marked broken and the next one carries on.
 pub(super) async fn fetch(
-    state: &AppState,
-    workspace: Uuid,
+    state: &SyncService,
+    workspace: WorkspaceId,
     tasks: Vec<Uuid>,
     members: bool,
 ) -> anyhow::Result<Fetched> {
@@ -105,7 +105,7 @@ pub(super) async fn fetch(
     for link in links {
         let client = state
             .attio
-            .client(open_token(state, &link)?)
+            .client(open_token(&state.cipher, &link)?)
             // A 429 comes back at once: the inbox's schedule honours its Retry-After without
             // holding up other workspaces.
             .with_rate_limit_retries(0);

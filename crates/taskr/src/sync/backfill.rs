@@ -7,23 +7,22 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use attio::SelfInfo;
-use uuid::Uuid;
 
-use crate::attio_link::open_token;
+use crate::attio_gateway::open_token;
 use crate::live::{Change, LiveEvent};
-use crate::state::AppState;
-use crate::store::{LinkStatus, UpstreamProblem, UserId};
+use crate::store::{LinkStatus, UpstreamProblem, UserId, WorkspaceId};
+use crate::sync::SyncService;
 
 /// How long a request waits for a sync before it lets it finish in the background.
 pub const WAIT_FOR_SYNC: Duration = Duration::from_secs(5);
 
 #[derive(Default)]
 pub struct Syncer {
-    locks: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
+    locks: Mutex<HashMap<WorkspaceId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Syncer {
-    fn lock_for(&self, workspace: Uuid) -> Arc<tokio::sync::Mutex<()>> {
+    fn lock_for(&self, workspace: WorkspaceId) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
         locks.entry(workspace).or_default().clone()
     }
@@ -44,7 +43,7 @@ pub enum SyncOutcome {
 
 /// Backfills the cache of the user's workspace with the user's own token.
 #[tracing::instrument(skip(state))]
-pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<SyncOutcome> {
+pub async fn sync_for_user(state: &SyncService, user: UserId) -> anyhow::Result<SyncOutcome> {
     let Some(link) = state.store.link(user).await? else {
         return Ok(SyncOutcome::NotLinked);
     };
@@ -53,8 +52,31 @@ pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<Syn
     }
     let lock = state.syncer.lock_for(link.workspace_id);
     let _guard = lock.lock().await;
+    // Other instances sharing the database: one backfill of a workspace at a time. When
+    // another instance is at it, wait for it to finish (or for its lease to run out, if it
+    // died) and then read afresh, rather than fetching alongside it.
+    let lease = crate::coordination::sync_lease(link.workspace_id);
+    let ttl = state.settings.inbox_lease;
+    if !state.leases.acquire_waiting(&lease, ttl, 2 * ttl).await? {
+        return Ok(SyncOutcome::Failed(
+            "another instance is still syncing this workspace".to_owned(),
+        ));
+    }
+    let outcome = state
+        .leases
+        .holding(&lease, ttl, sync_with_link(state, user, link))
+        .await;
+    state.leases.release(&lease).await;
+    outcome
+}
 
-    let client = state.attio.client(open_token(state, &link)?);
+/// The backfill itself, with the workspace's sync lease held.
+async fn sync_with_link(
+    state: &SyncService,
+    user: UserId,
+    link: crate::store::Link,
+) -> anyhow::Result<SyncOutcome> {
+    let client = state.attio.client(open_token(&state.cipher, &link)?);
     let result = async {
         match client.self_info().await? {
             SelfInfo::Inactive => return Ok(None),
@@ -91,8 +113,8 @@ pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<Syn
                 ?diff,
                 "workspace synced"
             );
-            crate::health::record(state, workspace, None).await?;
-            if let Err(e) = crate::webhooks::check(state, &link).await {
+            crate::sync::health::record(state, workspace, None).await?;
+            if let Err(e) = crate::sync::registration::check(state, &link).await {
                 tracing::warn!(
                     error = format!("{e:#}"),
                     "could not check the workspace's webhook"
@@ -124,8 +146,8 @@ pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<Syn
             tracing::warn!(error = %e, "sync failed");
             let message = e.to_string();
             state.store.record_sync_error(workspace, &message).await?;
-            if let Some(problem) = crate::health::problem_of(&e) {
-                crate::health::record(state, workspace, Some(problem)).await?;
+            if let Some(problem) = crate::sync::health::problem_of(&e) {
+                crate::sync::health::record(state, workspace, Some(problem)).await?;
             }
             Ok(SyncOutcome::Failed(message))
         }
@@ -138,16 +160,22 @@ pub async fn sync_for_user(state: &AppState, user: UserId) -> anyhow::Result<Syn
 }
 
 /// The workspace has lost access only when none of its links works any more.
-async fn no_access_unless_another_link(state: &AppState, workspace: Uuid) -> anyhow::Result<()> {
+async fn no_access_unless_another_link(
+    state: &SyncService,
+    workspace: WorkspaceId,
+) -> anyhow::Result<()> {
     if state.store.active_links(workspace).await?.is_empty() {
-        crate::health::record(state, workspace, Some(UpstreamProblem::NoAccess)).await?;
+        crate::sync::health::record(state, workspace, Some(UpstreamProblem::NoAccess)).await?;
     }
     Ok(())
 }
 
 /// Runs a sync in the background and waits for it up to `WAIT_FOR_SYNC`; returns `None` when it
 /// is still running (it carries on and the page shows its progress when reloaded).
-pub async fn sync_and_wait(state: &AppState, user: UserId) -> Option<anyhow::Result<SyncOutcome>> {
+pub async fn sync_and_wait(
+    state: &SyncService,
+    user: UserId,
+) -> Option<anyhow::Result<SyncOutcome>> {
     let background = state.clone();
     let handle = tokio::spawn(async move { sync_for_user(&background, user).await });
     match tokio::time::timeout(WAIT_FOR_SYNC, handle).await {
@@ -160,7 +188,7 @@ pub async fn sync_and_wait(state: &AppState, user: UserId) -> Option<anyhow::Res
 /// One reconciliation pass over every linked workspace: a full sync (which also catches
 /// deletions missed while Taskr was down or unreachable) and a webhook check, each with the
 /// oldest working link of the workspace.
-pub async fn reconcile_all(state: &AppState) -> anyhow::Result<()> {
+pub async fn reconcile_all(state: &SyncService) -> anyhow::Result<()> {
     for workspace in state.store.linked_workspaces().await? {
         for link in state.store.active_links(workspace).await? {
             match sync_for_user(state, link.user_id).await {
@@ -177,9 +205,26 @@ pub async fn reconcile_all(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs [`reconcile_all`] every `interval` until `stop` turns true.
+/// One turn of the periodic reconciler: [`reconcile_all`] if this instance holds the
+/// `reconciler` lease (taken for one interval and kept by whoever keeps taking turns), so that
+/// of several instances only one reconciles per interval. True when this instance ran it.
+pub async fn reconcile_turn(state: &SyncService) -> anyhow::Result<bool> {
+    let interval = state.settings.reconcile_interval;
+    if !state
+        .leases
+        .try_acquire(crate::coordination::RECONCILER, interval)
+        .await?
+    {
+        tracing::debug!("another instance reconciles this interval");
+        return Ok(false);
+    }
+    reconcile_all(state).await?;
+    Ok(true)
+}
+
+/// Runs [`reconcile_turn`] every `interval` until `stop` turns true.
 pub async fn run_reconciler(
-    state: AppState,
+    state: SyncService,
     interval: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -190,7 +235,7 @@ pub async fn run_reconciler(
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        if let Err(e) = reconcile_all(&state).await {
+        if let Err(e) = reconcile_turn(&state).await {
             tracing::warn!(error = format!("{e:#}"), "reconciliation pass failed");
         }
     }

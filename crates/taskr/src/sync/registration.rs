@@ -9,18 +9,18 @@ use std::sync::RwLock;
 use attio::{AttioError, Subscription, WebhookSecret};
 use uuid::Uuid;
 
-use crate::attio_link::open_token;
-use crate::state::AppState;
-use crate::store::{Link, WebhookRecord};
+use crate::attio_gateway::open_token;
+use crate::store::{Link, WebhookRecord, WorkspaceId};
+use crate::sync::SyncService;
 
 /// Opened webhook secrets by webhook id, so that verifying a delivery costs no database read.
 #[derive(Default)]
 pub struct SecretCache {
-    secrets: RwLock<HashMap<Uuid, (Uuid, WebhookSecret)>>,
+    secrets: RwLock<HashMap<Uuid, (WorkspaceId, WebhookSecret)>>,
 }
 
 impl SecretCache {
-    fn get(&self, webhook: Uuid) -> Option<(Uuid, WebhookSecret)> {
+    fn get(&self, webhook: Uuid) -> Option<(WorkspaceId, WebhookSecret)> {
         self.secrets
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -28,7 +28,7 @@ impl SecretCache {
             .cloned()
     }
 
-    fn put(&self, webhook: Uuid, workspace: Uuid, secret: WebhookSecret) {
+    fn put(&self, webhook: Uuid, workspace: WorkspaceId, secret: WebhookSecret) {
         self.secrets
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -42,7 +42,7 @@ impl SecretCache {
             .remove(&webhook);
     }
 
-    fn all(&self) -> Vec<(Uuid, Uuid, WebhookSecret)> {
+    fn all(&self) -> Vec<(Uuid, WorkspaceId, WebhookSecret)> {
         self.secrets
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -52,15 +52,15 @@ impl SecretCache {
     }
 }
 
-fn secret_context(workspace: Uuid) -> String {
-    crate::store::contexts::webhook_secret(&workspace.to_string())
+fn secret_context(workspace: WorkspaceId) -> String {
+    crate::crypto::contexts::webhook_secret(&workspace.to_string())
 }
 
 /// The workspace and secret of a webhook Taskr registered, or `None` for an unknown id.
 pub async fn secret_for(
-    state: &AppState,
+    state: &SyncService,
     webhook: Uuid,
-) -> anyhow::Result<Option<(Uuid, WebhookSecret)>> {
+) -> anyhow::Result<Option<(WorkspaceId, WebhookSecret)>> {
     if let Some(found) = state.webhook_secrets.get(webhook) {
         return Ok(Some(found));
     }
@@ -79,7 +79,9 @@ pub async fn secret_for(
 }
 
 /// Every secret of every webhook Taskr knows, for a body whose webhook id cannot be read.
-pub async fn all_secrets(state: &AppState) -> anyhow::Result<Vec<(Uuid, Uuid, WebhookSecret)>> {
+pub async fn all_secrets(
+    state: &SyncService,
+) -> anyhow::Result<Vec<(Uuid, WorkspaceId, WebhookSecret)>> {
     for workspace in state.store.linked_workspaces().await? {
         if let Some(record) = state.store.webhook_for_workspace(workspace).await? {
             secret_for(state, record.webhook_id).await?;
@@ -88,8 +90,8 @@ pub async fn all_secrets(state: &AppState) -> anyhow::Result<Vec<(Uuid, Uuid, We
     Ok(state.webhook_secrets.all())
 }
 
-async fn create(state: &AppState, link: &Link) -> Result<WebhookRecord, anyhow::Error> {
-    let client = state.attio.client(open_token(state, link)?);
+async fn create(state: &SyncService, link: &Link) -> Result<WebhookRecord, anyhow::Error> {
+    let client = state.attio.client(open_token(&state.cipher, link)?);
     let created = client
         .create_webhook(&state.settings.webhook_url(), &Subscription::all_events())
         .await?;
@@ -115,7 +117,7 @@ async fn create(state: &AppState, link: &Link) -> Result<WebhookRecord, anyhow::
 /// Makes sure the link's workspace has Taskr's webhook. Failures are recorded on the workspace
 /// (its pages say live updates are off) rather than returned: reconciliation still works.
 #[tracing::instrument(skip_all, fields(workspace = %link.workspace_id))]
-pub async fn ensure(state: &AppState, link: &Link) -> anyhow::Result<()> {
+pub async fn ensure(state: &SyncService, link: &Link) -> anyhow::Result<()> {
     if let Err(why) = state.settings.webhook_reachability() {
         if state.webhook_unreachable_logged.set(()).is_ok() {
             tracing::warn!("{why}");
@@ -164,8 +166,8 @@ pub async fn ensure(state: &AppState, link: &Link) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn delete_at_attio(state: &AppState, link: &Link, webhook: Uuid) {
-    let result = match open_token(state, link) {
+async fn delete_at_attio(state: &SyncService, link: &Link, webhook: Uuid) {
+    let result = match open_token(&state.cipher, link) {
         Ok(token) => state.attio.client(token).delete_webhook(webhook).await,
         Err(e) => {
             tracing::warn!(error = %e, "could not open a token to delete a webhook");
@@ -180,7 +182,7 @@ async fn delete_at_attio(state: &AppState, link: &Link, webhook: Uuid) {
 
 /// Called before the workspace's last link goes: the webhook is deleted at Attio while a token
 /// can still do it.
-pub async fn remove_for_last_link(state: &AppState, link: &Link) -> anyhow::Result<()> {
+pub async fn remove_for_last_link(state: &SyncService, link: &Link) -> anyhow::Result<()> {
     if state.store.link_count(link.workspace_id).await? > 1 {
         return Ok(());
     }
@@ -195,11 +197,11 @@ pub async fn remove_for_last_link(state: &AppState, link: &Link) -> anyhow::Resu
 /// The periodic check: re-creates a webhook that was deleted at Attio or became inactive, and
 /// records what Attio says of its status.
 #[tracing::instrument(skip_all, fields(workspace = %link.workspace_id))]
-pub async fn check(state: &AppState, link: &Link) -> anyhow::Result<()> {
+pub async fn check(state: &SyncService, link: &Link) -> anyhow::Result<()> {
     let Some(record) = state.store.webhook_for_workspace(link.workspace_id).await? else {
         return ensure(state, link).await;
     };
-    let client = state.attio.client(open_token(state, link)?);
+    let client = state.attio.client(open_token(&state.cipher, link)?);
     let status = match client.get_webhook(record.webhook_id).await {
         Ok(webhook) => webhook.status,
         Err(AttioError::NotFound(_)) => "deleted".to_owned(),

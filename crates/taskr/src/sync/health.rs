@@ -6,11 +6,10 @@
 use std::time::Duration;
 
 use attio::AttioError;
-use uuid::Uuid;
 
 use crate::live::{Change, LiveEvent};
-use crate::state::AppState;
-use crate::store::{InboxHealth, UpstreamProblem, Workspace};
+use crate::store::{InboxHealth, UpstreamProblem, Workspace, WorkspaceId};
+use crate::sync::SyncService;
 
 /// A pending delivery counts as waiting once it has been put back at least once, or once it is
 /// this old without having been applied. A healthy worker applies a delivery within tens of
@@ -33,8 +32,8 @@ pub fn problem_of(error: &AttioError) -> Option<UpstreamProblem> {
 /// Records how Attio answered a read of the workspace (`None`: it answered) and tells open
 /// pages when that changes what they say.
 pub async fn record(
-    state: &AppState,
-    workspace: Uuid,
+    state: &SyncService,
+    workspace: WorkspaceId,
     problem: Option<UpstreamProblem>,
 ) -> anyhow::Result<()> {
     if state
@@ -169,7 +168,7 @@ mod tests {
     fn workspace(problem: Option<UpstreamProblem>, last_synced: Option<i64>) -> Workspace {
         Workspace {
             info: WorkspaceInfo {
-                id: Uuid::nil(),
+                id: WorkspaceId::default(),
                 name: "W".into(),
                 slug: "w".into(),
             },

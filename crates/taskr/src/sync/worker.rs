@@ -19,13 +19,11 @@ use uuid::Uuid;
 
 use self::fetch::{Class, Failure};
 use crate::live::{Change, LiveEvent};
-use crate::state::AppState;
-use crate::store::{AppliedBatch, InboxRow, NewActivity};
+use crate::store::{AppliedBatch, ClaimWrite, InboxRow, NewActivity, WorkspaceId};
+use crate::sync::SyncService;
 
 /// Rows claimed at once.
 const BATCH: u32 = 200;
-/// How long a claim is held before another worker may take the rows over.
-const LEASE_MS: i64 = 30_000;
 /// After a wake-up, wait this long so that a burst of deliveries is applied as one batch.
 const COALESCE: Duration = Duration::from_millis(20);
 /// Upper bound of the back-off between attempts.
@@ -37,7 +35,7 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 /// Runs until `stop` turns true: applies due rows whenever one is stored, and when a retry
 /// comes due (so that a `Retry-After` or a short back-off is kept to the millisecond, not
 /// rounded up to a polling interval).
-pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(state: SyncService, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         match process_due(&state).await {
             Ok(0) => {}
@@ -58,7 +56,7 @@ pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
 }
 
 /// Applies due rows until none is left; returns how many were handled. For tests and tools.
-pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
+pub async fn drain(state: &SyncService) -> anyhow::Result<usize> {
     let mut total = 0;
     loop {
         let handled = process_due(state).await?;
@@ -74,19 +72,28 @@ fn backoff_ms(attempts: i64) -> i64 {
     (500i64.saturating_mul(1i64 << exp)).min(MAX_BACKOFF_MS)
 }
 
-/// Claims one batch and applies it; returns the number of rows claimed.
-pub async fn process_due(state: &AppState) -> anyhow::Result<usize> {
+/// Claims one batch and applies it; returns the number of rows claimed. The claim is exclusive
+/// per workspace across instances (see `InboxStore::inbox_claim`); each workspace's lease is
+/// renewed while its rows are applied, and given up when they are.
+pub async fn process_due(state: &SyncService) -> anyhow::Result<usize> {
+    let lease = state.settings.inbox_lease;
+    let holder = state.leases.holder();
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
     let rows = state
         .store
-        .inbox_claim(crate::now_ms(), LEASE_MS, BATCH)
+        .inbox_claim(holder, crate::now_ms(), lease_ms, BATCH)
         .await?;
     let claimed = rows.len();
-    let mut by_workspace: BTreeMap<Uuid, Vec<InboxRow>> = BTreeMap::new();
+    let mut by_workspace: BTreeMap<WorkspaceId, Vec<InboxRow>> = BTreeMap::new();
     for row in rows {
         by_workspace.entry(row.workspace_id).or_default().push(row);
     }
     for (workspace, rows) in by_workspace {
-        if let Err(e) = apply_workspace(state, workspace, &rows).await {
+        let applied = state
+            .leases
+            .holding_inbox(workspace, lease, apply_workspace(state, workspace, &rows))
+            .await;
+        if let Err(e) = applied {
             // Taskr itself failed (the database, a token it cannot open): the whole batch
             // goes back with the ordinary back-off.
             let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
@@ -99,16 +106,26 @@ pub async fn process_due(state: &AppState) -> anyhow::Result<usize> {
                 ids.len() as u64,
             );
             tracing::warn!(%workspace, rows = ids.len(), wait_ms = wait, error = %message, "could not apply deliveries; will retry");
-            state
+            let retried = state
                 .store
-                .inbox_retry(&ids, crate::now_ms() + wait, &message)
+                .inbox_retry(holder, workspace, &ids, crate::now_ms() + wait, &message)
                 .await?;
+            if retried == ClaimWrite::LeaseLost {
+                lease_lost(workspace);
+            }
             state
                 .coordinator
                 .publish(LiveEvent::new(workspace, Change::Health));
         }
+        state.leases.release_inbox(workspace).await;
     }
     Ok(claimed)
+}
+
+/// This instance's claim ran out and another took the workspace over: what this one read is
+/// dropped (it may be older than what the other reads), and the rows are the other's now.
+fn lease_lost(workspace: WorkspaceId) {
+    tracing::warn!(%workspace, "the claim of these deliveries ran out and another instance took them over; nothing written");
 }
 
 /// The shortest wait before a rate-limited row is tried again, so that a `Retry-After` in the
@@ -221,8 +238,8 @@ fn plan<'a>(row: &'a InboxRow, task_ops: &mut HashMap<Uuid, TaskOp>) -> RowPlan<
 /// Reads what the workspace's rows name (once per task), writes what was read and the rows it
 /// completes in one transaction, and puts back only the rows whose reads failed.
 async fn apply_workspace(
-    state: &AppState,
-    workspace: Uuid,
+    state: &SyncService,
+    workspace: WorkspaceId,
     rows: &[InboxRow],
 ) -> anyhow::Result<()> {
     let mut task_ops: HashMap<Uuid, TaskOp> = HashMap::new();
@@ -287,7 +304,11 @@ async fn apply_workspace(
     batch.members = fetched.members;
     let tasks_changed = !batch.upserts.is_empty() || !batch.deletions.is_empty();
     let any_done = !batch.done.is_empty();
-    state.store.inbox_apply(&batch, now).await?;
+    let holder = state.leases.holder();
+    if state.store.inbox_apply(holder, &batch, now).await? == ClaimWrite::LeaseLost {
+        lease_lost(workspace);
+        return Ok(());
+    }
     let put_back: usize = retries.values().map(Vec::len).sum();
     state.metrics.count(
         crate::metrics::WORKER_ROWS,
@@ -301,7 +322,15 @@ async fn apply_workspace(
     );
     for ((next, message), ids) in &retries {
         tracing::warn!(%workspace, rows = ids.len(), wait_ms = next - now, error = %message, "could not read what deliveries name; will retry");
-        state.store.inbox_retry(ids, *next, message).await?;
+        if state
+            .store
+            .inbox_retry(holder, workspace, ids, *next, message)
+            .await?
+            == ClaimWrite::LeaseLost
+        {
+            lease_lost(workspace);
+            return Ok(());
+        }
     }
     if let Some(outage) = &fetched.outage {
         // Attio failed for the whole workspace: its other rows, and rows that arrive meanwhile
@@ -320,7 +349,7 @@ async fn apply_workspace(
         "applied deliveries"
     );
     if fetched.asked {
-        crate::health::record(state, workspace, fetched.problem).await?;
+        crate::sync::health::record(state, workspace, fetched.problem).await?;
     }
     if any_done {
         state
