@@ -409,8 +409,7 @@ fn spawn_instance(
         ])
         .args(["--trusted-proxies", "127.0.0.1/32"])
         .args(["--auth-rate-per-minute", &auth_rate_per_minute.to_string()])
-        // Once inbox claims are leases of this length, a killed instance's rows are taken over
-        // within seconds; until then the setting is ignored (and the fixed lease applies).
+        // Short inbox leases: a killed instance's claimed rows are taken over within seconds.
         .env("TASKR_INBOX_LEASE_SECS", "3")
         .env(
             "RUST_LOG",
