@@ -5,9 +5,13 @@
 //! The API is split by concern into seven traits; `Store` is all of them. Callers import
 //! `crate::store::prelude::*` to call any of it.
 
+mod accounts_sql;
+mod cache_sql;
 mod connection_types;
 mod database_url;
 mod ids;
+mod links_sql;
+mod ops_sql;
 mod postgres;
 mod rows;
 mod sqlite;

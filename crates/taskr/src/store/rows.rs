@@ -10,7 +10,7 @@ use super::{BadProviderName, ProviderName, WorkspaceId};
 use super::{
     Activity, ConnectionFlow, ConnectionRecord, ConnectionStatus, InboxRow, Link, LinkStatus,
     OAuthState, Owner, OwnerKind, StoreError, StoreResult, UpstreamProblem, User, UserId,
-    WebhookRecord, Workspace, WorkspaceInfo,
+    UserWithPassword, WebhookRecord, Workspace, WorkspaceInfo,
 };
 use crate::crypto::Sealed;
 
@@ -175,6 +175,13 @@ pub(super) fn user_from_row(row: &impl StoreRow) -> StoreResult<User> {
     Ok(User {
         id: UserId(row.int("id")?),
         username: row.text("username")?,
+    })
+}
+
+pub(super) fn user_with_password_from_row(row: &impl StoreRow) -> StoreResult<UserWithPassword> {
+    Ok(UserWithPassword {
+        user: user_from_row(row)?,
+        password_hash: row.text("password_hash")?,
     })
 }
 

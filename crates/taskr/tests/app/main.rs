@@ -15,6 +15,7 @@ mod instances;
 mod limits;
 mod ops;
 mod properties;
+mod proxy;
 mod security;
 mod startup;
 mod sync;

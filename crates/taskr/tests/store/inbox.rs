@@ -60,9 +60,22 @@ async fn a_delivery_is_stored_once_per_idempotency_key(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(inserted, vec![false, true, true]);
+    // A key twice in one batch: the first delivery carrying it is stored, the second is a
+    // repeat; rows keep the batch's order.
+    let inserted = store
+        .inbox_insert_many(&[
+            delivery("d", ws, 13),
+            delivery("d", ws, 14),
+            delivery("b", ws, 14),
+            delivery("e", ws, 15),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(inserted, vec![true, false, false, true]);
     let claimed = store.inbox_claim(A, 100, LEASE, 10).await.unwrap();
     let keys: Vec<_> = claimed.iter().map(|r| r.idempotency_key.as_str()).collect();
-    assert_eq!(keys, vec!["a", "b", "c"]);
+    assert_eq!(keys, vec!["a", "b", "c", "d", "e"]);
+    assert_eq!(claimed[3].received_ms, 13);
     assert_eq!(claimed[0].body, b"{\"key\":\"a\"}");
     assert_eq!(claimed[0].received_ms, 10);
     assert_eq!(claimed[0].workspace_id, ws);

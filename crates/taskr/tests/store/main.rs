@@ -31,4 +31,5 @@ mod keys;
 mod leases;
 mod limits;
 mod links;
+mod placeholders;
 mod startup;

@@ -1,12 +1,17 @@
-//! The per-workspace cache of tasks and members in PostgreSQL.
+//! The per-workspace cache of tasks and members in PostgreSQL: the shared statements and sync
+//! diff of `store::cache_sql`, list writes through `UNNEST`, and a row lock per full sync.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::PostgresStore;
+use crate::store::cache_sql::{
+    plan_sync, CACHED_TASKS, DELETE_MEMBERS, DELETE_TASK, DELETE_TASK_ASSIGNEES, MARK_SYNCED,
+    TASK_COUNT, TASK_DATA, UPSERT_TASK,
+};
 use crate::store::rows::{from_json, to_json};
 use crate::store::{
     CacheDiff, CacheStore, StoreResult, TaskFilter, TaskList, TaskQuery, WorkspaceId,
@@ -19,21 +24,15 @@ pub(super) async fn upsert_task(
     task: &attio::Task,
 ) -> StoreResult<()> {
     let task_id = task.id.task_id.to_string();
-    sqlx::query(
-        "INSERT INTO tasks (workspace_id, task_id, is_completed, created_at, data)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (workspace_id, task_id) DO UPDATE SET
-            is_completed = excluded.is_completed, created_at = excluded.created_at,
-            data = excluded.data",
-    )
-    .bind(workspace)
-    .bind(&task_id)
-    .bind(task.is_completed)
-    .bind(&task.created_at)
-    .bind(to_json(task)?)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("DELETE FROM task_assignees WHERE workspace_id = $1 AND task_id = $2")
+    sqlx::query(UPSERT_TASK)
+        .bind(workspace)
+        .bind(&task_id)
+        .bind(task.is_completed)
+        .bind(&task.created_at)
+        .bind(to_json(task)?)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(DELETE_TASK_ASSIGNEES)
         .bind(workspace)
         .bind(&task_id)
         .execute(&mut *conn)
@@ -64,7 +63,7 @@ pub(super) async fn delete_task(
     workspace: &str,
     task: Uuid,
 ) -> StoreResult<()> {
-    sqlx::query("DELETE FROM tasks WHERE workspace_id = $1 AND task_id = $2")
+    sqlx::query(DELETE_TASK)
         .bind(workspace)
         .bind(task.to_string())
         .execute(&mut *conn)
@@ -77,7 +76,7 @@ pub(super) async fn replace_members(
     workspace: &str,
     members: &[attio::WorkspaceMember],
 ) -> StoreResult<()> {
-    sqlx::query("DELETE FROM members WHERE workspace_id = $1")
+    sqlx::query(DELETE_MEMBERS)
         .bind(workspace)
         .execute(&mut *conn)
         .await?;
@@ -121,49 +120,28 @@ impl CacheStore for PostgresStore {
             .execute(&mut *tx)
             .await?;
         replace_members(&mut tx, &ws, members).await?;
-        let existing: HashMap<String, String> = sqlx::query_as::<_, (String, String)>(
-            "SELECT task_id, data FROM tasks WHERE workspace_id = $1",
-        )
-        .bind(&ws)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
-        let mut diff = CacheDiff::default();
-        let mut seen = HashSet::new();
-        for task in tasks {
-            let id = task.id.task_id.to_string();
-            let data = to_json(task)?;
-            match existing.get(&id) {
-                Some(old) if *old == data => {}
-                Some(_) => {
-                    diff.changed += 1;
-                    upsert_task(&mut tx, &ws, task).await?;
-                }
-                None => {
-                    diff.added += 1;
-                    upsert_task(&mut tx, &ws, task).await?;
-                }
-            }
-            seen.insert(id);
-        }
-        let gone: Vec<String> = existing
-            .into_keys()
-            .filter(|id| !seen.contains(id))
+        let existing: HashMap<String, String> = sqlx::query_as::<_, (String, String)>(CACHED_TASKS)
+            .bind(&ws)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
             .collect();
-        diff.removed = gone.len() as u64;
+        let plan = plan_sync(existing, tasks)?;
+        for task in plan.upserts {
+            upsert_task(&mut tx, &ws, task).await?;
+        }
         sqlx::query("DELETE FROM tasks WHERE workspace_id = $1 AND task_id = ANY($2)")
             .bind(&ws)
-            .bind(&gone)
+            .bind(&plan.gone)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE workspaces SET last_synced_at = $1, sync_error = NULL WHERE id = $2")
+        sqlx::query(MARK_SYNCED)
             .bind(now)
             .bind(&ws)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(diff)
+        Ok(plan.diff)
     }
 
     #[tracing::instrument(skip_all, fields(%workspace))]
@@ -227,7 +205,7 @@ impl CacheStore for PostgresStore {
     }
 
     async fn task_count(&self, workspace: WorkspaceId) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE workspace_id = $1")
+        let count: i64 = sqlx::query_scalar(TASK_COUNT)
             .bind(workspace.to_string())
             .fetch_one(&self.pool)
             .await?;
@@ -235,12 +213,11 @@ impl CacheStore for PostgresStore {
     }
 
     async fn task(&self, workspace: WorkspaceId, task: Uuid) -> StoreResult<Option<attio::Task>> {
-        let row: Option<String> =
-            sqlx::query_scalar("SELECT data FROM tasks WHERE workspace_id = $1 AND task_id = $2")
-                .bind(workspace.to_string())
-                .bind(task.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<String> = sqlx::query_scalar(TASK_DATA)
+            .bind(workspace.to_string())
+            .bind(task.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_deref().map(from_json).transpose()
     }
 }

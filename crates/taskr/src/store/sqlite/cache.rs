@@ -1,4 +1,5 @@
-//! The per-workspace cache of tasks and members in SQLite.
+//! The per-workspace cache of tasks and members in SQLite: the shared statements and sync
+//! diff of `store::cache_sql`, and the writes SQLite does row by row.
 
 use std::collections::HashMap;
 
@@ -7,6 +8,10 @@ use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 use super::{from_json, to_json, SqliteStore};
+use crate::store::cache_sql::{
+    plan_sync, CACHED_TASKS, DELETE_MEMBERS, DELETE_TASK, DELETE_TASK_ASSIGNEES, MARK_SYNCED,
+    TASK_COUNT, TASK_DATA, UPSERT_TASK,
+};
 use crate::store::{
     CacheDiff, CacheStore, StoreResult, TaskFilter, TaskList, TaskQuery, WorkspaceId,
 };
@@ -18,21 +23,15 @@ pub(super) async fn upsert_task(
     task: &attio::Task,
 ) -> StoreResult<()> {
     let task_id = task.id.task_id.to_string();
-    sqlx::query(
-        "INSERT INTO tasks (workspace_id, task_id, is_completed, created_at, data)
-         VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (workspace_id, task_id) DO UPDATE SET
-            is_completed = excluded.is_completed, created_at = excluded.created_at,
-            data = excluded.data",
-    )
-    .bind(workspace)
-    .bind(&task_id)
-    .bind(task.is_completed)
-    .bind(&task.created_at)
-    .bind(to_json(task)?)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("DELETE FROM task_assignees WHERE workspace_id = ? AND task_id = ?")
+    sqlx::query(UPSERT_TASK)
+        .bind(workspace)
+        .bind(&task_id)
+        .bind(task.is_completed)
+        .bind(&task.created_at)
+        .bind(to_json(task)?)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(DELETE_TASK_ASSIGNEES)
         .bind(workspace)
         .bind(&task_id)
         .execute(&mut *conn)
@@ -56,7 +55,7 @@ pub(super) async fn delete_task(
     workspace: &str,
     task: Uuid,
 ) -> StoreResult<()> {
-    sqlx::query("DELETE FROM tasks WHERE workspace_id = ? AND task_id = ?")
+    sqlx::query(DELETE_TASK)
         .bind(workspace)
         .bind(task.to_string())
         .execute(&mut *conn)
@@ -69,7 +68,7 @@ pub(super) async fn replace_members(
     workspace: &str,
     members: &[attio::WorkspaceMember],
 ) -> StoreResult<()> {
-    sqlx::query("DELETE FROM members WHERE workspace_id = ?")
+    sqlx::query(DELETE_MEMBERS)
         .bind(workspace)
         .execute(&mut *conn)
         .await?;
@@ -97,47 +96,30 @@ impl CacheStore for SqliteStore {
         let ws = workspace.to_string();
         let mut tx = self.pool.begin().await?;
         replace_members(&mut tx, &ws, members).await?;
-        let existing: HashMap<String, String> = sqlx::query_as::<_, (String, String)>(
-            "SELECT task_id, data FROM tasks WHERE workspace_id = ?",
-        )
-        .bind(&ws)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
-        let mut diff = CacheDiff::default();
-        let mut seen = std::collections::HashSet::new();
-        for task in tasks {
-            let id = task.id.task_id.to_string();
-            let data = to_json(task)?;
-            match existing.get(&id) {
-                Some(old) if *old == data => {}
-                Some(_) => {
-                    diff.changed += 1;
-                    upsert_task(&mut tx, &ws, task).await?;
-                }
-                None => {
-                    diff.added += 1;
-                    upsert_task(&mut tx, &ws, task).await?;
-                }
-            }
-            seen.insert(id);
+        let existing: HashMap<String, String> = sqlx::query_as::<_, (String, String)>(CACHED_TASKS)
+            .bind(&ws)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+        let plan = plan_sync(existing, tasks)?;
+        for task in plan.upserts {
+            upsert_task(&mut tx, &ws, task).await?;
         }
-        for id in existing.keys().filter(|id| !seen.contains(*id)) {
-            diff.removed += 1;
-            sqlx::query("DELETE FROM tasks WHERE workspace_id = ? AND task_id = ?")
+        for id in &plan.gone {
+            sqlx::query(DELETE_TASK)
                 .bind(&ws)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("UPDATE workspaces SET last_synced_at = ?, sync_error = NULL WHERE id = ?")
+        sqlx::query(MARK_SYNCED)
             .bind(now)
             .bind(&ws)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(diff)
+        Ok(plan.diff)
     }
 
     #[tracing::instrument(skip_all, fields(%workspace))]
@@ -197,7 +179,7 @@ impl CacheStore for SqliteStore {
     }
 
     async fn task_count(&self, workspace: WorkspaceId) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE workspace_id = ?")
+        let count: i64 = sqlx::query_scalar(TASK_COUNT)
             .bind(workspace.to_string())
             .fetch_one(&self.pool)
             .await?;
@@ -205,12 +187,11 @@ impl CacheStore for SqliteStore {
     }
 
     async fn task(&self, workspace: WorkspaceId, task: Uuid) -> StoreResult<Option<attio::Task>> {
-        let row: Option<String> =
-            sqlx::query_scalar("SELECT data FROM tasks WHERE workspace_id = ? AND task_id = ?")
-                .bind(workspace.to_string())
-                .bind(task.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<String> = sqlx::query_scalar(TASK_DATA)
+            .bind(workspace.to_string())
+            .bind(task.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_deref().map(from_json).transpose()
     }
 }

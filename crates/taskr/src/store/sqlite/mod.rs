@@ -15,7 +15,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::rows::{from_json, link_from_row, parse_workspace, to_json};
+use super::rows::{from_json, parse_workspace, to_json};
 use super::DatabaseUrl;
 
 #[derive(Clone)]
