@@ -98,9 +98,9 @@ impl InboxStore for PostgresStore {
                 SELECT workspace_id FROM inbox i
                 WHERE status = 'pending' AND next_attempt_ms <= $3
                   AND (lease_until_ms IS NULL OR lease_until_ms <= $3)
-                  AND NOT EXISTS (SELECT 1 FROM inbox l
-                                  WHERE l.workspace_id = i.workspace_id
-                                    AND l.status = 'pending' AND l.lease_until_ms > $3)
+                  AND i.workspace_id NOT IN (SELECT workspace_id FROM inbox
+                                                 WHERE status = 'pending'
+                                                   AND lease_until_ms > $3)
                 GROUP BY workspace_id ORDER BY MIN(id) LIMIT $4)
              INSERT INTO leases (name, holder, until_ms)
              SELECT $5::TEXT || workspace_id, $1, $2 FROM candidates ORDER BY 1
@@ -130,10 +130,9 @@ impl InboxStore for PostgresStore {
                           WHERE workspace_id = ANY($3) AND status = 'pending'
                             AND next_attempt_ms <= $4
                             AND (lease_until_ms IS NULL OR lease_until_ms <= $4)
-                            AND NOT EXISTS (SELECT 1 FROM inbox l
-                                            WHERE l.workspace_id = i.workspace_id
-                                              AND l.status = 'pending'
-                                              AND l.lease_until_ms > $4)
+                            AND i.workspace_id NOT IN (SELECT workspace_id FROM inbox
+                                                      WHERE status = 'pending'
+                                                        AND lease_until_ms > $4)
                           ORDER BY id LIMIT $5
                           FOR UPDATE SKIP LOCKED)
              RETURNING id, idempotency_key, workspace_id, body, received_ms, attempts",
@@ -149,9 +148,9 @@ impl InboxStore for PostgresStore {
         sqlx::query(
             "DELETE FROM leases
              WHERE holder = $1 AND name = ANY(SELECT $2::TEXT || w FROM unnest($3::TEXT[]) AS w)
-               AND NOT EXISTS (SELECT 1 FROM inbox
-                               WHERE workspace_id = substr(leases.name, $4)
-                                 AND status = 'pending' AND lease_until_ms > $5)",
+               AND substr(leases.name, $4) NOT IN (SELECT workspace_id FROM inbox
+                                                     WHERE status = 'pending'
+                                                       AND lease_until_ms > $5)",
         )
         .bind(holder)
         .bind(INBOX_LEASE_PREFIX)

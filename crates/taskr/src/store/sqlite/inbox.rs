@@ -73,9 +73,9 @@ impl InboxStore for SqliteStore {
                 SELECT workspace_id, MIN(id) AS first FROM inbox i
                 WHERE status = 'pending' AND next_attempt_ms <= ?3
                   AND (lease_until_ms IS NULL OR lease_until_ms <= ?3)
-                  AND NOT EXISTS (SELECT 1 FROM inbox l
-                                  WHERE l.workspace_id = i.workspace_id
-                                    AND l.status = 'pending' AND l.lease_until_ms > ?3)
+                  AND i.workspace_id NOT IN (SELECT workspace_id FROM inbox
+                                                 WHERE status = 'pending'
+                                                   AND lease_until_ms > ?3)
                 GROUP BY workspace_id ORDER BY first LIMIT ?4)
              WHERE true
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
@@ -103,10 +103,9 @@ impl InboxStore for SqliteStore {
                           WHERE workspace_id IN (SELECT value FROM json_each(?3))
                             AND status = 'pending' AND next_attempt_ms <= ?4
                             AND (lease_until_ms IS NULL OR lease_until_ms <= ?4)
-                            AND NOT EXISTS (SELECT 1 FROM inbox l
-                                            WHERE l.workspace_id = i.workspace_id
-                                              AND l.status = 'pending'
-                                              AND l.lease_until_ms > ?4)
+                            AND i.workspace_id NOT IN (SELECT workspace_id FROM inbox
+                                                      WHERE status = 'pending'
+                                                        AND lease_until_ms > ?4)
                           ORDER BY id LIMIT ?5)
              RETURNING id, idempotency_key, workspace_id, body, received_ms, attempts",
         )
@@ -120,9 +119,9 @@ impl InboxStore for SqliteStore {
         sqlx::query(
             "DELETE FROM leases
              WHERE holder = ?1 AND name IN (SELECT ?2 || value FROM json_each(?3))
-               AND NOT EXISTS (SELECT 1 FROM inbox
-                               WHERE workspace_id = substr(leases.name, ?4)
-                                 AND status = 'pending' AND lease_until_ms > ?5)",
+               AND substr(leases.name, ?4) NOT IN (SELECT workspace_id FROM inbox
+                                                     WHERE status = 'pending'
+                                                       AND lease_until_ms > ?5)",
         )
         .bind(holder)
         .bind(INBOX_LEASE_PREFIX)
