@@ -88,6 +88,71 @@ async fn a_session_made_on_one_instance_works_on_another_until_it_logs_out_on_th
 }
 
 #[tokio::test]
+async fn an_attio_link_started_on_one_instance_completes_on_another() {
+    if skipped("an_attio_link_started_on_one_instance_completes_on_another") {
+        return;
+    }
+    let a = TestApp::spawn().await;
+    let b = a.spawn_peer_with(|_| {}).await;
+    let browser = a.user("gus").await;
+    // The flow starts on A (its state and PKCE verifier are stored there)...
+    let (html, _) = a.open_consent(&browser).await;
+    let callback = a.decide(&browser, &html, "approve", None).await;
+    // ...and Attio's redirect lands on B, as a proxy may send it.
+    let on_b = callback.replacen(&a.base, &b.base, 1);
+    assert_ne!(on_b, callback, "{callback}");
+    let response = browser.get(&on_b).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "callback on B");
+    let page = browser.get(b.url("/")).send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("Sync now"));
+    let page = browser.get(a.url("/")).send().await.unwrap();
+    assert!(
+        page.text().await.unwrap().contains("Sync now"),
+        "the link made on B is A's too"
+    );
+    // The state was used up on B: replaying the callback on A is refused.
+    let replay = browser.get(&callback).send().await.unwrap();
+    assert_ne!(replay.status(), StatusCode::SEE_OTHER, "a replayed state");
+}
+
+#[tokio::test]
+async fn a_connection_flow_started_on_one_instance_completes_on_another() {
+    if skipped("a_connection_flow_started_on_one_instance_completes_on_another") {
+        return;
+    }
+    let a = app_with(ProviderConfig::default()).await;
+    let b = a.spawn_peer_with(|_| {}).await;
+    let client = a.user("hal").await;
+    a.connect(&client).await;
+    // "Connect Sequencer" on A...
+    let response = a.get(&client, "/connections/sequencer/user/connect").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let consent = client.get(location(&response)).send().await.unwrap();
+    let html = consent.text().await.unwrap();
+    let provider_base = &a.provider.as_ref().unwrap().1;
+    let answer = client
+        .post(format!("{provider_base}/provider/authorize"))
+        .form(&[
+            (
+                "request_id",
+                form_value(&html, "request_id").unwrap().as_str(),
+            ),
+            ("decision", "approve"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    // ...and the provider's redirect lands on B.
+    let callback = location(&answer);
+    let on_b = callback.replacen(&a.base, &b.base, 1);
+    assert_ne!(on_b, callback, "{callback}");
+    let response = client.get(&on_b).send().await.unwrap();
+    assert_eq!(location(&response), "/connections");
+    let page = a.page(&client, "/connections").await;
+    assert!(page.contains("Connected</span> by you"), "{page}");
+}
+
+#[tokio::test]
 async fn a_connection_disconnected_on_one_instance_is_required_at_once_on_another() {
     if skipped("a_connection_disconnected_on_one_instance_is_required_at_once_on_another") {
         return;
