@@ -10,6 +10,7 @@ mod cache_sql;
 mod connection_types;
 mod database_url;
 mod ids;
+mod leases_sql;
 mod links_sql;
 mod ops_sql;
 mod postgres;
