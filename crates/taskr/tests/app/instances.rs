@@ -222,6 +222,34 @@ async fn leased_to(app: &TestApp, holder: &str) -> i64 {
     .await
 }
 
+/// Puts A (its worker driven by hand) in the middle of a batch: every earlier delivery applied,
+/// Attio's task reads slowed to `latency_ms`, a new task `content` delivered, and A's worker
+/// holding its claim while it reads. Returns that batch and A's lease holder id.
+async fn mid_batch(
+    a: &TestApp,
+    latency_ms: u64,
+    content: &str,
+) -> (tokio::task::JoinHandle<usize>, String) {
+    a.settle().await;
+    taskr::sync::worker::drain(&a.state.sync).await.unwrap();
+    a.add_fault(json!({"path_prefix": "/v2/tasks", "latency_ms": latency_ms}))
+        .await;
+    a.sandbox.sandbox.create_task_as_member(content);
+    a.settle().await;
+    let busy = {
+        let state = a.state.clone();
+        tokio::spawn(async move { taskr::sync::worker::process_due(&state.sync).await.unwrap() })
+    };
+    let holder = a.state.sync.leases.holder().to_owned();
+    wait_until(
+        "A to claim the delivery",
+        Duration::from_secs(5),
+        || async { leased_to(a, &holder).await > 0 },
+    )
+    .await;
+    (busy, holder)
+}
+
 #[tokio::test]
 async fn two_instances_never_apply_one_workspaces_deliveries_at_once() {
     if skipped("two_instances_never_apply_one_workspaces_deliveries_at_once") {
@@ -236,24 +264,8 @@ async fn two_instances_never_apply_one_workspaces_deliveries_at_once() {
     let b = a.spawn_peer_with(|s| s.run_worker = false).await;
     let browser = a.user("eve").await;
     a.connect(&browser).await;
-    a.settle().await;
-    taskr::sync::worker::drain(&a.state.sync).await.unwrap();
     // Attio reads slowly: A's batch takes seconds, and the next change arrives meanwhile.
-    a.add_fault(json!({"path_prefix": "/v2/tasks", "latency_ms": 1500}))
-        .await;
-    a.sandbox.sandbox.create_task_as_member("Read by A");
-    a.settle().await;
-    let busy = {
-        let state = a.state.clone();
-        tokio::spawn(async move { taskr::sync::worker::process_due(&state.sync).await.unwrap() })
-    };
-    let holder = a.state.sync.leases.holder().to_owned();
-    wait_until(
-        "A to claim the delivery",
-        Duration::from_secs(5),
-        || async { leased_to(&a, &holder).await > 0 },
-    )
-    .await;
+    let (busy, holder) = mid_batch(&a, 1500, "Read by A").await;
     a.sandbox
         .sandbox
         .create_task_as_member("Arrives while A reads");
@@ -381,24 +393,8 @@ async fn an_instance_keeps_a_workspace_while_its_batch_outlasts_the_lease() {
     let b = a.spawn_peer_with(|s| s.run_worker = false).await;
     let browser = a.user("gus").await;
     a.connect(&browser).await;
-    a.settle().await;
-    taskr::sync::worker::drain(&a.state.sync).await.unwrap();
     // A's reads take 2.5 times the lease.
-    a.add_fault(json!({"path_prefix": "/v2/tasks", "latency_ms": 2500}))
-        .await;
-    a.sandbox.sandbox.create_task_as_member("Slow to read");
-    a.settle().await;
-    let busy = {
-        let state = a.state.clone();
-        tokio::spawn(async move { taskr::sync::worker::process_due(&state.sync).await.unwrap() })
-    };
-    let holder = a.state.sync.leases.holder().to_owned();
-    wait_until(
-        "A to claim the delivery",
-        Duration::from_secs(5),
-        || async { leased_to(&a, &holder).await > 0 },
-    )
-    .await;
+    let (busy, holder) = mid_batch(&a, 2500, "Slow to read").await;
     let claimed_at = taskr::now_ms();
     wait_until(
         "the lease A took to have run out, had A not renewed it",
