@@ -394,7 +394,7 @@ async fn an_instance_keeps_a_workspace_while_its_batch_outlasts_the_lease() {
     let browser = a.user("gus").await;
     a.connect(&browser).await;
     // A's reads take 2.5 times the lease.
-    let (busy, holder) = mid_batch(&a, 2500, "Slow to read").await;
+    let (busy, _) = mid_batch(&a, 2500, "Slow to read").await;
     let claimed_at = taskr::now_ms();
     wait_until(
         "the lease A took to have run out, had A not renewed it",
