@@ -37,9 +37,9 @@ pub(super) const PURGE_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <
 
 pub(super) const PURGE_OAUTH_STATES: &str = "DELETE FROM oauth_states WHERE expires_at <= $1";
 
-/// Writes `impl AccountStore for $store` (a store with a `pool` field) over the statements
-/// above. What the backends do differently they pass in or write as inherent methods of
-/// `$store`, called from here:
+/// Writes `impl AccountStore for $store` (a store with a `pool` field for reads and a
+/// `writer()` for writes) over the statements above. What the backends do differently they
+/// pass in or write as inherent methods of `$store`, called from here:
 /// - `$is_username_key_violation(&dyn DatabaseError) -> bool`: whether a unique violation on
 ///   insert is the username key's (rather than the skeleton's); each backend names its
 ///   constraints its own way;
@@ -71,7 +71,7 @@ macro_rules! impl_account_store {
                         .bind(username_skeleton)
                         .bind(password_hash)
                         .bind(now)
-                        .fetch_one(&self.pool)
+                        .fetch_one(self.writer())
                         .await;
                     match result {
                         Ok(id) => Ok(User {
@@ -111,7 +111,7 @@ macro_rules! impl_account_store {
                         .bind(key)
                         .bind(skeleton)
                         .bind(user.0)
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await;
                     match result {
                         Ok(_) => Ok(true),
@@ -148,7 +148,7 @@ macro_rules! impl_account_store {
                         .bind(user.0)
                         .bind(now)
                         .bind(expires_at)
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                     Ok(())
                 }
@@ -169,7 +169,7 @@ macro_rules! impl_account_store {
                 async fn delete_session(&self, id_hash: &[u8]) -> StoreResult<()> {
                     sqlx::query(DELETE_SESSION)
                         .bind(id_hash)
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                     Ok(())
                 }
@@ -180,7 +180,7 @@ macro_rules! impl_account_store {
                         .bind(&state.session_hash)
                         .bind(state.user_id.0)
                         .bind(state.expires_at)
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                     Ok(())
                 }
@@ -191,7 +191,7 @@ macro_rules! impl_account_store {
                 ) -> StoreResult<Option<OAuthState>> {
                     let row = sqlx::query(TAKE_OAUTH_STATE)
                         .bind(state_hash)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.writer())
                         .await?;
                     row.as_ref().map(oauth_state_from_row).transpose()
                 }
@@ -199,11 +199,11 @@ macro_rules! impl_account_store {
                 async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
                     let sessions = sqlx::query(PURGE_SESSIONS)
                         .bind(now)
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                     let states = sqlx::query(PURGE_OAUTH_STATES)
                         .bind(now)
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                     Ok(sessions.rows_affected() + states.rows_affected())
                 }

@@ -3,7 +3,8 @@
 //! PostgreSQL two instances racing for a lease are ordered by the row lock of the upsert, not by
 //! a read; SQLite serves one instance and serialises writers with its database lock.
 
-/// Writes `impl LeaseStore for $store` (a store with a `pool` field).
+/// Writes `impl LeaseStore for $store` (a store with a `pool` field for reads and a
+/// `writer()` for writes).
 macro_rules! impl_lease_store {
     ($store:ty) => {
         // In a block of its own, so that the imports below stay with the code that needs them.
@@ -35,7 +36,7 @@ macro_rules! impl_lease_store {
                         .bind(holder)
                         .bind(now_ms.saturating_add(ttl_ms))
                         .bind(now_ms)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.writer())
                         .await?;
                     Ok(won.is_some())
                 }
@@ -53,7 +54,7 @@ macro_rules! impl_lease_store {
                     .bind(now_ms.saturating_add(ttl_ms))
                     .bind(name)
                     .bind(holder)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                     Ok(done.rows_affected() == 1)
                 }
@@ -62,13 +63,13 @@ macro_rules! impl_lease_store {
                     let done = sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
                         .bind(name)
                         .bind(holder)
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                     Ok(done.rows_affected() == 1)
                 }
 
                 async fn lease_release_all(&self, holder: &str) -> StoreResult<u64> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer().begin().await?;
                     sqlx::query(
                         "UPDATE inbox SET lease_until_ms = NULL, lease_holder = NULL
                          WHERE lease_holder = $1 AND status = 'pending'",

@@ -68,9 +68,10 @@ pub(super) const SET_WEBHOOK_STATUS: &str =
 
 pub(super) const SET_WEBHOOK_NOTE: &str = "UPDATE workspaces SET webhook_note = $1 WHERE id = $2";
 
-/// Writes `impl LinkStore for $store` (a store with a `pool` of database `$db`) over the
-/// statements above. `record_upstream` is the one statement the backends word differently (SQLite's `IS NOT`,
-/// PostgreSQL's `IS DISTINCT FROM`); it binds the problem code, the time and the workspace.
+/// Writes `impl LinkStore for $store` (a store with a `pool` of database `$db` for reads and a
+/// `writer()` for writes) over the statements above. `record_upstream` is the one statement
+/// the backends word differently (SQLite's `IS NOT`, PostgreSQL's `IS DISTINCT FROM`); it binds
+/// the problem code, the time and the workspace.
 macro_rules! impl_link_store {
     ($store:ty, $db:ty, record_upstream: $record_upstream:expr) => {
         // In a block of its own, so that the imports below stay with the code that needs them.
@@ -110,7 +111,7 @@ macro_rules! impl_link_store {
                     workspace: &WorkspaceInfo,
                     link: &Link,
                 ) -> StoreResult<()> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer().begin().await?;
                     sqlx::query(UPSERT_WORKSPACE)
                         .bind(workspace.id.to_string())
                         .bind(&workspace.name)
@@ -148,14 +149,14 @@ macro_rules! impl_link_store {
                     sqlx::query(MARK_LINK_BROKEN)
                         .bind(reason)
                         .bind(user.0)
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                     Ok(())
                 }
 
                 #[tracing::instrument(skip_all, fields(user = %user))]
                 async fn delete_link(&self, user: UserId) -> StoreResult<Option<Link>> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer().begin().await?;
                     let row = sqlx::query(DELETE_LINK)
                         .bind(user.0)
                         .fetch_optional(&mut *tx)
@@ -187,7 +188,7 @@ macro_rules! impl_link_store {
                     sqlx::query(SET_SYNC_ERROR)
                         .bind(error)
                         .bind(workspace.to_string())
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                     Ok(())
                 }
@@ -205,7 +206,7 @@ macro_rules! impl_link_store {
                         .bind(problem.map(|p| p.code()))
                         .bind(now_ms)
                         .bind(workspace.to_string())
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                     Ok(done.rows_affected() > 0)
                 }
@@ -257,13 +258,13 @@ macro_rules! impl_link_store {
 
                 async fn insert_webhook(&self, webhook: &WebhookRecord) -> StoreResult<bool> {
                     let done = bind_webhook(INSERT_WEBHOOK_UNLESS_ONE, webhook)
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                     Ok(done.rows_affected() == 1)
                 }
 
                 async fn replace_webhook(&self, webhook: &WebhookRecord) -> StoreResult<()> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer().begin().await?;
                     sqlx::query(DELETE_WEBHOOK)
                         .bind(webhook.workspace_id.to_string())
                         .execute(&mut *tx)
@@ -285,7 +286,7 @@ macro_rules! impl_link_store {
                         .bind(status)
                         .bind(checked_at)
                         .bind(workspace.to_string())
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                     Ok(())
                 }
@@ -293,7 +294,7 @@ macro_rules! impl_link_store {
                 async fn delete_webhook(&self, workspace: WorkspaceId) -> StoreResult<()> {
                     sqlx::query(DELETE_WEBHOOK)
                         .bind(workspace.to_string())
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                     Ok(())
                 }
@@ -306,7 +307,7 @@ macro_rules! impl_link_store {
                     sqlx::query(SET_WEBHOOK_NOTE)
                         .bind(note)
                         .bind(workspace.to_string())
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                     Ok(())
                 }

@@ -1,9 +1,9 @@
 //! Readiness and gauges: what both backends compute the same way, written once.
 
-/// Writes `impl OpsStore for $store` (a store with a `pool` field). The backend passes the
-/// migrations compiled into the binary and the statement that lists the versions its database
-/// records as applied (`success` is an integer in SQLite's `_sqlx_migrations`, a boolean in
-/// PostgreSQL's).
+/// Writes `impl OpsStore for $store` (a store with a `pool` field and a `pool_usage_now`). The
+/// backend passes the migrations compiled into the binary and the statement that lists the
+/// versions its database records as applied (`success` is an integer in SQLite's
+/// `_sqlx_migrations`, a boolean in PostgreSQL's).
 macro_rules! impl_ops_store {
     ($store:ty, migrator: $migrator:expr, applied_migrations: $applied_migrations:expr) => {
         // In a block of its own, so that the imports below stay with the code that needs them.
@@ -40,12 +40,7 @@ macro_rules! impl_ops_store {
                 }
 
                 fn pool_usage(&self) -> PoolUsage {
-                    let size = self.pool.size();
-                    let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
-                    PoolUsage {
-                        size,
-                        in_use: size.saturating_sub(idle),
-                    }
+                    self.pool_usage_now()
                 }
             }
         };

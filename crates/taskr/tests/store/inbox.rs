@@ -13,6 +13,7 @@ use crate::fixtures::{delivery, linked, member, task, workspace_id};
 
 on_both_backends!(
     a_delivery_is_stored_once_per_idempotency_key,
+    batches_of_a_few_hundred_rows_are_stored_applied_and_put_back_whole,
     a_claim_leases_due_rows_until_the_lease_runs_out,
     concurrent_claims_never_take_the_same_row,
     released_leases_make_rows_due_at_once,
@@ -80,6 +81,114 @@ async fn a_delivery_is_stored_once_per_idempotency_key(store: Arc<dyn Store>) {
     assert_eq!(claimed[0].received_ms, 10);
     assert_eq!(claimed[0].workspace_id, ws);
     assert_eq!(claimed[0].attempts, 0);
+}
+
+/// SQLite writes a batch in several multi-row statements (up to 64 rows each); what a caller
+/// sees must not depend on where one statement ends and the next begins.
+async fn batches_of_a_few_hundred_rows_are_stored_applied_and_put_back_whole(
+    store: Arc<dyn Store>,
+) {
+    let (_, ws) = linked(store.as_ref(), "alice").await;
+    store
+        .inbox_insert(&delivery("seen-before", ws.id, 1))
+        .await
+        .unwrap();
+    // 200 deliveries: a key repeated across statement boundaries (0 and 70, 5 and 199), and
+    // one stored by an earlier batch.
+    let keys: Vec<String> = (0..200)
+        .map(|i| match i {
+            70 => "k0".to_owned(),
+            199 => "k5".to_owned(),
+            130 => "seen-before".to_owned(),
+            i => format!("k{i}"),
+        })
+        .collect();
+    let rows: Vec<_> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| delivery(key, ws.id, 10 + i as i64))
+        .collect();
+    let inserted = store.inbox_insert_many(&rows).await.unwrap();
+    let expected: Vec<bool> = (0..200).map(|i| ![70, 130, 199].contains(&i)).collect();
+    assert_eq!(inserted, expected);
+
+    let claimed = store.inbox_claim(A, 1_000, LEASE, 500).await.unwrap();
+    assert_eq!(claimed.len(), 198, "197 new rows and the one stored before");
+    let stored: Vec<&str> = claimed[1..]
+        .iter()
+        .map(|r| r.idempotency_key.as_str())
+        .collect();
+    let first_seen: Vec<&str> = keys
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| expected[*i])
+        .map(|(_, k)| k.as_str())
+        .collect();
+    assert_eq!(stored, first_seen, "rows keep the batch's order");
+    assert_eq!(
+        claimed[71].received_ms,
+        10 + 71,
+        "the first delivery of a key is kept"
+    );
+
+    // Apply 150 rows (with 300 feed entries) and put the other 48 back.
+    let (done, back) = claimed.split_at(150);
+    let batch = AppliedBatch {
+        workspace_id: ws.id,
+        activities: done
+            .iter()
+            .flat_map(|r| {
+                [
+                    activity(r.id, 0, "note.created", None),
+                    activity(r.id, 1, "note.deleted", None),
+                ]
+            })
+            .collect(),
+        done: done.iter().map(|r| r.id).collect(),
+        ..Default::default()
+    };
+    assert_eq!(
+        store.inbox_apply(A, &batch, 2_000).await.unwrap(),
+        ClaimWrite::Written
+    );
+    let back_ids: Vec<i64> = back.iter().map(|r| r.id).collect();
+    assert_eq!(
+        store
+            .inbox_retry(A, ws.id, &back_ids, 9_000, "later")
+            .await
+            .unwrap(),
+        ClaimWrite::Written
+    );
+    let backlog = store.inbox_backlog(ws.id).await.unwrap();
+    assert_eq!((backlog.waiting, backlog.failing), (48, 48));
+    let feed = store
+        .activity(
+            ws.id,
+            &ActivityQuery {
+                event_type: None,
+                limit: 500,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(feed.total, 300);
+    // Newest first: the last row's second event, then its first.
+    assert_eq!(
+        (
+            feed.entries[0].event_type.as_str(),
+            feed.entries[1].event_type.as_str()
+        ),
+        ("note.deleted", "note.created")
+    );
+    assert!(feed.entries[0].id > feed.entries[1].id);
+    let again = store.inbox_claim(A, 9_000, LEASE, 500).await.unwrap();
+    let again_ids: Vec<i64> = again.iter().map(|r| r.id).collect();
+    assert_eq!(
+        again_ids, back_ids,
+        "exactly the rows put back come due again"
+    );
+    assert!(again.iter().all(|r| r.attempts == 1));
 }
 
 async fn a_claim_leases_due_rows_until_the_lease_runs_out(store: Arc<dyn Store>) {

@@ -56,4 +56,19 @@ impl PostgresStore {
             .context("running database migrations")?;
         Ok(Self { pool })
     }
+
+    /// Where writes go: the same pool as reads (PostgreSQL has row locks, not one writer).
+    pub(super) fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The pool's connections, for the gauges.
+    pub(super) fn pool_usage_now(&self) -> crate::store::PoolUsage {
+        let size = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        crate::store::PoolUsage {
+            size,
+            in_use: size.saturating_sub(idle),
+        }
+    }
 }

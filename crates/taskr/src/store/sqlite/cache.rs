@@ -94,7 +94,7 @@ impl CacheStore for SqliteStore {
         now: i64,
     ) -> StoreResult<CacheDiff> {
         let ws = workspace.to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer().begin().await?;
         replace_members(&mut tx, &ws, members).await?;
         let existing: HashMap<String, String> = sqlx::query_as::<_, (String, String)>(CACHED_TASKS)
             .bind(&ws)

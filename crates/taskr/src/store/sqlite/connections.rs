@@ -77,7 +77,7 @@ impl ConnectionStore for SqliteStore {
         .bind(r.created_by.0)
         .bind(r.created_at)
         .bind(r.updated_at)
-        .fetch_one(&self.pool)
+        .fetch_one(self.writer())
         .await?;
         connection_from_row(&row)
     }
@@ -107,7 +107,7 @@ impl ConnectionStore for SqliteStore {
         .bind(now)
         .bind(id)
         .bind(expected_version)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -121,7 +121,7 @@ impl ConnectionStore for SqliteStore {
         .bind(reason)
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -138,7 +138,7 @@ impl ConnectionStore for SqliteStore {
         .bind(provider.as_str())
         .bind(owner.kind.as_str())
         .bind(&owner.id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.writer())
         .await?;
         row.as_ref().map(connection_from_row).transpose()
     }
@@ -159,7 +159,7 @@ impl ConnectionStore for SqliteStore {
         .bind(&f.verifier.bytes)
         .bind(&f.return_to)
         .bind(f.expires_at)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -167,7 +167,7 @@ impl ConnectionStore for SqliteStore {
     async fn take_connection_flow(&self, state_hash: &[u8]) -> StoreResult<Option<ConnectionFlow>> {
         let row = sqlx::query("DELETE FROM connection_flows WHERE state_hash = ? RETURNING *")
             .bind(state_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.writer())
             .await?;
         row.as_ref().map(flow_from_row).transpose()
     }
@@ -309,7 +309,7 @@ impl KeyStore for SqliteStore {
         let done = query
             .bind(&old.key_id)
             .bind(&old.bytes)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected() == 1)
     }

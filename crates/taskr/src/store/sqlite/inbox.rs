@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::cache::{delete_task, replace_members, upsert_task};
+use super::chunked::{json_ids, ChunkedValues};
 use super::{from_json, parse_workspace, SqliteStore};
 use crate::store::{
     inbox_lease, Activity, ActivityPage, ActivityQuery, AppliedBatch, Backlog, ClaimWrite,
@@ -27,29 +28,57 @@ async fn claim_is_ours(
     Ok(touched.rows_affected() == 1)
 }
 
+/// The group commit's insert: a delivery whose key is already stored is skipped, and only the
+/// keys stored are returned.
+static INSERT_DELIVERIES: ChunkedValues = ChunkedValues::new(
+    "INSERT INTO inbox (idempotency_key, webhook_id, workspace_id, body, received_ms,
+                        next_attempt_ms)",
+    "(?, ?, ?, ?, ?, ?)",
+    "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key",
+);
+
+static INSERT_ACTIVITIES: ChunkedValues = ChunkedValues::new(
+    "INSERT OR IGNORE INTO activity (workspace_id, inbox_id, event_index, event_type,
+        actor_type, actor_id, subject_kind, subject_id, occurred_ms)",
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "",
+);
+
 #[async_trait]
 impl InboxStore for SqliteStore {
     async fn inbox_insert_many(&self, deliveries: &[NewDelivery]) -> StoreResult<Vec<bool>> {
-        let mut tx = self.pool.begin().await?;
-        let mut inserted = Vec::with_capacity(deliveries.len());
-        for delivery in deliveries {
-            let done = sqlx::query(
-                "INSERT INTO inbox (idempotency_key, webhook_id, workspace_id, body, received_ms,
-                                    next_attempt_ms)
-                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
-            )
-            .bind(&delivery.idempotency_key)
-            .bind(delivery.webhook_id.to_string())
-            .bind(delivery.workspace_id.to_string())
-            .bind(&delivery.body)
-            .bind(delivery.received_ms)
-            .bind(delivery.received_ms)
-            .execute(&mut *tx)
-            .await?;
-            inserted.push(done.rows_affected() == 1);
+        if deliveries.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A few multi-row statements instead of one statement a row: every statement is a
+        // round trip to the connection's worker thread, and the batch holds the write lock
+        // for all of them.
+        let mut tx = self.writer().begin().await?;
+        let mut stored = std::collections::HashSet::with_capacity(deliveries.len());
+        let mut rest = deliveries;
+        while !rest.is_empty() {
+            let (size, sql) = INSERT_DELIVERIES.next(rest.len());
+            let (chunk, after) = rest.split_at(size);
+            let mut query = sqlx::query_scalar::<_, String>(sql);
+            for delivery in chunk {
+                query = query
+                    .bind(&delivery.idempotency_key)
+                    .bind(delivery.webhook_id.to_string())
+                    .bind(delivery.workspace_id.to_string())
+                    .bind(&delivery.body)
+                    .bind(delivery.received_ms)
+                    .bind(delivery.received_ms);
+            }
+            stored.extend(query.fetch_all(&mut *tx).await?);
+            rest = after;
         }
         tx.commit().await?;
-        Ok(inserted)
+        // A key seen twice in one batch is stored once: the first delivery carrying it is the
+        // one inserted (rows go in in order), the others are repeats.
+        Ok(deliveries
+            .iter()
+            .map(|d| stored.remove(&d.idempotency_key))
+            .collect())
     }
 
     #[tracing::instrument(skip_all, fields(limit))]
@@ -66,7 +95,7 @@ impl InboxStore for SqliteStore {
         // rows, give back the leases that brought no rows. The same steps as PostgreSQL's.
         let until = now_ms.saturating_add(lease_ms);
         let prefix_len = i64::try_from(INBOX_LEASE_PREFIX.len() + 1).unwrap_or(i64::MAX);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer().begin().await?;
         let won: Vec<String> = sqlx::query_scalar(
             "INSERT INTO leases (name, holder, until_ms)
              SELECT ?5 || workspace_id, ?1, ?2 FROM (
@@ -156,7 +185,7 @@ impl InboxStore for SqliteStore {
         lease_ms: i64,
     ) -> StoreResult<bool> {
         let until = now_ms.saturating_add(lease_ms);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer().begin().await?;
         let renewed = sqlx::query("UPDATE leases SET until_ms = ? WHERE name = ? AND holder = ?")
             .bind(until)
             .bind(inbox_lease(workspace))
@@ -194,7 +223,7 @@ impl InboxStore for SqliteStore {
     }
 
     async fn inbox_release_leases(&self) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer().begin().await?;
         let done = sqlx::query(
             "UPDATE inbox SET lease_until_ms = NULL, lease_holder = NULL
              WHERE status = 'pending' AND lease_until_ms IS NOT NULL",
@@ -214,7 +243,7 @@ impl InboxStore for SqliteStore {
         now_ms: i64,
     ) -> StoreResult<ClaimWrite> {
         let ws = batch.workspace_id.to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer().begin().await?;
         if !claim_is_ours(&mut tx, holder, batch.workspace_id).await? {
             return Ok(ClaimWrite::LeaseLost);
         }
@@ -235,33 +264,35 @@ impl InboxStore for SqliteStore {
             for task in &batch.deletions {
                 delete_task(&mut tx, &ws, *task).await?;
             }
-            for a in &batch.activities {
-                sqlx::query(
-                    "INSERT OR IGNORE INTO activity (workspace_id, inbox_id, event_index, event_type,
-                        actor_type, actor_id, subject_kind, subject_id, occurred_ms)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(&ws)
-                .bind(a.inbox_id)
-                .bind(a.event_index)
-                .bind(&a.event_type)
-                .bind(&a.actor_type)
-                .bind(&a.actor_id)
-                .bind(&a.subject_kind)
-                .bind(&a.subject_id)
-                .bind(a.occurred_ms)
-                .execute(&mut *tx)
-                .await?;
+            let mut rest = batch.activities.as_slice();
+            while !rest.is_empty() {
+                let (size, sql) = INSERT_ACTIVITIES.next(rest.len());
+                let (chunk, after) = rest.split_at(size);
+                let mut query = sqlx::query(sql);
+                for a in chunk {
+                    query = query
+                        .bind(&ws)
+                        .bind(a.inbox_id)
+                        .bind(a.event_index)
+                        .bind(&a.event_type)
+                        .bind(&a.actor_type)
+                        .bind(&a.actor_id)
+                        .bind(&a.subject_kind)
+                        .bind(&a.subject_id)
+                        .bind(a.occurred_ms);
+                }
+                query.execute(&mut *tx).await?;
+                rest = after;
             }
         }
-        for id in &batch.done {
+        if !batch.done.is_empty() {
             sqlx::query(
                 "UPDATE inbox SET status = 'done', processed_ms = ?, lease_until_ms = NULL,
                     lease_holder = NULL, attempts = attempts + 1, last_error = NULL
-                 WHERE id = ? AND status = 'pending'",
+                 WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending'",
             )
             .bind(now_ms)
-            .bind(id)
+            .bind(json_ids(&batch.done))
             .execute(&mut *tx)
             .await?;
         }
@@ -277,23 +308,22 @@ impl InboxStore for SqliteStore {
         next_attempt_ms: i64,
         error: &str,
     ) -> StoreResult<ClaimWrite> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer().begin().await?;
         if !claim_is_ours(&mut tx, holder, workspace).await? {
             return Ok(ClaimWrite::LeaseLost);
         }
-        for id in ids {
-            sqlx::query(
-                "UPDATE inbox SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ?,
-                    lease_until_ms = NULL, lease_holder = NULL
-                 WHERE id = ? AND workspace_id = ? AND status = 'pending'",
-            )
-            .bind(next_attempt_ms)
-            .bind(error)
-            .bind(id)
-            .bind(workspace.to_string())
-            .execute(&mut *tx)
-            .await?;
-        }
+        sqlx::query(
+            "UPDATE inbox SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ?,
+                lease_until_ms = NULL, lease_holder = NULL
+             WHERE id IN (SELECT value FROM json_each(?)) AND workspace_id = ?
+               AND status = 'pending'",
+        )
+        .bind(next_attempt_ms)
+        .bind(error)
+        .bind(json_ids(ids))
+        .bind(workspace.to_string())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(ClaimWrite::Written)
     }
@@ -370,7 +400,7 @@ impl InboxStore for SqliteStore {
         .bind(until_ms)
         .bind(workspace.to_string())
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected())
     }
@@ -383,7 +413,7 @@ impl InboxStore for SqliteStore {
         .bind(now_ms)
         .bind(workspace.to_string())
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected())
     }
@@ -391,7 +421,7 @@ impl InboxStore for SqliteStore {
     async fn inbox_purge(&self, before_ms: i64) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM inbox WHERE status = 'done' AND received_ms < ?")
             .bind(before_ms)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected())
     }

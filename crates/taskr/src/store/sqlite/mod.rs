@@ -1,8 +1,10 @@
 //! The SQLite store: the embedded default. WAL mode, foreign keys on, a busy timeout, and
-//! migrations compiled into the binary.
+//! migrations compiled into the binary. Reads share a pool; every write goes through one
+//! connection of its own (`writer`).
 
 mod accounts;
 mod cache;
+mod chunked;
 pub mod connections;
 mod inbox;
 mod leases;
@@ -20,8 +22,19 @@ use super::DatabaseUrl;
 
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// Reads (any number at once: WAL readers never wait for the writer).
     pub(super) pool: SqlitePool,
+    /// Writes, one at a time. SQLite has one writer at a time anyway; a second connection
+    /// that wants to write while another holds the lock is told "busy" and its busy handler
+    /// sleeps and polls (1, 2, 5, 10 … 100 ms), which stalled the webhook inbox's group commit
+    /// whenever the inbox worker was writing (see BENCHMARKS.md, "Webhook ingest"). Waiting
+    /// for this pool's one connection instead wakes the next writer as soon as the last
+    /// commits. Another process writing to the file still meets the busy timeout.
+    pub(super) writer: SqlitePool,
 }
+
+/// How long a write waits for the writer connection: the busy timeout's bound, kept.
+const WRITE_WAIT: Duration = Duration::from_secs(5);
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` and runs pending migrations.
@@ -43,15 +56,41 @@ impl SqliteStore {
                 crate::private_files::private_if_present(std::path::Path::new(&side))?;
             }
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        // An embedded database cannot hang up: the pool's check before each acquire (a round
+        // trip to the connection's worker thread) buys nothing here. A connection is still
+        // checked when it goes back to the pool.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(WRITE_WAIT)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
             .await
             .with_context(|| format!("opening SQLite database {url}"))?;
         ops::MIGRATOR
-            .run(&pool)
+            .run(&writer)
             .await
             .context("running database migrations")?;
-        Ok(Self { pool })
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("opening SQLite database {url}"))?;
+        Ok(Self { pool, writer })
+    }
+
+    /// Where writes go.
+    pub(super) fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// Both pools' connections, for the gauges.
+    pub(super) fn pool_usage_now(&self) -> crate::store::PoolUsage {
+        let size = self.pool.size() + self.writer.size();
+        let idle = self.pool.num_idle() + self.writer.num_idle();
+        crate::store::PoolUsage {
+            size,
+            in_use: size.saturating_sub(u32::try_from(idle).unwrap_or(u32::MAX)),
+        }
     }
 }
