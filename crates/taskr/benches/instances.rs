@@ -3,8 +3,10 @@
 //! (the server defaults to that URL; each run uses a fresh database, dropped afterwards).
 //!
 //! 1. Ingest: signed webhook deliveries acknowledged per second (each 200 comes after the
-//!    delivery is committed to the inbox), sent to one instance, then spread round robin over
-//!    two instances on the same database. Both instances run their workers, as in production.
+//!    delivery is committed to the inbox), sent to one instance, then spread evenly over two
+//!    instances on the same database. Both instances run their workers, as in production.
+//!    Measured with two load generators (see `support/ingest.rs`); `TASKR_BENCH_GENERATOR=reqwest`
+//!    or `=hyper` runs one.
 //! 2. Change to page: a task created in the sandbox is delivered to instance A (its webhook
 //!    target); the page is open on instance B (`/live`, server-sent events). Measured from the
 //!    change until B's stream carries the `tasks` event, over sequential changes.
@@ -19,14 +21,13 @@ mod database;
 #[path = "../tests/app/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
+#[path = "support/ingest.rs"]
+mod ingest;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use tokio::sync::Semaphore;
-
 use helpers::{Peer, TestApp, TestOptions};
+use ingest::Generator;
 
 const DELIVERIES: usize = 20_000;
 const CONCURRENCY: usize = 64;
@@ -37,64 +38,16 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index]
 }
 
-/// Posts `DELIVERIES` signed deliveries, round robin over `targets`; returns deliveries/s.
-async fn ingest(app: &TestApp, targets: &[String], label: &str) -> f64 {
+/// Posts `DELIVERIES` signed deliveries, spread over `targets`; returns deliveries/s.
+async fn ingest(app: &TestApp, targets: &[String], label: &str, generator: Generator) -> f64 {
     let (webhook_id, secret) = app.webhook().await;
     let workspace = app.sandbox.sandbox.workspace_id();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONCURRENCY)
-        .build()
-        .unwrap();
-    let bodies: Vec<(String, Vec<u8>, String)> = (0..DELIVERIES)
-        .map(|i| {
-            let body = serde_json::to_vec(&json!({
-                "webhook_id": webhook_id,
-                "events": [{"event_type": "note.created",
-                            "id": {"workspace_id": workspace, "note_id": uuid::Uuid::new_v4()},
-                            "parent_object_id": "people", "parent_record_id": uuid::Uuid::new_v4(),
-                            "actor": {"type": "workspace-member", "id": uuid::Uuid::new_v4()}}]
-            }))
-            .unwrap();
-            let signature = secret.sign(&body);
-            (
-                format!("{label}-{i}-{}", uuid::Uuid::new_v4()),
-                body,
-                signature,
-            )
-        })
-        .collect();
-    let permits = Arc::new(Semaphore::new(CONCURRENCY));
-    let started = Instant::now();
-    let mut handles = Vec::with_capacity(DELIVERIES);
-    for (i, (key, body, signature)) in bodies.into_iter().enumerate() {
-        let permit = permits.clone().acquire_owned().await.unwrap();
-        let client = client.clone();
-        let url = format!("{}/webhooks/attio", targets[i % targets.len()]);
-        handles.push(tokio::spawn(async move {
-            let response = client
-                .post(url)
-                .header("attio-signature", signature)
-                .header("idempotency-key", key)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .expect("request");
-            drop(permit);
-            response.status().as_u16()
-        }));
-    }
-    let mut ok = 0;
-    for handle in handles {
-        if handle.await.unwrap() == 200 {
-            ok += 1;
-        }
-    }
-    let elapsed = started.elapsed();
-    assert_eq!(ok, DELIVERIES, "every delivery acknowledged");
+    let deliveries = ingest::deliveries(DELIVERIES, label, webhook_id, workspace, &secret);
+    let elapsed = ingest::send(generator, targets, deliveries, CONCURRENCY).await;
     let rate = DELIVERIES as f64 / elapsed.as_secs_f64();
     println!(
-        "ingest, {label}: {DELIVERIES} signed deliveries, {CONCURRENCY} in flight: {:.2} s, {rate:.0} acknowledged/s",
+        "ingest, {label} ({}): {DELIVERIES} signed deliveries, {CONCURRENCY} in flight: {:.2} s, {rate:.0} acknowledged/s",
+        generator.name(),
         elapsed.as_secs_f64(),
     );
     rate
@@ -157,6 +110,15 @@ async fn change_to_page(app: &TestApp, page_on: &Peer, browser: &reqwest::Client
     );
 }
 
+/// Both load generators unless `TASKR_BENCH_GENERATOR` names one (`reqwest` or `hyper`).
+fn generators() -> Vec<Generator> {
+    match std::env::var("TASKR_BENCH_GENERATOR").as_deref() {
+        Ok("reqwest") => vec![Generator::Reqwest],
+        Ok("hyper") => vec![Generator::Hyper],
+        _ => vec![Generator::Reqwest, Generator::Hyper],
+    }
+}
+
 fn main() {
     // The helpers choose PostgreSQL by this variable; set before any thread exists.
     std::env::set_var("TASKR_TEST_BACKEND", "postgres");
@@ -179,12 +141,31 @@ fn main() {
         app.connect(&browser).await;
         app.settle().await;
 
-        let one = ingest(&app, std::slice::from_ref(&app.base), "one instance").await;
-        drain(&app).await;
+        let generators = generators();
+        let mut one = Vec::new();
+        for generator in &generators {
+            one.push(
+                ingest(
+                    &app,
+                    std::slice::from_ref(&app.base),
+                    "one instance",
+                    *generator,
+                )
+                .await,
+            );
+            drain(&app).await;
+        }
         let b = app.spawn_peer_with(|_| {}).await;
-        let two = ingest(&app, &[app.base.clone(), b.base.clone()], "two instances").await;
-        drain(&app).await;
-        println!("ingest: two instances / one = {:.2}", two / one);
+        for (generator, one) in generators.iter().zip(one) {
+            let targets = [app.base.clone(), b.base.clone()];
+            let two = ingest(&app, &targets, "two instances", *generator).await;
+            drain(&app).await;
+            println!(
+                "ingest ({}): two instances / one = {:.2}",
+                generator.name(),
+                two / one
+            );
+        }
 
         change_to_page(&app, &b, &browser).await;
     });

@@ -2,7 +2,8 @@
 //!
 //! 1. Ingest: verified deliveries acknowledged per second on SQLite. Each acknowledgement comes
 //!    after the delivery is committed to the inbox. The worker runs at the same time, as in
-//!    production, applying what arrives.
+//!    production, applying what arrives. Measured with two load generators, one after the
+//!    other (see `support/ingest.rs`); `TASKR_BENCH_GENERATOR=reqwest` or `=hyper` runs one.
 //! 2. Change to cache: the time from a change in the sandbox (a task created) until Taskr has
 //!    applied the webhook to its cache, measured over sequential changes.
 //!
@@ -15,14 +16,13 @@ mod database;
 #[path = "../tests/app/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
+#[path = "support/ingest.rs"]
+mod ingest;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use tokio::sync::Semaphore;
-
 use helpers::TestApp;
+use ingest::Generator;
 
 const DELIVERIES: usize = 20_000;
 const CONCURRENCY: usize = 64;
@@ -33,59 +33,21 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index]
 }
 
-async fn ingest(app: &TestApp) {
+async fn ingest(app: &TestApp, generator: Generator) {
     let (webhook_id, secret) = app.webhook().await;
     let workspace = app.sandbox.sandbox.workspace_id();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONCURRENCY)
-        .build()
-        .unwrap();
-    let url = app.url("/webhooks/attio");
-    let bodies: Vec<(String, Vec<u8>)> = (0..DELIVERIES)
-        .map(|i| {
-            let body = serde_json::to_vec(&json!({
-                "webhook_id": webhook_id,
-                "events": [{"event_type": "note.created",
-                            "id": {"workspace_id": workspace, "note_id": uuid::Uuid::new_v4()},
-                            "parent_object_id": "people", "parent_record_id": uuid::Uuid::new_v4(),
-                            "actor": {"type": "workspace-member", "id": uuid::Uuid::new_v4()}}]
-            }))
-            .unwrap();
-            (format!("bench-{i}"), body)
-        })
-        .collect();
-    let permits = Arc::new(Semaphore::new(CONCURRENCY));
-    let started = Instant::now();
-    let mut handles = Vec::with_capacity(DELIVERIES);
-    for (key, body) in bodies {
-        let permit = permits.clone().acquire_owned().await.unwrap();
-        let client = client.clone();
-        let url = url.clone();
-        let signature = secret.sign(&body);
-        handles.push(tokio::spawn(async move {
-            let response = client
-                .post(url)
-                .header("attio-signature", signature)
-                .header("idempotency-key", key)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .expect("request");
-            drop(permit);
-            response.status().as_u16()
-        }));
-    }
-    let mut ok = 0;
-    for handle in handles {
-        if handle.await.unwrap() == 200 {
-            ok += 1;
-        }
-    }
-    let elapsed = started.elapsed();
-    assert_eq!(ok, DELIVERIES, "every delivery acknowledged");
+    let label = format!("bench-{generator:?}");
+    let deliveries = ingest::deliveries(DELIVERIES, &label, webhook_id, workspace, &secret);
+    let elapsed = ingest::send(
+        generator,
+        std::slice::from_ref(&app.base),
+        deliveries,
+        CONCURRENCY,
+    )
+    .await;
     println!(
-        "ingest: {DELIVERIES} signed deliveries, {CONCURRENCY} in flight: {:.2} s, {:.0} acknowledged/s",
+        "ingest ({}): {DELIVERIES} signed deliveries, {CONCURRENCY} in flight: {:.2} s, {:.0} acknowledged/s",
+        generator.name(),
         elapsed.as_secs_f64(),
         DELIVERIES as f64 / elapsed.as_secs_f64()
     );
@@ -130,6 +92,15 @@ async fn change_to_cache(app: &TestApp) {
     );
 }
 
+/// Both load generators unless `TASKR_BENCH_GENERATOR` names one (`reqwest` or `hyper`).
+fn generators() -> Vec<Generator> {
+    match std::env::var("TASKR_BENCH_GENERATOR").as_deref() {
+        Ok("reqwest") => vec![Generator::Reqwest],
+        Ok("hyper") => vec![Generator::Hyper],
+        _ => vec![Generator::Reqwest, Generator::Hyper],
+    }
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -139,7 +110,9 @@ fn main() {
         let app = TestApp::spawn().await;
         let browser = app.user("bench").await;
         app.connect(&browser).await;
-        ingest(&app).await;
+        for generator in generators() {
+            ingest(&app, generator).await;
+        }
         change_to_cache(&app).await;
     });
 }
