@@ -7,7 +7,7 @@ use super::PostgresStore;
 use crate::store::rows::{activity_from_row, inbox_row_from_row, StoreRow};
 use crate::store::{
     inbox_lease, ActivityPage, ActivityQuery, AppliedBatch, Backlog, ClaimWrite, InboxHealth,
-    InboxRow, InboxStore, NewDelivery, StoreResult, WorkspaceId, INBOX_LEASE_PREFIX,
+    InboxRow, InboxStore, NewActivity, NewDelivery, StoreResult, WorkspaceId, INBOX_LEASE_PREFIX,
 };
 
 /// Whether `holder` still holds the workspace's inbox lease, locking the lease row until the
@@ -27,6 +27,43 @@ async fn claim_is_ours(
             .await?
             .is_some(),
     )
+}
+
+/// The feed entries of a batch in one statement (one round trip however many), in the batch's
+/// order; an entry already stored (a batch applied twice) is skipped.
+async fn insert_activities(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    workspace: &str,
+    activities: &[NewActivity],
+) -> StoreResult<()> {
+    let column = |f: fn(&NewActivity) -> Option<&str>| -> Vec<Option<&str>> {
+        activities.iter().map(f).collect()
+    };
+    let inbox_ids: Vec<i64> = activities.iter().map(|a| a.inbox_id).collect();
+    let indexes: Vec<i64> = activities.iter().map(|a| a.event_index).collect();
+    let occurred: Vec<i64> = activities.iter().map(|a| a.occurred_ms).collect();
+    sqlx::query(
+        "INSERT INTO activity (workspace_id, inbox_id, event_index, event_type, actor_type,
+            actor_id, subject_kind, subject_id, occurred_ms)
+         SELECT $1, i, e, t, at, ai, sk, si, o
+         FROM UNNEST($2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[], $6::TEXT[],
+                     $7::TEXT[], $8::TEXT[], $9::BIGINT[])
+              WITH ORDINALITY AS a(i, e, t, at, ai, sk, si, o, n)
+         ORDER BY n
+         ON CONFLICT (inbox_id, event_index) DO NOTHING",
+    )
+    .bind(workspace)
+    .bind(&inbox_ids)
+    .bind(&indexes)
+    .bind(column(|a| Some(a.event_type.as_str())))
+    .bind(column(|a| a.actor_type.as_deref()))
+    .bind(column(|a| a.actor_id.as_deref()))
+    .bind(column(|a| a.subject_kind.as_deref()))
+    .bind(column(|a| a.subject_id.as_deref()))
+    .bind(&occurred)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -259,24 +296,8 @@ impl InboxStore for PostgresStore {
             for task in &batch.deletions {
                 delete_task(&mut tx, &ws, *task).await?;
             }
-            for a in &batch.activities {
-                sqlx::query(
-                    "INSERT INTO activity (workspace_id, inbox_id, event_index, event_type,
-                        actor_type, actor_id, subject_kind, subject_id, occurred_ms)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                     ON CONFLICT (inbox_id, event_index) DO NOTHING",
-                )
-                .bind(&ws)
-                .bind(a.inbox_id)
-                .bind(a.event_index)
-                .bind(&a.event_type)
-                .bind(&a.actor_type)
-                .bind(&a.actor_id)
-                .bind(&a.subject_kind)
-                .bind(&a.subject_id)
-                .bind(a.occurred_ms)
-                .execute(&mut *tx)
-                .await?;
+            if !batch.activities.is_empty() {
+                insert_activities(&mut tx, &ws, &batch.activities).await?;
             }
         }
         sqlx::query(
