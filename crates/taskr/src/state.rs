@@ -1,8 +1,10 @@
 //! The application state every handler shares: a few services (accounts, task sync,
 //! connections) and what everything needs (the store, the cipher, the settings, the metrics,
-//! the coordination seam, the drain). Cheap to clone; no global statics. Capability modules
-//! take the service they need, never the whole state.
+//! the coordination seam, the drain). Cheap to clone (one reference count: axum clones the
+//! state for every middleware and handler of every request); no global statics. Capability
+//! modules take the service they need, never the whole state.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::accounts::AccountsService;
@@ -15,7 +17,18 @@ use crate::store::Store;
 use crate::sync::SyncService;
 
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub cipher: Cipher,
     pub settings: Arc<Settings>,
@@ -75,7 +88,7 @@ impl AppState {
             metrics.clone(),
             leases,
         );
-        Self {
+        Self(Arc::new(Shared {
             store,
             cipher,
             settings,
@@ -85,6 +98,6 @@ impl AppState {
             accounts,
             sync,
             connections,
-        }
+        }))
     }
 }
