@@ -15,7 +15,7 @@ use super::{
 use crate::crypto::Sealed;
 
 /// A row of a backend whose columns decode to the types the records use.
-pub(super) trait StoreRow: Row {
+pub(super) trait StoreRow {
     fn text(&self, column: &str) -> StoreResult<String>;
     fn opt_text(&self, column: &str) -> StoreResult<Option<String>>;
     fn int(&self, column: &str) -> StoreResult<i64>;

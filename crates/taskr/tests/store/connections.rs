@@ -15,6 +15,7 @@ on_both_backends!(
     a_connection_is_put_read_and_replaced_under_the_same_id,
     each_user_sees_their_own_connections_and_their_workspaces,
     token_updates_only_apply_to_the_version_they_were_made_from,
+    many_concurrent_readers_see_each_committed_write_and_nothing_torn,
     a_connection_that_needs_reconnecting_says_why_until_new_tokens_arrive,
     a_deleted_connection_is_gone,
     a_connection_flow_is_taken_once,
@@ -117,6 +118,57 @@ async fn each_user_sees_their_own_connections_and_their_workspaces(store: Arc<dy
     assert_eq!(visible(alice.id, Some(acme)).await, vec!["alpha", "zeta"]);
     assert_eq!(visible(alice.id, None).await, vec!["zeta"]);
     assert_eq!(visible(bob.id, Some(globex)).await, vec!["beta", "gamma"]);
+}
+
+/// More readers at once than SQLite's point-read connections (the rest read through the
+/// pool): every read is a whole committed version, never older than one a reader saw before,
+/// and the last write is what everyone reads after it.
+async fn many_concurrent_readers_see_each_committed_write_and_nothing_torn(store: Arc<dyn Store>) {
+    let alice = user(store.as_ref(), "alice").await;
+    let owner = Owner::user(alice.id);
+    let first = store
+        .put_connection(&record("sequencer", owner.clone(), alice.id, b"v1"))
+        .await
+        .unwrap();
+    let readers: Vec<_> = (0..12)
+        .map(|_| {
+            let (store, owner) = (store.clone(), owner.clone());
+            tokio::spawn(async move {
+                let mut last = 0;
+                for _ in 0..60 {
+                    let read = store
+                        .connection(&provider("sequencer"), &owner)
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    assert!(read.version >= last, "never an older version");
+                    let expected = format!("v{}", read.version);
+                    assert_eq!(read.value, sealed("k1", expected.as_bytes()), "not torn");
+                    last = read.version;
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    let mut version = first.version;
+    for _ in 0..20 {
+        let value = format!("v{}", version + 1);
+        assert!(store
+            .update_tokens(first.id, version, &update(value.as_bytes(), None), 50)
+            .await
+            .unwrap());
+        version += 1;
+    }
+    for reader in readers {
+        reader.await.unwrap();
+    }
+    let read = store
+        .connection(&provider("sequencer"), &owner)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.version, version);
+    assert_eq!(read.value, sealed("k1", format!("v{version}").as_bytes()));
 }
 
 async fn token_updates_only_apply_to_the_version_they_were_made_from(store: Arc<dyn Store>) {

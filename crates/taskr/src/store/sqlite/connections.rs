@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
+use super::point_reads::Missed;
 use super::SqliteStore;
 use crate::crypto::{contexts, Sealed};
 use crate::store::rows::{connection_from_row, flow_from_row};
@@ -11,6 +12,10 @@ use crate::store::{
     SealedValue, StoreResult, TokenUpdate, UserId, WorkspaceId,
 };
 
+/// One connection by provider and owner (also read by `point_reads`).
+pub(super) const CONNECTION: &str =
+    "SELECT * FROM connections WHERE provider = ? AND owner_kind = ? AND owner_id = ?";
+
 #[async_trait]
 impl ConnectionStore for SqliteStore {
     async fn connection(
@@ -18,14 +23,21 @@ impl ConnectionStore for SqliteStore {
         provider: &ProviderName,
         owner: &Owner,
     ) -> StoreResult<Option<ConnectionRecord>> {
-        let row = sqlx::query(
-            "SELECT * FROM connections WHERE provider = ? AND owner_kind = ? AND owner_id = ?",
-        )
-        .bind(provider.as_str())
-        .bind(owner.kind.as_str())
-        .bind(&owner.id)
-        .fetch_optional(&self.pool)
-        .await?;
+        if let Some(point_reads) = &self.point_reads {
+            match point_reads.connection(provider, owner) {
+                Ok(found) => return Ok(found),
+                Err(Missed::Busy) => {}
+                Err(Missed::Failed(error)) => {
+                    tracing::debug!(%error, "point read failed; reading through the pool");
+                }
+            }
+        }
+        let row = sqlx::query(CONNECTION)
+            .bind(provider.as_str())
+            .bind(owner.kind.as_str())
+            .bind(&owner.id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(connection_from_row).transpose()
     }
 

@@ -10,6 +10,7 @@ mod inbox;
 mod leases;
 mod links;
 mod ops;
+mod point_reads;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -31,6 +32,9 @@ pub struct SqliteStore {
     /// for this pool's one connection instead wakes the next writer as soon as the last
     /// commits. Another process writing to the file still meets the busy timeout.
     pub(super) writer: SqlitePool,
+    /// Reads on the calling thread for the hottest lookups; `None` for an in-memory database
+    /// or when they could not be opened (the pools serve everything then).
+    point_reads: Option<std::sync::Arc<point_reads::PointReads>>,
 }
 
 /// How long a write waits for the writer connection: the busy timeout's bound, kept.
@@ -76,7 +80,22 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .with_context(|| format!("opening SQLite database {url}"))?;
-        Ok(Self { pool, writer })
+        let point_reads = if file.is_file() {
+            match point_reads::PointReads::open(&file) {
+                Ok(reads) => Some(std::sync::Arc::new(reads)),
+                Err(error) => {
+                    tracing::warn!(%error, "point reads unavailable; every read goes through the pool");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        Ok(Self {
+            pool,
+            writer,
+            point_reads,
+        })
     }
 
     /// Where writes go.
