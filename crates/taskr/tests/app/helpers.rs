@@ -547,8 +547,14 @@ impl TestApp {
     }
 
     /// A statement run on Taskr's database behind its back (to break or repair something).
+    /// Taskr's own writes tell its read model what they changed; a write behind its back
+    /// cannot, so this drops every cached copy as a restart would.
     pub async fn execute(&self, sql: &str) {
-        self.database.execute(sql).await
+        self.database.execute(sql).await;
+        self.state
+            .coordinator
+            .read_model()
+            .forget(taskr::read_model::Forget::Everything);
     }
 
     /// Adds a fault rule at the sandbox (`/_sandbox/faults`, see its README).
