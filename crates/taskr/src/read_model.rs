@@ -8,13 +8,16 @@
 //!   [`LiveEvent`](crate::live::LiveEvent) through the coordinator (open pages follow them);
 //!   the same message drops the workspace's copies here, on every instance;
 //! - a change to a user's session or Attio link sends `UserChanged`, which drops the user's
-//!   copies;
+//!   copies (kept only by a single instance: see below);
 //! - a delivery stored anywhere wakes the workers; that drops every copy of the count of
 //!   deliveries waiting.
 //!
 //! The coordinator applies a message here synchronously as it is sent, so this instance's next
 //! page view sees its own writes; other instances drop their copies when the message reaches
-//! them through PostgreSQL (about a millisecond). While an instance may be missing messages
+//! them through PostgreSQL (about a millisecond). That window is acceptable for what a
+//! workspace shows, not for who is logged in: with several instances, sessions and links are
+//! read from the database on every view, so that a log-out or a disconnect on one instance
+//! holds on the next request to any other. While an instance may be missing messages
 //! (its listening connection is down) it reads through to the store and keeps nothing; after
 //! it listens again everything is dropped. A value read from the store while a message
 //! arrives is not kept (each message moves an epoch that a read-through checks before keeping
@@ -75,6 +78,8 @@ pub struct ReadModel {
 }
 
 struct Inner {
+    /// Several instances share the database: sessions and links are never kept.
+    shared: bool,
     maps: Mutex<Maps>,
     /// Moved (under the lock) by every `forget`: a read-through started before keeps nothing.
     epoch: AtomicU64,
@@ -85,6 +90,7 @@ struct Inner {
 impl Default for Inner {
     fn default() -> Self {
         Self {
+            shared: false,
             maps: Mutex::default(),
             epoch: AtomicU64::new(0),
             trusted: AtomicBool::new(true),
@@ -151,6 +157,16 @@ impl Maps {
 }
 
 impl ReadModel {
+    /// The read model of one instance among several (`shared`), or of the only one.
+    pub fn new(shared: bool) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                shared,
+                ..Inner::default()
+            }),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Maps> {
         // A panic while holding the lock leaves only copies behind; they are still copies.
         self.inner
@@ -229,6 +245,9 @@ impl ReadModel {
         id_hash: &[u8],
         now: i64,
     ) -> StoreResult<Option<User>> {
+        if self.inner.shared {
+            return store.session_user(id_hash, now).await;
+        }
         let found = self
             .read_through(
                 |maps| {
@@ -266,6 +285,9 @@ impl ReadModel {
 
     /// The user's Attio link, active or broken.
     pub async fn link(&self, store: &dyn Store, user: UserId) -> StoreResult<Option<Arc<Link>>> {
+        if self.inner.shared {
+            return Ok(store.link(user).await?.map(Arc::new));
+        }
         self.read_through(
             |maps| maps.links.get(&user).cloned(),
             async { Ok(store.link(user).await?.map(Arc::new)) },
@@ -403,5 +425,209 @@ impl ReadModel {
             |maps, backlog| maps.workspace(id).backlog = Some(backlog),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: i64) -> SessionCopy {
+        SessionCopy {
+            user: User {
+                id: UserId(id),
+                username: format!("user{id}"),
+            },
+            expires_at: i64::MAX,
+        }
+    }
+
+    /// A session read through `model` whose load returns `loaded` after running `meanwhile`.
+    async fn read(model: &ReadModel, key: &[u8], loaded: i64, meanwhile: impl FnOnce()) -> i64 {
+        model
+            .read_through(
+                |maps| maps.sessions.get(key).cloned(),
+                async {
+                    meanwhile();
+                    Ok(user(loaded))
+                },
+                |maps, copy| {
+                    maps.sessions.insert(key.to_vec(), copy);
+                },
+            )
+            .await
+            .unwrap()
+            .user
+            .id
+            .0
+    }
+
+    #[tokio::test]
+    async fn a_copy_serves_until_a_message_drops_it() {
+        let model = ReadModel::default();
+        assert_eq!(read(&model, b"s", 1, || {}).await, 1);
+        assert_eq!(
+            read(&model, b"s", 2, || {}).await,
+            1,
+            "served from the copy"
+        );
+        model.forget(Forget::User(UserId(1)));
+        assert_eq!(
+            read(&model, b"s", 2, || {}).await,
+            2,
+            "read again after the message"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_read_that_a_message_overtook_is_not_kept() {
+        let model = ReadModel::default();
+        // The message arrives while the store is being read: what was read may predate the
+        // change, so it serves this one view and is not kept.
+        let during = model.clone();
+        assert_eq!(
+            read(&model, b"s", 1, move || during.forget(Forget::Inbox)).await,
+            1
+        );
+        assert_eq!(read(&model, b"s", 2, || {}).await, 2, "nothing was kept");
+        assert_eq!(
+            read(&model, b"s", 3, || {}).await,
+            2,
+            "the next read is kept"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_instance_that_may_miss_messages_keeps_nothing_until_it_hears_again() {
+        let model = ReadModel::default();
+        assert_eq!(read(&model, b"s", 1, || {}).await, 1);
+        model.distrust();
+        assert_eq!(
+            read(&model, b"s", 2, || {}).await,
+            2,
+            "the copy was dropped"
+        );
+        assert_eq!(read(&model, b"s", 3, || {}).await, 3, "and nothing kept");
+        model.trust();
+        assert_eq!(read(&model, b"s", 4, || {}).await, 4);
+        assert_eq!(read(&model, b"s", 5, || {}).await, 4, "kept again");
+    }
+
+    #[test]
+    fn dropping_a_workspace_or_everything_leaves_nothing_of_it() {
+        let model = ReadModel::default();
+        let (a, b) = (WorkspaceId(Uuid::new_v4()), WorkspaceId(Uuid::new_v4()));
+        {
+            let mut maps = model.lock();
+            for id in [a, b] {
+                maps.room_for_page();
+                maps.workspace(id).tasks.insert(
+                    (TaskFilter::All, 50, 0),
+                    Arc::new(TaskList {
+                        tasks: Vec::new(),
+                        total: 0,
+                    }),
+                );
+                maps.workspace(id).backlog = Some(Backlog::default());
+            }
+        }
+        model.forget(Forget::Workspace(a));
+        {
+            let maps = model.lock();
+            assert!(!maps.workspaces.contains_key(&a));
+            assert_eq!(maps.pages, 1, "the page count follows");
+        }
+        model.forget(Forget::Inbox);
+        assert!(model.lock().workspaces[&b].backlog.is_none());
+        assert_eq!(model.lock().workspaces[&b].tasks.len(), 1, "pages stay");
+        model.forget(Forget::Everything);
+        assert!(model.lock().workspaces.is_empty());
+    }
+
+    #[test]
+    fn the_pages_kept_never_pass_the_ceiling() {
+        let model = ReadModel::default();
+        let id = WorkspaceId(Uuid::new_v4());
+        let mut maps = model.lock();
+        for page in 0..(MAX_PAGES as u32 * 2 + 7) {
+            maps.room_for_page();
+            maps.workspace(id).tasks.insert(
+                (TaskFilter::All, 50, page * 50),
+                Arc::new(TaskList {
+                    tasks: Vec::new(),
+                    total: 0,
+                }),
+            );
+            assert!(maps.pages <= MAX_PAGES);
+            assert_eq!(maps.pages, maps.workspaces[&id].pages());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_kept_session_ends_when_the_stored_one_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::store::DatabaseUrl::parse(&format!(
+            "sqlite://{}",
+            dir.path().join("t.db").display()
+        ))
+        .unwrap();
+        let store = crate::store::connect(&url).await.unwrap();
+        let alice = store
+            .create_user("alice", "alice", "a1ice", "h", 1)
+            .await
+            .unwrap();
+        store
+            .create_session(b"s", alice.id, 100, 200)
+            .await
+            .unwrap();
+        let model = ReadModel::default();
+        let at = |now| model.session(store.as_ref(), b"s", now);
+        assert_eq!(at(150).await.unwrap().unwrap().id, alice.id);
+        // The store would still answer for the session; the copy is what serves now.
+        store.delete_session(b"s").await.unwrap();
+        assert_eq!(at(199).await.unwrap().unwrap().id, alice.id, "a copy");
+        assert!(at(200).await.unwrap().is_none(), "ended at its stored end");
+        assert!(model.lock().sessions.is_empty(), "and the copy is gone");
+    }
+
+    #[tokio::test]
+    async fn several_instances_never_keep_sessions_or_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::store::DatabaseUrl::parse(&format!(
+            "sqlite://{}",
+            dir.path().join("t.db").display()
+        ))
+        .unwrap();
+        let store = crate::store::connect(&url).await.unwrap();
+        let alice = store
+            .create_user("alice", "alice", "a1ice", "h", 1)
+            .await
+            .unwrap();
+        store
+            .create_session(b"s", alice.id, 100, 200)
+            .await
+            .unwrap();
+        let model = ReadModel::new(true);
+        assert!(model
+            .session(store.as_ref(), b"s", 150)
+            .await
+            .unwrap()
+            .is_some());
+        assert!(model
+            .link(store.as_ref(), alice.id)
+            .await
+            .unwrap()
+            .is_none());
+        store.delete_session(b"s").await.unwrap();
+        assert!(
+            model
+                .session(store.as_ref(), b"s", 150)
+                .await
+                .unwrap()
+                .is_none(),
+            "a log-out elsewhere holds at once"
+        );
+        let maps = model.lock();
+        assert!(maps.sessions.is_empty() && maps.links.is_empty());
     }
 }

@@ -125,6 +125,7 @@ impl Default for Coordinator {
 
 impl Coordinator {
     fn with_remote(remote: Option<postgres::Notifier>, database: Option<PgConnectOptions>) -> Self {
+        let shared = remote.is_some();
         // Slow listeners that fall this far behind are told to refresh everything.
         let (live, _) = broadcast::channel(1024);
         let (invalidations, _) = broadcast::channel(1024);
@@ -140,7 +141,7 @@ impl Coordinator {
                     None => refresh_lock::RefreshLocks::in_process(),
                 },
                 database,
-                read_model: ReadModel::default(),
+                read_model: ReadModel::new(shared),
             }),
         }
     }

@@ -664,6 +664,15 @@ impl LiveStream {
         }
     }
 
+    /// Reads and forgets whatever arrives within `quiet` of the last event (what earlier
+    /// work published), so that the next `expect` waits for something new.
+    pub async fn skip_until_quiet(&mut self, quiet: std::time::Duration) {
+        while let Ok(chunk) = tokio::time::timeout(quiet, self.response.chunk()).await {
+            chunk.unwrap().expect("the stream stays open");
+        }
+        self.seen.clear();
+    }
+
     /// Waits for the server to end the stream cleanly (the body's last chunk, not a cut
     /// connection), and fails the test after `limit`.
     pub async fn expect_end(&mut self, limit: std::time::Duration) {
