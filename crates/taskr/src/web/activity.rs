@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
+use uuid::Uuid;
 
 use super::{render, Nav, Visitor};
 use crate::error::AppError;
@@ -68,10 +69,14 @@ fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
-fn actor_name(entry: &Activity, names: &HashMap<String, String>) -> String {
+/// A member's name from a stored id (text, as Attio sent it).
+fn member_name<'a>(names: &'a HashMap<Uuid, String>, id: &str) -> Option<&'a String> {
+    names.get(&id.parse::<Uuid>().ok()?)
+}
+
+fn actor_name(entry: &Activity, names: &HashMap<Uuid, String>) -> String {
     match (entry.actor_type.as_deref(), entry.actor_id.as_deref()) {
-        (Some("workspace-member"), Some(id)) => names
-            .get(id)
+        (Some("workspace-member"), Some(id)) => member_name(names, id)
             .cloned()
             .unwrap_or_else(|| format!("Member {}", short(id))),
         (Some("api-token"), _) => "An API token".to_owned(),
@@ -82,14 +87,14 @@ fn actor_name(entry: &Activity, names: &HashMap<String, String>) -> String {
     }
 }
 
-fn subject_text(entry: &Activity, names: &HashMap<String, String>) -> String {
+fn subject_text(entry: &Activity, names: &HashMap<Uuid, String>) -> String {
     let id = entry.subject_id.as_deref().unwrap_or_default();
     match entry.subject_kind.as_deref() {
         Some("task") => match &entry.task {
             Some(task) => format!("Task “{}”", task.content_plaintext),
             None => format!("Task {} (no longer in the workspace)", short(id)),
         },
-        Some("member") => match names.get(id) {
+        Some("member") => match member_name(names, id) {
             Some(name) => format!("Member {name}"),
             None => format!("Member {}", short(id)),
         },
@@ -118,9 +123,16 @@ async fn activity_page(
     let user = visitor.require_user("/activity")?;
     // The feed of the user's workspace, also while their link is broken: it shows what is
     // waiting for a working token.
-    let Some(workspace) = state.store.workspace_for_user(user.id).await? else {
+    let reads = state.coordinator.read_model();
+    let store = state.store.as_ref();
+    let head = match reads.link(store, user.id).await? {
+        Some(link) => reads.head(store, link.workspace_id).await?,
+        None => None,
+    };
+    let Some(head) = head else {
         return Ok(Redirect::to("/").into_response());
     };
+    let workspace = &head.workspace;
     let event_type = params
         .event_type
         .map(|t| t.trim().to_owned())
@@ -136,9 +148,9 @@ async fn activity_page(
     }
     let page = super::parse_page(params.page.as_deref())?;
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
-    let feed = state
-        .store
+    let feed = reads
         .activity(
+            store,
             workspace.info.id,
             &ActivityQuery {
                 event_type: event_type.clone(),
@@ -147,14 +159,8 @@ async fn activity_page(
             },
         )
         .await?;
-    let backlog = state.store.inbox_backlog(workspace.info.id).await?;
-    let names: HashMap<String, String> = state
-        .store
-        .members(workspace.info.id)
-        .await?
-        .into_iter()
-        .map(|m| (m.id.workspace_member_id.to_string(), m.display_name()))
-        .collect();
+    let backlog = reads.backlog(store, workspace.info.id).await?;
+    let names = &head.member_names;
     let shown = feed.entries.len() as u64;
     let entries = feed
         .entries
@@ -163,8 +169,8 @@ async fn activity_page(
             when: format_ms(e.occurred_ms),
             known: attio::EventType::parse(&e.event_type).is_known(),
             event_type: e.event_type.clone(),
-            actor: actor_name(e, &names),
-            subject: subject_text(e, &names),
+            actor: actor_name(e, names),
+            subject: subject_text(e, names),
         })
         .collect();
     let mut event_types: Vec<String> = attio::EventType::ALL
@@ -174,7 +180,7 @@ async fn activity_page(
     event_types.sort();
     render(&ActivityPage {
         nav: Nav::new(&visitor, None),
-        workspace_name: workspace.info.name,
+        workspace_name: workspace.info.name.clone(),
         event_types,
         type_param: event_type
             .as_deref()

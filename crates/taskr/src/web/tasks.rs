@@ -152,7 +152,7 @@ fn record_label(object: &str) -> &str {
     }
 }
 
-fn task_view(task: attio::Task, names: &HashMap<Uuid, String>, sequences: bool) -> TaskView {
+fn task_view(task: &attio::Task, names: &HashMap<Uuid, String>, sequences: bool) -> TaskView {
     let assignees = task
         .assignees
         .iter()
@@ -182,7 +182,7 @@ fn task_view(task: attio::Task, names: &HashMap<Uuid, String>, sequences: bool) 
     TaskView {
         sequence_href: (sequences && links_person)
             .then(|| format!("/tasks/{}/sequence", task.id.task_id)),
-        content: task.content_plaintext,
+        content: task.content_plaintext.clone(),
         assignees,
         deadline,
         overdue,
@@ -234,10 +234,15 @@ async fn user_home(
     notice: Option<Notice>,
 ) -> Result<Response, AppError> {
     let (filter_key, page) = parse_query(query)?;
-    let link = state.store.link(user.id).await?;
-    let workspace = state.store.workspace_for_user(user.id).await?;
-    let (link, workspace) = match (link, workspace) {
-        (Some(link), Some(workspace)) if link.status == LinkStatus::Active => (link, workspace),
+    let reads = state.coordinator.read_model();
+    let store = state.store.as_ref();
+    let link = reads.link(store, user.id).await?;
+    let head = match &link {
+        Some(link) => reads.head(store, link.workspace_id).await?,
+        None => None,
+    };
+    let (link, head) = match (link, head) {
+        (Some(link), Some(head)) if link.status == LinkStatus::Active => (link, head),
         (link, _) => {
             return render(&ConnectPage {
                 nav: Nav::new(visitor, notice),
@@ -245,12 +250,14 @@ async fn user_home(
                 broken_reason: link.and_then(|l| {
                     (l.status == LinkStatus::Broken).then(|| {
                         l.broken_reason
+                            .clone()
                             .unwrap_or_else(|| "Attio no longer accepts the token.".into())
                     })
                 }),
             })
         }
     };
+    let workspace = &head.workspace;
 
     let filter = match filter_key {
         "open" => TaskFilter::Open,
@@ -260,9 +267,9 @@ async fn user_home(
         _ => TaskFilter::All,
     };
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
-    let list = state
-        .store
+    let list = reads
         .tasks(
+            store,
             link.workspace_id,
             &TaskQuery {
                 filter,
@@ -271,21 +278,14 @@ async fn user_home(
             },
         )
         .await?;
-    let names: HashMap<Uuid, String> = state
-        .store
-        .members(link.workspace_id)
-        .await?
-        .into_iter()
-        .map(|m| (m.id.workspace_member_id, m.display_name()))
-        .collect();
-    let inbox = state
-        .store
-        .inbox_health(link.workspace_id, crate::now_ms(), health::LATE_AFTER_MS)
+    let now_ms = crate::now_ms();
+    let inbox = reads
+        .inbox_health(store, link.workspace_id, now_ms, health::LATE_AFTER_MS)
         .await?;
     let interval = state.settings.reconcile_interval;
-    let health = health::assess(&workspace, &inbox, interval, crate::now_ms());
-    let webhook_status = match state.store.webhook_for_workspace(link.workspace_id).await? {
-        Some(webhook) => match webhook.status.as_str() {
+    let health = health::assess(workspace, &inbox, interval, now_ms);
+    let webhook_status = match head.webhook_status.as_deref() {
+        Some(status) => match status {
             "active" => "Live updates are on.".to_owned(),
             "degraded" => "Attio reports that deliveries to Taskr are failing (webhook degraded); \
                            Taskr reconciles periodically meanwhile."
@@ -299,7 +299,7 @@ async fn user_home(
     let shown = list.tasks.len() as u64;
     let page_view = TasksPage {
         nav: Nav::new(visitor, notice),
-        workspace_name: workspace.info.name,
+        workspace_name: workspace.info.name.clone(),
         last_synced: workspace.last_synced_at.map(format_unix),
         sync_stale: health.sync_stale.then(|| {
             format!(
@@ -307,8 +307,8 @@ async fn user_home(
                 health::interval_words(interval)
             )
         }),
-        sync_error: workspace.sync_error,
-        webhook_note: workspace.webhook_note,
+        sync_error: workspace.sync_error.clone(),
+        webhook_note: workspace.webhook_note.clone(),
         live_status,
         live_delayed,
         filters: FILTERS
@@ -331,8 +331,8 @@ async fn user_home(
         },
         tasks: list
             .tasks
-            .into_iter()
-            .map(|t| task_view(t, &names, super::sequence::enabled(state)))
+            .iter()
+            .map(|t| task_view(t, &head.member_names, super::sequence::enabled(state)))
             .collect(),
         total: list.total,
         shown_from: if shown == 0 { 0 } else { u64::from(offset) + 1 },
