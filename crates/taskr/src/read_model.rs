@@ -62,6 +62,52 @@ pub enum Forget {
     Everything,
 }
 
+/// A page of tasks or of the feed as the store gave it, and the HTML the web layer rendered of
+/// it: kept with the page, so dropped with it.
+pub struct Page<T> {
+    data: T,
+    rendered: Mutex<Option<(i64, Arc<str>)>>,
+}
+
+impl<T> Page<T> {
+    fn new(data: T) -> Self {
+        Self {
+            data,
+            rendered: Mutex::new(None),
+        }
+    }
+
+    /// What `render` makes of the page, made once for each `key` (whatever else the HTML
+    /// depends on that can change while the page is kept, such as the day).
+    pub fn rendered<E>(
+        &self,
+        key: i64,
+        render: impl FnOnce(&T) -> Result<String, E>,
+    ) -> Result<Arc<str>, E> {
+        let lock = || {
+            self.rendered
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some((made_for, html)) = lock().as_ref() {
+            if *made_for == key {
+                return Ok(html.clone());
+            }
+        }
+        let html: Arc<str> = render(&self.data)?.into();
+        *lock() = Some((key, html.clone()));
+        Ok(html)
+    }
+}
+
+impl<T> std::ops::Deref for Page<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.data
+    }
+}
+
 /// A workspace as its pages show it, apart from the lists.
 #[derive(Debug)]
 pub struct WorkspaceHead {
@@ -116,8 +162,8 @@ struct SessionCopy {
 #[derive(Default)]
 struct WorkspaceCopies {
     head: Option<Arc<WorkspaceHead>>,
-    tasks: HashMap<(TaskFilter, u32, u32), Arc<TaskList>>,
-    activity: HashMap<(Option<String>, u32, u32), Arc<ActivityPage>>,
+    tasks: HashMap<(TaskFilter, u32, u32), Arc<Page<TaskList>>>,
+    activity: HashMap<(Option<String>, u32, u32), Arc<Page<ActivityPage>>>,
     health: Option<InboxHealth>,
     backlog: Option<Backlog>,
 }
@@ -346,11 +392,11 @@ impl ReadModel {
         store: &dyn Store,
         id: WorkspaceId,
         query: &TaskQuery,
-    ) -> StoreResult<Arc<TaskList>> {
+    ) -> StoreResult<Arc<Page<TaskList>>> {
         let key = (query.filter, query.limit, query.offset);
         self.read_through(
             |maps| maps.workspaces.get(&id)?.tasks.get(&key).cloned(),
-            async { Ok(Arc::new(store.tasks(id, query).await?)) },
+            async { Ok(Arc::new(Page::new(store.tasks(id, query).await?))) },
             |maps, page| {
                 maps.room_for_page();
                 if maps.workspace(id).tasks.insert(key, page).is_some() {
@@ -367,12 +413,12 @@ impl ReadModel {
         store: &dyn Store,
         id: WorkspaceId,
         query: &ActivityQuery,
-    ) -> StoreResult<Arc<ActivityPage>> {
+    ) -> StoreResult<Arc<Page<ActivityPage>>> {
         let key = (query.event_type.clone(), query.limit, query.offset);
         let lookup = key.clone();
         self.read_through(
             |maps| maps.workspaces.get(&id)?.activity.get(&lookup).cloned(),
-            async { Ok(Arc::new(store.activity(id, query).await?)) },
+            async { Ok(Arc::new(Page::new(store.activity(id, query).await?))) },
             move |maps, page| {
                 maps.room_for_page();
                 if maps.workspace(id).activity.insert(key, page).is_some() {
@@ -523,10 +569,10 @@ mod tests {
                 maps.room_for_page();
                 maps.workspace(id).tasks.insert(
                     (TaskFilter::All, 50, 0),
-                    Arc::new(TaskList {
+                    Arc::new(Page::new(TaskList {
                         tasks: Vec::new(),
                         total: 0,
-                    }),
+                    })),
                 );
                 maps.workspace(id).backlog = Some(Backlog::default());
             }
@@ -553,14 +599,31 @@ mod tests {
             maps.room_for_page();
             maps.workspace(id).tasks.insert(
                 (TaskFilter::All, 50, page * 50),
-                Arc::new(TaskList {
+                Arc::new(Page::new(TaskList {
                     tasks: Vec::new(),
                     total: 0,
-                }),
+                })),
             );
             assert!(maps.pages <= MAX_PAGES);
             assert_eq!(maps.pages, maps.workspaces[&id].pages());
         }
+    }
+
+    #[test]
+    fn a_page_is_rendered_once_for_each_key() {
+        let page = Page::new(7);
+        let mut renders = 0;
+        let mut render = |key| {
+            page.rendered(key, |n| {
+                renders += 1;
+                Ok::<_, ()>(format!("{n} for {key}"))
+            })
+            .unwrap()
+        };
+        assert_eq!(&*render(1), "7 for 1");
+        assert_eq!(&*render(1), "7 for 1");
+        assert_eq!(&*render(2), "7 for 2", "a new day renders again");
+        assert_eq!(renders, 2);
     }
 
     #[tokio::test]

@@ -14,8 +14,19 @@ use crate::crypto::Cipher;
 use crate::store::Store;
 use crate::sync::SyncService;
 
+/// Handlers and layers clone the state for every request: one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+pub struct Services {
     pub store: Arc<dyn Store>,
     pub cipher: Cipher,
     pub settings: Arc<Settings>,
@@ -75,7 +86,7 @@ impl AppState {
             metrics.clone(),
             leases,
         );
-        Self {
+        Self(Arc::new(Services {
             store,
             cipher,
             settings,
@@ -85,6 +96,6 @@ impl AppState {
             accounts,
             sync,
             connections,
-        }
+        }))
     }
 }

@@ -18,6 +18,13 @@ use crate::store::{Activity, ActivityQuery};
 
 const PAGE_SIZE: u32 = 50;
 
+/// The filter's choices: every event type Attio sends, in alphabetical order.
+static EVENT_TYPES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    let mut types: Vec<&'static str> = attio::EventType::ALL.iter().map(|t| t.as_str()).collect();
+    types.sort_unstable();
+    types
+});
+
 pub fn router() -> Router<AppState> {
     Router::new().route("/activity", get(activity_page))
 }
@@ -37,15 +44,25 @@ struct EntryView {
     subject: String,
 }
 
+/// The rows of the feed: rendered once for each cached page and kept with it
+/// (`read_model::Page::rendered`); nothing in them changes with the day.
+#[derive(Template)]
+#[template(path = "activity_rows.html")]
+struct ActivityRows {
+    entries: Vec<EntryView>,
+}
+
 #[derive(Template)]
 #[template(path = "activity.html")]
 struct ActivityPage {
     nav: Nav,
     workspace_name: String,
-    event_types: Vec<String>,
+    event_types: &'static [&'static str],
     selected_type: Option<String>,
     type_param: String,
-    entries: Vec<EntryView>,
+    has_entries: bool,
+    /// `ActivityRows`, already rendered and escaped.
+    rows: std::sync::Arc<str>,
     backlog_waiting: u64,
     backlog_failing: u64,
     backlog_error: Option<String>,
@@ -162,32 +179,33 @@ async fn activity_page(
     let backlog = reads.backlog(store, workspace.info.id).await?;
     let names = &head.member_names;
     let shown = feed.entries.len() as u64;
-    let entries = feed
-        .entries
-        .iter()
-        .map(|e| EntryView {
-            when: format_ms(e.occurred_ms),
-            known: attio::EventType::parse(&e.event_type).is_known(),
-            event_type: e.event_type.clone(),
-            actor: actor_name(e, names),
-            subject: subject_text(e, names),
-        })
-        .collect();
-    let mut event_types: Vec<String> = attio::EventType::ALL
-        .iter()
-        .map(|t| t.as_str().to_owned())
-        .collect();
-    event_types.sort();
+    let rows = feed.rendered(0, |feed| {
+        ActivityRows {
+            entries: feed
+                .entries
+                .iter()
+                .map(|e| EntryView {
+                    when: format_ms(e.occurred_ms),
+                    known: attio::EventType::parse(&e.event_type).is_known(),
+                    event_type: e.event_type.clone(),
+                    actor: actor_name(e, names),
+                    subject: subject_text(e, names),
+                })
+                .collect(),
+        }
+        .render()
+    })?;
     render(&ActivityPage {
         nav: Nav::new(&visitor, None),
         workspace_name: workspace.info.name.clone(),
-        event_types,
+        event_types: &EVENT_TYPES,
         type_param: event_type
             .as_deref()
             .map(|t| form_urlencoded::byte_serialize(t.as_bytes()).collect())
             .unwrap_or_default(),
         selected_type: event_type,
-        entries,
+        has_entries: shown > 0,
+        rows,
         backlog_waiting: backlog.waiting,
         backlog_failing: backlog.failing,
         backlog_error: backlog.last_error,
