@@ -44,8 +44,9 @@ use crate::store::{
 const MAX_SESSIONS: usize = 65_536;
 /// Workspaces whose heads and inbox figures are kept at most.
 const MAX_WORKSPACES: usize = 4_096;
-/// Pages of tasks or of the feed kept at most, over all workspaces (each up to 50 entries).
-const MAX_PAGES: usize = 512;
+/// Pages of tasks or of the feed kept at most, over all workspaces (each up to 50 entries and
+/// their rendered rows, about 75 KiB: some 19 MiB in all).
+const MAX_PAGES: usize = 256;
 
 /// What to drop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
