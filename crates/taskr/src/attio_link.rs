@@ -10,6 +10,7 @@ use attio::{AttioError, SelfInfo};
 
 use crate::attio_gateway::{open_token, seal_token};
 use crate::crypto::random_token;
+use crate::live::{Change, LiveEvent};
 pub use crate::oauth_callback::CallbackParams;
 use crate::store::{Link, LinkStatus, OAuthState, UserId, WorkspaceId, WorkspaceInfo};
 use crate::sync::SyncService;
@@ -130,6 +131,11 @@ pub async fn complete(
         created_at: crate::now(),
     };
     state.store.save_link(&workspace, &link).await?;
+    state.coordinator.user_changed(user);
+    // The workspace's name may have changed.
+    state
+        .coordinator
+        .publish(LiveEvent::new(workspace.id, Change::Health));
     tracing::info!(user = %user, workspace = %workspace.id, "linked an Attio workspace");
     // Deliveries that waited for a working token (possibly minutes of back-off) are due now.
     let woken = state
@@ -179,6 +185,7 @@ pub async fn disconnect(state: &SyncService, user: UserId) -> anyhow::Result<boo
         }
     };
     state.store.delete_link(user).await?;
+    state.coordinator.user_changed(user);
     tracing::info!(user = %user, revoked, "disconnected from Attio");
     Ok(revoked)
 }

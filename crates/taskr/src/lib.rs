@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod oauth_callback;
 pub mod private_files;
 pub mod proxies;
+pub mod read_model;
 pub mod redacted;
 pub mod sequencer;
 pub mod state;

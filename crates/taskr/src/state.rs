@@ -1,10 +1,8 @@
 //! The application state every handler shares: a few services (accounts, task sync,
 //! connections) and what everything needs (the store, the cipher, the settings, the metrics,
-//! the coordination seam, the drain). Cheap to clone (one reference count: axum clones the
-//! state for every middleware and handler of every request); no global statics. Capability
-//! modules take the service they need, never the whole state.
+//! the coordination seam, the drain). Cheap to clone; no global statics. Capability modules
+//! take the service they need, never the whole state.
 
-use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::accounts::AccountsService;
@@ -16,19 +14,19 @@ use crate::crypto::Cipher;
 use crate::store::Store;
 use crate::sync::SyncService;
 
+/// Handlers and layers clone the state for every request: one reference count.
 #[derive(Clone)]
-pub struct AppState(Arc<Shared>);
+pub struct AppState(Arc<Services>);
 
-impl Deref for AppState {
-    type Target = Shared;
+impl std::ops::Deref for AppState {
+    type Target = Services;
 
-    fn deref(&self) -> &Shared {
+    fn deref(&self) -> &Services {
         &self.0
     }
 }
 
-/// What [`AppState`] shares.
-pub struct Shared {
+pub struct Services {
     pub store: Arc<dyn Store>,
     pub cipher: Cipher,
     pub settings: Arc<Settings>,
@@ -88,7 +86,7 @@ impl AppState {
             metrics.clone(),
             leases,
         );
-        Self(Arc::new(Shared {
+        Self(Arc::new(Services {
             store,
             cipher,
             settings,

@@ -4,9 +4,17 @@
 //! each reusing one memory buffer for its whole life, so hashing memory is `workers × 19 MiB`
 //! however many requests arrive. Requests wait in a bounded queue; beyond it they are refused at
 //! once with [`HashError::Busy`], which the web layer answers with 503 and `Retry-After`.
+//!
+//! A thread that has had nothing to hash for [`IDLE_RELEASE`] gives its buffer back, so that an
+//! idle server does not keep `workers × 19 MiB` for a log-in an hour ago. The buffer is one
+//! allocation far above the allocator's mmap threshold, so freeing it returns it to the system;
+//! the next hash allocates it again (a few milliseconds of page faults beside ~50 ms of hashing).
 
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use flume::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
 use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -36,10 +44,15 @@ struct Job {
     reply: oneshot::Sender<Result<Outcome, HashError>>,
 }
 
+/// How long a hashing thread keeps its buffer without work.
+pub const IDLE_RELEASE: Duration = Duration::from_secs(10);
+
 /// A fixed pool of hashing threads behind a bounded queue. Cheap to share behind an `Arc`.
 pub struct Hasher {
-    queue: SyncSender<Job>,
+    queue: Sender<Job>,
     workers: usize,
+    /// Threads holding a buffer right now.
+    buffers: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Hasher {
@@ -54,20 +67,32 @@ impl Hasher {
     /// Starts `workers` threads with room for `queue` waiting requests. The threads end when the
     /// `Hasher` is dropped.
     pub fn start(workers: usize, queue: usize) -> Self {
+        Self::start_with_idle_release(workers, queue, IDLE_RELEASE)
+    }
+
+    /// `start`, with threads giving their buffer back after `idle` without work.
+    pub fn start_with_idle_release(workers: usize, queue: usize, idle: Duration) -> Self {
         let workers = workers.max(1);
-        let (sender, receiver) = sync_channel::<Job>(queue);
-        let receiver = Arc::new(Mutex::new(receiver));
+        let (sender, receiver) = flume::bounded::<Job>(queue);
+        let buffers = Arc::new(AtomicUsize::new(0));
         for n in 0..workers {
             let receiver = receiver.clone();
+            let buffers = buffers.clone();
             std::thread::Builder::new()
                 .name(format!("taskr-hash-{n}"))
-                .spawn(move || work(&receiver))
+                .spawn(move || work(&receiver, idle, &buffers))
                 .expect("spawning a password hashing thread");
         }
         Self {
             queue: sender,
             workers,
+            buffers,
         }
+    }
+
+    /// How many hashing threads hold a buffer now (each `19 MiB` with the default cost).
+    pub fn buffers_held(&self) -> usize {
+        self.buffers.load(Ordering::Relaxed)
     }
 
     pub fn workers(&self) -> usize {
@@ -106,27 +131,39 @@ impl Hasher {
     }
 }
 
-/// One hashing thread: takes jobs until the queue closes, with one reusable memory buffer.
-fn work(receiver: &Mutex<Receiver<Job>>) {
+/// One hashing thread: takes jobs until the queue closes, with one reusable memory buffer,
+/// given back after `idle` without work.
+fn work(receiver: &Receiver<Job>, idle: Duration, buffers: &AtomicUsize) {
     let mut memory: Vec<Block> = Vec::new();
     loop {
-        let job = {
-            let receiver = receiver.lock().unwrap_or_else(|p| p.into_inner());
-            match receiver.recv() {
-                Ok(job) => job,
-                Err(_) => return,
+        let job = match receiver.recv_timeout(idle) {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                if !memory.is_empty() {
+                    memory = Vec::new();
+                    buffers.fetch_sub(1, Ordering::Relaxed);
+                }
+                match receiver.recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
+                }
             }
+            Err(RecvTimeoutError::Disconnected) => return,
         };
         // The visitor gave up (timeout, closed connection): skip the 19 MiB of work.
         if job.reply.is_closed() {
             continue;
         }
+        let held = !memory.is_empty();
         let outcome = match job.work {
             Work::Hash(password) => hash_with(&mut memory, &password).map(Outcome::Hashed),
             Work::Verify { password, hash } => {
                 verify_with(&mut memory, &password, &hash).map(Outcome::Verified)
             }
         };
+        if !held && !memory.is_empty() {
+            buffers.fetch_add(1, Ordering::Relaxed);
+        }
         let _ = job.reply.send(outcome);
     }
 }
@@ -253,6 +290,23 @@ mod tests {
             .verify("x".into(), "not a hash".into())
             .await
             .is_err());
+    }
+
+    #[tokio::test]
+    async fn an_idle_thread_gives_its_buffer_back_and_hashes_again_after() {
+        let hasher = Hasher::start_with_idle_release(1, 4, Duration::from_millis(300));
+        assert_eq!(hasher.buffers_held(), 0, "nothing before the first hash");
+        let hash = hasher.hash("correct horse".into()).await.unwrap();
+        assert_eq!(hasher.buffers_held(), 1);
+        assert!(hasher
+            .verify("correct horse".into(), hash.clone())
+            .await
+            .unwrap());
+        assert_eq!(hasher.buffers_held(), 1, "reused while busy");
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        assert_eq!(hasher.buffers_held(), 0, "given back when idle");
+        assert!(hasher.verify("correct horse".into(), hash).await.unwrap());
+        assert_eq!(hasher.buffers_held(), 1, "allocated again for the next");
     }
 
     #[tokio::test]

@@ -28,7 +28,8 @@ use sqlx::postgres::PgConnectOptions;
 use tokio::sync::{broadcast, Notify};
 
 use crate::live::LiveEvent;
-use crate::store::{Backend, DatabaseUrl, Owner, ProviderName};
+use crate::read_model::{Forget, ReadModel};
+use crate::store::{Backend, DatabaseUrl, Owner, ProviderName, UserId};
 
 /// Which cached connection copies to forget.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -48,6 +49,23 @@ enum Message {
     Live(LiveEvent),
     WakeWorker,
     Invalidate(Invalidation),
+    /// A user's session or Attio link changed: forget cached copies of them.
+    UserChanged(UserId),
+}
+
+impl Message {
+    /// What the message makes the read model drop.
+    fn forgets(&self) -> Option<Forget> {
+        match self {
+            Message::Live(event) => Some(match event.workspace {
+                Some(workspace) => Forget::Workspace(workspace),
+                None => Forget::Everything,
+            }),
+            Message::WakeWorker => Some(Forget::Inbox),
+            Message::UserChanged(user) => Some(Forget::User(*user)),
+            Message::Invalidate(_) => None,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -67,10 +85,15 @@ struct Inner {
     /// The shared database, for the state kept there (`limits`); `None` in process.
     database: Option<PgConnectOptions>,
     refresh_locks: refresh_lock::RefreshLocks,
+    /// What page views read, dropped by the messages that change it.
+    read_model: ReadModel,
 }
 
 impl Inner {
     fn deliver(&self, message: Message) {
+        if let Some(what) = message.forgets() {
+            self.read_model.forget(what);
+        }
         // No receiver is not an error: nobody has a page open, say.
         match message {
             Message::Live(event) => {
@@ -80,6 +103,7 @@ impl Inner {
             Message::Invalidate(what) => {
                 let _ = self.invalidations.send(what);
             }
+            Message::UserChanged(_) => {}
         }
     }
 
@@ -101,6 +125,7 @@ impl Default for Coordinator {
 
 impl Coordinator {
     fn with_remote(remote: Option<postgres::Notifier>, database: Option<PgConnectOptions>) -> Self {
+        let shared = remote.is_some();
         // Slow listeners that fall this far behind are told to refresh everything.
         let (live, _) = broadcast::channel(1024);
         let (invalidations, _) = broadcast::channel(1024);
@@ -116,6 +141,7 @@ impl Coordinator {
                     None => refresh_lock::RefreshLocks::in_process(),
                 },
                 database,
+                read_model: ReadModel::new(shared),
             }),
         }
     }
@@ -137,9 +163,27 @@ impl Coordinator {
 
     fn send(&self, message: Message) {
         match &self.inner.remote {
-            Some(remote) => remote.send(message),
+            Some(remote) => {
+                // This instance's next page view must see its own change: drop its copies
+                // now, not when the message comes back from the database.
+                if let Some(what) = message.forgets() {
+                    self.inner.read_model.forget(what);
+                }
+                remote.send(message)
+            }
             None => self.inner.deliver(message),
         }
+    }
+
+    /// What page views read (sessions, links, workspaces, pages), kept current by the
+    /// messages of this coordinator.
+    pub fn read_model(&self) -> &ReadModel {
+        &self.inner.read_model
+    }
+
+    /// Tells every instance that `user`'s session or Attio link changed (after the write).
+    pub fn user_changed(&self, user: UserId) {
+        self.send(Message::UserChanged(user));
     }
 
     /// Tells every open page of `event.workspace`, on every instance, that it changed.

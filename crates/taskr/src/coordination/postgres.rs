@@ -4,7 +4,8 @@
 //!
 //! Payloads are short text lines (PostgreSQL caps them at 8000 bytes):
 //! `L <workspace uuid> <change>`, `W` (wake the worker), `I <owner kind> <owner id> <provider>`,
-//! `I *` (forget every cached connection).
+//! `I *` (forget every cached connection), `U <user id>` (forget cached copies of a user's
+//! session and Attio link).
 //! A notification is not stored: one sent while an instance's listener is disconnected is lost
 //! to it. So after the listener reconnects, the instance tells its own subscribers that they
 //! may have missed something (pages refresh, the worker looks, cached connections are dropped).
@@ -22,7 +23,7 @@ use sqlx::PgPool;
 
 use super::{Coordinator, Inner, Invalidation, Message};
 use crate::live::{Change, LiveEvent};
-use crate::store::{DatabaseUrl, Owner, OwnerKind, ProviderName};
+use crate::store::{DatabaseUrl, Owner, OwnerKind, ProviderName, UserId};
 
 /// The one channel every instance of a database listens on.
 const CHANNEL: &str = "taskr_coordination";
@@ -242,6 +243,11 @@ async fn listen_loop(options: PgConnectOptions, mut listener: PgListener, local:
             Ok(None) => tracing::warn!("lost the connection that listens for other instances"),
             Err(e) => tracing::warn!(error = %e, "listening for other instances failed"),
         }
+        // Messages sent meanwhile are lost to this instance: page views read the database
+        // until it listens again.
+        if let Some(inner) = local.upgrade() {
+            inner.read_model.distrust();
+        }
         drop(listener);
         let mut backoff = BACKOFF_MIN;
         listener = loop {
@@ -258,6 +264,7 @@ async fn listen_loop(options: PgConnectOptions, mut listener: PgListener, local:
         tracing::info!("listening for other instances again");
         let Some(inner) = local.upgrade() else { return };
         inner.deliver_missed();
+        inner.read_model.trust();
     }
 }
 
@@ -272,6 +279,7 @@ fn encode(message: &Message) -> String {
             format!("I {} {} {provider}", owner.kind.as_str(), owner.id)
         }
         Message::Invalidate(Invalidation::All) => "I *".to_owned(),
+        Message::UserChanged(user) => format!("U {user}"),
     }
 }
 
@@ -287,6 +295,13 @@ fn decode(payload: &str) -> Option<Message> {
             Some(Message::Live(LiveEvent { workspace, change }))
         }
         "W" => Some(Message::WakeWorker),
+        "U" => {
+            let user = parts.next()?.parse().ok()?;
+            parts
+                .next()
+                .is_none()
+                .then_some(Message::UserChanged(UserId(user)))
+        }
         "I" => {
             let first = parts.next()?;
             if first == "*" {
@@ -386,6 +401,7 @@ mod tests {
                 provider: ProviderName::from_static("sequencer"),
                 owner: Owner::workspace(WorkspaceId(Uuid::new_v4())),
             }),
+            Message::UserChanged(UserId(42)),
         ];
         for message in messages {
             let payload = encode(&message);
@@ -393,6 +409,8 @@ mod tests {
         }
         assert_eq!(decode("X whatever"), None);
         assert_eq!(decode("L not-a-uuid tasks"), None);
+        assert_eq!(decode("U forty-two"), None);
+        assert_eq!(decode("U 42 43"), None);
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub(super) const INSERT_SESSION: &str =
     "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
 
 pub(super) const SESSION_USER: &str =
-    "SELECT u.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id
+    "SELECT u.id, u.username, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
      WHERE s.id_hash = $1 AND s.expires_at > $2";
 
 pub(super) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id_hash = $1";
@@ -49,9 +49,10 @@ macro_rules! impl_account_store {
         // In a block of its own, so that the imports below stay with the code that needs them.
         const _: () = {
             use $crate::store::accounts_sql::*;
-            use $crate::store::rows::{oauth_state_from_row, user_from_row};
+            use $crate::store::rows::{oauth_state_from_row, user_from_row, StoreRow};
             use $crate::store::{
-                AccountStore, OAuthState, StoreError, StoreResult, User, UserId, UserWithPassword,
+                AccountStore, OAuthState, Session, StoreError, StoreResult, User, UserId,
+                UserWithPassword,
             };
 
             #[async_trait::async_trait]
@@ -153,17 +154,20 @@ macro_rules! impl_account_store {
                     Ok(())
                 }
 
-                async fn session_user(
-                    &self,
-                    id_hash: &[u8],
-                    now: i64,
-                ) -> StoreResult<Option<User>> {
+                async fn session(&self, id_hash: &[u8], now: i64) -> StoreResult<Option<Session>> {
                     let row = sqlx::query(SESSION_USER)
                         .bind(id_hash)
                         .bind(now)
                         .fetch_optional(&self.pool)
                         .await?;
-                    row.as_ref().map(user_from_row).transpose()
+                    row.as_ref()
+                        .map(|row| {
+                            Ok(Session {
+                                user: user_from_row(row)?,
+                                expires_at: row.int("expires_at")?,
+                            })
+                        })
+                        .transpose()
                 }
 
                 async fn delete_session(&self, id_hash: &[u8]) -> StoreResult<()> {

@@ -37,6 +37,11 @@ pub(super) const WORKSPACE_OF_USER: &str =
      FROM workspaces w JOIN attio_links l ON l.workspace_id = w.id
      WHERE l.user_id = $1";
 
+pub(super) const WORKSPACE_BY_ID: &str =
+    "SELECT id, name, slug, last_synced_at, sync_error, webhook_note,
+            upstream_problem, upstream_problem_since_ms
+     FROM workspaces WHERE id = $1";
+
 pub(super) const SET_SYNC_ERROR: &str = "UPDATE workspaces SET sync_error = $1 WHERE id = $2";
 
 pub(super) const ACTIVE_LINKS: &str =
@@ -175,6 +180,14 @@ macro_rules! impl_link_store {
                 async fn workspace_for_user(&self, user: UserId) -> StoreResult<Option<Workspace>> {
                     let row = sqlx::query(WORKSPACE_OF_USER)
                         .bind(user.0)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.as_ref().map(workspace_from_row).transpose()
+                }
+
+                async fn workspace(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>> {
+                    let row = sqlx::query(WORKSPACE_BY_ID)
+                        .bind(id.to_string())
                         .fetch_optional(&self.pool)
                         .await?;
                     row.as_ref().map(workspace_from_row).transpose()

@@ -59,6 +59,13 @@ pub struct User {
     pub username: String,
 }
 
+/// A live session: whose it is and when it ends (unix seconds).
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    pub expires_at: i64,
+}
+
 pub struct UserWithPassword {
     pub user: User,
     pub password_hash: String,
@@ -127,7 +134,7 @@ pub struct Link {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum TaskFilter {
     #[default]
     All,
@@ -176,7 +183,11 @@ pub trait AccountStore: Send + Sync {
         now: i64,
         expires_at: i64,
     ) -> StoreResult<()>;
-    async fn session_user(&self, id_hash: &[u8], now: i64) -> StoreResult<Option<User>>;
+    async fn session_user(&self, id_hash: &[u8], now: i64) -> StoreResult<Option<User>> {
+        Ok(self.session(id_hash, now).await?.map(|s| s.user))
+    }
+    /// The session's user and when it ends, unless it has ended by `now`.
+    async fn session(&self, id_hash: &[u8], now: i64) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, id_hash: &[u8]) -> StoreResult<()>;
 
     async fn put_oauth_state(&self, state: &OAuthState) -> StoreResult<()>;
@@ -204,6 +215,7 @@ pub trait LinkStore: Send + Sync {
     async fn linked_workspaces(&self) -> StoreResult<Vec<WorkspaceId>>;
 
     async fn workspace_for_user(&self, user: UserId) -> StoreResult<Option<Workspace>>;
+    async fn workspace(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>>;
     async fn record_sync_error(&self, workspace: WorkspaceId, error: &str) -> StoreResult<()>;
     /// Records how Attio answered the latest read of the workspace (`None`: it succeeded).
     /// Returns true when that changes what the workspace's pages say (another problem, or a

@@ -155,4 +155,7 @@ pub struct InboxHealth {
     pub oldest_received_ms: Option<i64>,
     /// The error that last put one of them back, if any did.
     pub last_error: Option<String>,
+    /// When the first pending row that is not late yet becomes late (unix ms), if there is
+    /// one: until then, and until the inbox changes, these figures stay true.
+    pub next_late_ms: Option<i64>,
 }

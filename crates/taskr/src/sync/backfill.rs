@@ -133,12 +133,14 @@ async fn sync_with_link(
                     "Attio reports that the access token is no longer active.",
                 )
                 .await?;
+            state.coordinator.user_changed(user);
             no_access_unless_another_link(state, workspace).await?;
             Ok(SyncOutcome::LinkBroken)
         }
         Err(e) if e.is_auth_failure() => {
             tracing::warn!(error = %e, "Attio refused the token; marking the link broken");
             state.store.mark_link_broken(user, &e.to_string()).await?;
+            state.coordinator.user_changed(user);
             no_access_unless_another_link(state, workspace).await?;
             Ok(SyncOutcome::LinkBroken)
         }

@@ -185,6 +185,7 @@ mod tests {
             waiting: n,
             oldest_received_ms: (n > 0).then_some(AT),
             last_error: error.map(str::to_owned),
+            next_late_ms: None,
         }
     }
 

@@ -10,6 +10,7 @@ use attio::{AttioError, Subscription, WebhookSecret};
 use uuid::Uuid;
 
 use crate::attio_gateway::open_token;
+use crate::live::{Change, LiveEvent};
 use crate::store::{Link, WebhookRecord, WorkspaceId};
 use crate::sync::SyncService;
 
@@ -126,6 +127,7 @@ pub async fn ensure(state: &SyncService, link: &Link) -> anyhow::Result<()> {
             .store
             .set_webhook_note(link.workspace_id, Some(&why))
             .await?;
+        webhook_changed(state, link);
         return Ok(());
     }
     if state
@@ -163,7 +165,15 @@ pub async fn ensure(state: &SyncService, link: &Link) -> anyhow::Result<()> {
                 .await?;
         }
     }
+    webhook_changed(state, link);
     Ok(())
+}
+
+/// Pages show the webhook's status and note: tell them (and the read model) it changed.
+fn webhook_changed(state: &SyncService, link: &Link) {
+    state
+        .coordinator
+        .publish(LiveEvent::new(link.workspace_id, Change::Health));
 }
 
 async fn delete_at_attio(state: &SyncService, link: &Link, webhook: Uuid) {
@@ -190,6 +200,7 @@ pub async fn remove_for_last_link(state: &SyncService, link: &Link) -> anyhow::R
         delete_at_attio(state, link, record.webhook_id).await;
         state.store.delete_webhook(link.workspace_id).await?;
         state.webhook_secrets.forget(record.webhook_id);
+        webhook_changed(state, link);
     }
     Ok(())
 }
@@ -225,5 +236,6 @@ pub async fn check(state: &SyncService, link: &Link) -> anyhow::Result<()> {
             .set_webhook_status(link.workspace_id, &status, crate::now())
             .await?;
     }
+    webhook_changed(state, link);
     Ok(())
 }

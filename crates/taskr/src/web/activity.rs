@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
+use uuid::Uuid;
 
 use super::{render, Nav, Visitor};
 use crate::error::AppError;
@@ -16,6 +17,13 @@ use crate::state::AppState;
 use crate::store::{Activity, ActivityQuery};
 
 const PAGE_SIZE: u32 = 50;
+
+/// The filter's choices: every event type Attio sends, in alphabetical order.
+static EVENT_TYPES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    let mut types: Vec<&'static str> = attio::EventType::ALL.iter().map(|t| t.as_str()).collect();
+    types.sort_unstable();
+    types
+});
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/activity", get(activity_page))
@@ -36,15 +44,25 @@ struct EntryView {
     subject: String,
 }
 
+/// The rows of the feed: rendered once for each cached page and kept with it
+/// (`read_model::Page::rendered`); nothing in them changes with the day.
+#[derive(Template)]
+#[template(path = "activity_rows.html")]
+struct ActivityRows {
+    entries: Vec<EntryView>,
+}
+
 #[derive(Template)]
 #[template(path = "activity.html")]
 struct ActivityPage {
     nav: Nav,
     workspace_name: String,
-    event_types: Vec<String>,
+    event_types: &'static [&'static str],
     selected_type: Option<String>,
     type_param: String,
-    entries: Vec<EntryView>,
+    has_entries: bool,
+    /// `ActivityRows`, already rendered and escaped.
+    rows: std::sync::Arc<str>,
     backlog_waiting: u64,
     backlog_failing: u64,
     backlog_error: Option<String>,
@@ -68,10 +86,14 @@ fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
-fn actor_name(entry: &Activity, names: &HashMap<String, String>) -> String {
+/// A member's name from a stored id (text, as Attio sent it).
+fn member_name<'a>(names: &'a HashMap<Uuid, String>, id: &str) -> Option<&'a String> {
+    names.get(&id.parse::<Uuid>().ok()?)
+}
+
+fn actor_name(entry: &Activity, names: &HashMap<Uuid, String>) -> String {
     match (entry.actor_type.as_deref(), entry.actor_id.as_deref()) {
-        (Some("workspace-member"), Some(id)) => names
-            .get(id)
+        (Some("workspace-member"), Some(id)) => member_name(names, id)
             .cloned()
             .unwrap_or_else(|| format!("Member {}", short(id))),
         (Some("api-token"), _) => "An API token".to_owned(),
@@ -82,14 +104,14 @@ fn actor_name(entry: &Activity, names: &HashMap<String, String>) -> String {
     }
 }
 
-fn subject_text(entry: &Activity, names: &HashMap<String, String>) -> String {
+fn subject_text(entry: &Activity, names: &HashMap<Uuid, String>) -> String {
     let id = entry.subject_id.as_deref().unwrap_or_default();
     match entry.subject_kind.as_deref() {
         Some("task") => match &entry.task {
             Some(task) => format!("Task “{}”", task.content_plaintext),
             None => format!("Task {} (no longer in the workspace)", short(id)),
         },
-        Some("member") => match names.get(id) {
+        Some("member") => match member_name(names, id) {
             Some(name) => format!("Member {name}"),
             None => format!("Member {}", short(id)),
         },
@@ -118,9 +140,16 @@ async fn activity_page(
     let user = visitor.require_user("/activity")?;
     // The feed of the user's workspace, also while their link is broken: it shows what is
     // waiting for a working token.
-    let Some(workspace) = state.store.workspace_for_user(user.id).await? else {
+    let reads = state.coordinator.read_model();
+    let store = state.store.as_ref();
+    let head = match reads.link(store, user.id).await? {
+        Some(link) => reads.head(store, link.workspace_id).await?,
+        None => None,
+    };
+    let Some(head) = head else {
         return Ok(Redirect::to("/").into_response());
     };
+    let workspace = &head.workspace;
     let event_type = params
         .event_type
         .map(|t| t.trim().to_owned())
@@ -136,9 +165,9 @@ async fn activity_page(
     }
     let page = super::parse_page(params.page.as_deref())?;
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
-    let feed = state
-        .store
+    let feed = reads
         .activity(
+            store,
             workspace.info.id,
             &ActivityQuery {
                 event_type: event_type.clone(),
@@ -147,41 +176,36 @@ async fn activity_page(
             },
         )
         .await?;
-    let backlog = state.store.inbox_backlog(workspace.info.id).await?;
-    let names: HashMap<String, String> = state
-        .store
-        .members(workspace.info.id)
-        .await?
-        .into_iter()
-        .map(|m| (m.id.workspace_member_id.to_string(), m.display_name()))
-        .collect();
+    let backlog = reads.backlog(store, workspace.info.id).await?;
+    let names = &head.member_names;
     let shown = feed.entries.len() as u64;
-    let entries = feed
-        .entries
-        .iter()
-        .map(|e| EntryView {
-            when: format_ms(e.occurred_ms),
-            known: attio::EventType::parse(&e.event_type).is_known(),
-            event_type: e.event_type.clone(),
-            actor: actor_name(e, &names),
-            subject: subject_text(e, &names),
-        })
-        .collect();
-    let mut event_types: Vec<String> = attio::EventType::ALL
-        .iter()
-        .map(|t| t.as_str().to_owned())
-        .collect();
-    event_types.sort();
+    let rows = feed.rendered(0, |feed| {
+        ActivityRows {
+            entries: feed
+                .entries
+                .iter()
+                .map(|e| EntryView {
+                    when: format_ms(e.occurred_ms),
+                    known: attio::EventType::parse(&e.event_type).is_known(),
+                    event_type: e.event_type.clone(),
+                    actor: actor_name(e, names),
+                    subject: subject_text(e, names),
+                })
+                .collect(),
+        }
+        .render()
+    })?;
     render(&ActivityPage {
         nav: Nav::new(&visitor, None),
-        workspace_name: workspace.info.name,
-        event_types,
+        workspace_name: workspace.info.name.clone(),
+        event_types: &EVENT_TYPES,
         type_param: event_type
             .as_deref()
             .map(|t| form_urlencoded::byte_serialize(t.as_bytes()).collect())
             .unwrap_or_default(),
         selected_type: event_type,
-        entries,
+        has_entries: shown > 0,
+        rows,
         backlog_waiting: backlog.waiting,
         backlog_failing: backlog.failing,
         backlog_error: backlog.last_error,

@@ -88,6 +88,9 @@ pub async fn start_session(
 ) -> Result<HeaderValue, AppError> {
     let now = crate::now();
     state.store.delete_session(&old.session_hash(state)).await?;
+    if let Some(previous) = &old.user {
+        state.coordinator.user_changed(previous.id);
+    }
     let session_id = random_token();
     state
         .store
@@ -107,6 +110,9 @@ pub async fn end_session(state: &AppState, visitor: &Visitor) -> Result<HeaderVa
         .store
         .delete_session(&visitor.session_hash(state))
         .await?;
+    if let Some(user) = &visitor.user {
+        state.coordinator.user_changed(user.id);
+    }
     Ok(session_cookie(state, &random_token()))
 }
 
@@ -198,13 +204,23 @@ pub async fn visitor_layer(
     let is_new = existing.is_none();
     let session_id = existing.unwrap_or_else(random_token);
 
-    let user = match state
-        .store
-        .session_user(&session_hash(&state, &session_id), crate::now())
-        .await
-    {
-        Ok(user) => user,
-        Err(e) => return AppError::from(e).into_response(),
+    // A visitor without a cookie has just been given an id: nobody can be logged in with it.
+    let user = if is_new {
+        None
+    } else {
+        match state
+            .coordinator
+            .read_model()
+            .session(
+                state.store.as_ref(),
+                &session_hash(&state, &session_id),
+                crate::now(),
+            )
+            .await
+        {
+            Ok(user) => user,
+            Err(e) => return AppError::from(e).into_response(),
+        }
     };
     let visitor = Visitor {
         csrf_token: csrf_token(&state, &session_id),

@@ -69,6 +69,14 @@ struct TaskView {
     linked_records: Vec<RecordView>,
 }
 
+/// The rows of the tasks table: rendered once for each cached page and day, and kept with
+/// the page (`read_model::Page::rendered`).
+#[derive(Template)]
+#[template(path = "task_rows.html")]
+struct TaskRows {
+    tasks: Vec<TaskView>,
+}
+
 #[derive(Template)]
 #[template(path = "tasks.html")]
 struct TasksPage {
@@ -84,7 +92,9 @@ struct TasksPage {
     live_delayed: bool,
     filters: Vec<FilterLink>,
     filter_key: &'static str,
-    tasks: Vec<TaskView>,
+    has_tasks: bool,
+    /// `TaskRows`, already rendered and escaped.
+    rows: std::sync::Arc<str>,
     empty_message: &'static str,
     total: u64,
     shown_from: u64,
@@ -125,20 +135,17 @@ fn format_unix(ts: i64) -> String {
 }
 
 /// Deadlines come as a date or a timestamp; both show as a date, and a past one is overdue.
-fn format_deadline(raw: &str, completed: bool) -> (String, bool) {
+fn format_deadline(raw: &str, completed: bool, today: time::Date) -> (String, bool) {
     let date_format = time::macros::format_description!("[year]-[month]-[day]");
     let shown = time::macros::format_description!("[month repr:short] [day padding:none], [year]");
     match raw
         .get(..10)
         .and_then(|d| time::Date::parse(d, &date_format).ok())
     {
-        Some(date) => {
-            let today = time::OffsetDateTime::now_utc().date();
-            (
-                date.format(&shown).unwrap_or_else(|_| raw.to_owned()),
-                !completed && date < today,
-            )
-        }
+        Some(date) => (
+            date.format(&shown).unwrap_or_else(|_| raw.to_owned()),
+            !completed && date < today,
+        ),
         None => (raw.to_owned(), false),
     }
 }
@@ -152,7 +159,12 @@ fn record_label(object: &str) -> &str {
     }
 }
 
-fn task_view(task: attio::Task, names: &HashMap<Uuid, String>, sequences: bool) -> TaskView {
+fn task_view(
+    task: &attio::Task,
+    names: &HashMap<Uuid, String>,
+    sequences: bool,
+    today: time::Date,
+) -> TaskView {
     let assignees = task
         .assignees
         .iter()
@@ -170,7 +182,7 @@ fn task_view(task: attio::Task, names: &HashMap<Uuid, String>, sequences: bool) 
         .collect();
     let (deadline, overdue) = match task.deadline_at.as_deref() {
         Some(raw) if !raw.is_empty() => {
-            let (shown, overdue) = format_deadline(raw, task.is_completed);
+            let (shown, overdue) = format_deadline(raw, task.is_completed, today);
             (Some(shown), overdue)
         }
         _ => (None, false),
@@ -182,7 +194,7 @@ fn task_view(task: attio::Task, names: &HashMap<Uuid, String>, sequences: bool) 
     TaskView {
         sequence_href: (sequences && links_person)
             .then(|| format!("/tasks/{}/sequence", task.id.task_id)),
-        content: task.content_plaintext,
+        content: task.content_plaintext.clone(),
         assignees,
         deadline,
         overdue,
@@ -234,10 +246,15 @@ async fn user_home(
     notice: Option<Notice>,
 ) -> Result<Response, AppError> {
     let (filter_key, page) = parse_query(query)?;
-    let link = state.store.link(user.id).await?;
-    let workspace = state.store.workspace_for_user(user.id).await?;
-    let (link, workspace) = match (link, workspace) {
-        (Some(link), Some(workspace)) if link.status == LinkStatus::Active => (link, workspace),
+    let reads = state.coordinator.read_model();
+    let store = state.store.as_ref();
+    let link = reads.link(store, user.id).await?;
+    let head = match &link {
+        Some(link) => reads.head(store, link.workspace_id).await?,
+        None => None,
+    };
+    let (link, head) = match (link, head) {
+        (Some(link), Some(head)) if link.status == LinkStatus::Active => (link, head),
         (link, _) => {
             return render(&ConnectPage {
                 nav: Nav::new(visitor, notice),
@@ -245,12 +262,14 @@ async fn user_home(
                 broken_reason: link.and_then(|l| {
                     (l.status == LinkStatus::Broken).then(|| {
                         l.broken_reason
+                            .clone()
                             .unwrap_or_else(|| "Attio no longer accepts the token.".into())
                     })
                 }),
             })
         }
     };
+    let workspace = &head.workspace;
 
     let filter = match filter_key {
         "open" => TaskFilter::Open,
@@ -260,9 +279,9 @@ async fn user_home(
         _ => TaskFilter::All,
     };
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
-    let list = state
-        .store
+    let list = reads
         .tasks(
+            store,
             link.workspace_id,
             &TaskQuery {
                 filter,
@@ -271,21 +290,14 @@ async fn user_home(
             },
         )
         .await?;
-    let names: HashMap<Uuid, String> = state
-        .store
-        .members(link.workspace_id)
-        .await?
-        .into_iter()
-        .map(|m| (m.id.workspace_member_id, m.display_name()))
-        .collect();
-    let inbox = state
-        .store
-        .inbox_health(link.workspace_id, crate::now_ms(), health::LATE_AFTER_MS)
+    let now_ms = crate::now_ms();
+    let inbox = reads
+        .inbox_health(store, link.workspace_id, now_ms, health::LATE_AFTER_MS)
         .await?;
     let interval = state.settings.reconcile_interval;
-    let health = health::assess(&workspace, &inbox, interval, crate::now_ms());
-    let webhook_status = match state.store.webhook_for_workspace(link.workspace_id).await? {
-        Some(webhook) => match webhook.status.as_str() {
+    let health = health::assess(workspace, &inbox, interval, now_ms);
+    let webhook_status = match head.webhook_status.as_deref() {
+        Some(status) => match status {
             "active" => "Live updates are on.".to_owned(),
             "degraded" => "Attio reports that deliveries to Taskr are failing (webhook degraded); \
                            Taskr reconciles periodically meanwhile."
@@ -297,9 +309,25 @@ async fn user_home(
     let live_delayed = health.delayed.is_some();
     let live_status = health.delayed.unwrap_or(webhook_status);
     let shown = list.tasks.len() as u64;
+    // What the rows depend on besides the page: the day (overdue or not) and the sequencer.
+    let sequences = super::sequence::enabled(state);
+    let today = time::OffsetDateTime::now_utc().date();
+    let rows = list.rendered(
+        i64::from(today.to_julian_day()) * 2 + i64::from(sequences),
+        |list| {
+            TaskRows {
+                tasks: list
+                    .tasks
+                    .iter()
+                    .map(|t| task_view(t, &head.member_names, sequences, today))
+                    .collect(),
+            }
+            .render()
+        },
+    )?;
     let page_view = TasksPage {
         nav: Nav::new(visitor, notice),
-        workspace_name: workspace.info.name,
+        workspace_name: workspace.info.name.clone(),
         last_synced: workspace.last_synced_at.map(format_unix),
         sync_stale: health.sync_stale.then(|| {
             format!(
@@ -307,8 +335,8 @@ async fn user_home(
                 health::interval_words(interval)
             )
         }),
-        sync_error: workspace.sync_error,
-        webhook_note: workspace.webhook_note,
+        sync_error: workspace.sync_error.clone(),
+        webhook_note: workspace.webhook_note.clone(),
         live_status,
         live_delayed,
         filters: FILTERS
@@ -329,11 +357,8 @@ async fn user_home(
             }
             _ => "This workspace has no tasks.",
         },
-        tasks: list
-            .tasks
-            .into_iter()
-            .map(|t| task_view(t, &names, super::sequence::enabled(state)))
-            .collect(),
+        has_tasks: shown > 0,
+        rows,
         total: list.total,
         shown_from: if shown == 0 { 0 } else { u64::from(offset) + 1 },
         shown_to: u64::from(offset) + shown,
@@ -362,16 +387,22 @@ mod tests {
 
     #[test]
     fn deadlines_show_as_dates_and_past_open_ones_are_overdue() {
+        let today = time::macros::date!(2026 - 12 - 01);
         assert_eq!(
-            format_deadline("2023-01-01", false),
+            format_deadline("2023-01-01", false, today),
             ("Jan 1, 2023".to_owned(), true)
         );
         assert_eq!(
-            format_deadline("2023-01-01T15:00:00.000000000Z", true),
+            format_deadline("2023-01-01T15:00:00.000000000Z", true, today),
             ("Jan 1, 2023".to_owned(), false)
         );
-        assert!(!format_deadline("2999-12-31", false).1);
-        assert_eq!(format_deadline("soon", false), ("soon".to_owned(), false));
+        assert!(!format_deadline("2999-12-31", false, today).1);
+        assert!(!format_deadline("2026-12-01", false, today).1, "due today");
+        assert!(format_deadline("2026-11-30", false, today).1);
+        assert_eq!(
+            format_deadline("soon", false, today),
+            ("soon".to_owned(), false)
+        );
     }
 
     #[test]

@@ -547,8 +547,14 @@ impl TestApp {
     }
 
     /// A statement run on Taskr's database behind its back (to break or repair something).
+    /// Taskr's own writes tell its read model what they changed; a write behind its back
+    /// cannot, so this drops every cached copy as a restart would.
     pub async fn execute(&self, sql: &str) {
-        self.database.execute(sql).await
+        self.database.execute(sql).await;
+        self.state
+            .coordinator
+            .read_model()
+            .forget(taskr::read_model::Forget::Everything);
     }
 
     /// Adds a fault rule at the sandbox (`/_sandbox/faults`, see its README).
@@ -656,6 +662,15 @@ impl LiveStream {
                 .expect("the stream stays open");
             self.seen.push_str(&String::from_utf8_lossy(&chunk));
         }
+    }
+
+    /// Reads and forgets whatever arrives within `quiet` of the last event (what earlier
+    /// work published), so that the next `expect` waits for something new.
+    pub async fn skip_until_quiet(&mut self, quiet: std::time::Duration) {
+        while let Ok(chunk) = tokio::time::timeout(quiet, self.response.chunk()).await {
+            chunk.unwrap().expect("the stream stays open");
+        }
+        self.seen.clear();
     }
 
     /// Waits for the server to end the stream cleanly (the body's last chunk, not a cut

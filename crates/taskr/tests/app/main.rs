@@ -16,6 +16,7 @@ mod limits;
 mod ops;
 mod properties;
 mod proxy;
+mod read_model;
 mod security;
 mod startup;
 mod sync;

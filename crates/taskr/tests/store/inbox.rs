@@ -482,13 +482,23 @@ async fn health_counts_only_late_rows_of_the_workspace(store: Arc<dyn Store>) {
     );
     assert_eq!(health.oldest_received_ms, Some(1_000));
     assert_eq!(health.last_error.as_deref(), Some("rate limited"));
+    assert_eq!(
+        health.next_late_ms,
+        Some(11_500),
+        "the fresh row (received at 9,500) becomes late 2,000 ms later"
+    );
     let calm = store
         .inbox_health(workspace_id(), 10_000, 2_000)
         .await
         .unwrap();
     assert_eq!(
-        (calm.waiting, calm.oldest_received_ms, calm.last_error),
-        (0, None, None)
+        (
+            calm.waiting,
+            calm.oldest_received_ms,
+            calm.last_error,
+            calm.next_late_ms
+        ),
+        (0, None, None, None)
     );
 }
 

@@ -372,7 +372,10 @@ impl InboxStore for PostgresStore {
                   AND (attempts > 0 OR received_ms <= $2))
              SELECT COUNT(*) AS waiting, MIN(received_ms) AS oldest,
                     (SELECT last_error FROM late WHERE last_error IS NOT NULL
-                     ORDER BY id DESC LIMIT 1) AS last_error
+                     ORDER BY id DESC LIMIT 1) AS last_error,
+                    (SELECT MIN(received_ms) FROM inbox
+                     WHERE workspace_id = $1 AND status = 'pending'
+                       AND attempts = 0 AND received_ms > $2) AS next_fresh
              FROM late",
         )
         .bind(workspace.to_string())
@@ -383,6 +386,9 @@ impl InboxStore for PostgresStore {
             waiting: u64::try_from(row.int("waiting")?).unwrap_or(0),
             oldest_received_ms: row.opt_int("oldest")?,
             last_error: row.opt_text("last_error")?,
+            next_late_ms: row
+                .opt_int("next_fresh")?
+                .map(|received| received + late_after_ms),
         })
     }
 

@@ -365,7 +365,11 @@ impl InboxStore for SqliteStore {
         let late = "workspace_id = ?1 AND status = 'pending'
                     AND (attempts > 0 OR received_ms <= ?2)";
         let row = sqlx::query(&format!(
-            "SELECT COUNT(*) AS waiting, MIN(received_ms) AS oldest FROM inbox WHERE {late}"
+            "SELECT COUNT(*) AS waiting, MIN(received_ms) AS oldest,
+                    (SELECT MIN(received_ms) FROM inbox
+                     WHERE workspace_id = ?1 AND status = 'pending'
+                       AND attempts = 0 AND received_ms > ?2) AS next_fresh
+             FROM inbox WHERE {late}"
         ))
         .bind(&ws)
         .bind(now_ms - late_after_ms)
@@ -383,6 +387,9 @@ impl InboxStore for SqliteStore {
             waiting: u64::try_from(row.try_get::<i64, _>("waiting")?).unwrap_or(0),
             oldest_received_ms: row.try_get("oldest")?,
             last_error,
+            next_late_ms: row
+                .try_get::<Option<i64>, _>("next_fresh")?
+                .map(|received| received + late_after_ms),
         })
     }
 

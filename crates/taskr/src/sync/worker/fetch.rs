@@ -127,6 +127,7 @@ pub(super) async fn fetch(
                     .store
                     .mark_link_broken(link.user_id, &refused.to_string())
                     .await?;
+                state.coordinator.user_changed(link.user_id);
             }
         }
     }
