@@ -627,8 +627,8 @@ mod tests {
         assert_eq!(renders, 2);
     }
 
-    #[tokio::test]
-    async fn a_kept_session_ends_when_the_stored_one_does() {
+    /// A fresh SQLite store with one user and her session `s`, live from 100 until 200.
+    async fn store_with_a_session() -> (tempfile::TempDir, Arc<dyn Store>, User) {
         let dir = tempfile::tempdir().unwrap();
         let url = crate::store::DatabaseUrl::parse(&format!(
             "sqlite://{}",
@@ -644,6 +644,12 @@ mod tests {
             .create_session(b"s", alice.id, 100, 200)
             .await
             .unwrap();
+        (dir, store, alice)
+    }
+
+    #[tokio::test]
+    async fn a_kept_session_ends_when_the_stored_one_does() {
+        let (_dir, store, alice) = store_with_a_session().await;
         let model = ReadModel::default();
         let at = |now| model.session(store.as_ref(), b"s", now);
         assert_eq!(at(150).await.unwrap().unwrap().id, alice.id);
@@ -656,21 +662,7 @@ mod tests {
 
     #[tokio::test]
     async fn several_instances_never_keep_sessions_or_links() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = crate::store::DatabaseUrl::parse(&format!(
-            "sqlite://{}",
-            dir.path().join("t.db").display()
-        ))
-        .unwrap();
-        let store = crate::store::connect(&url).await.unwrap();
-        let alice = store
-            .create_user("alice", "alice", "a1ice", "h", 1)
-            .await
-            .unwrap();
-        store
-            .create_session(b"s", alice.id, 100, 200)
-            .await
-            .unwrap();
+        let (_dir, store, alice) = store_with_a_session().await;
         let model = ReadModel::new(true);
         assert!(model
             .session(store.as_ref(), b"s", 150)

@@ -28,7 +28,7 @@ use crate::helpers::{
 /// bound proves it did not come from the cache expiring.
 const SOONER_THAN_THE_CACHE: Duration = Duration::from_secs(3);
 
-fn skipped(test: &str) -> bool {
+pub fn skipped(test: &str) -> bool {
     if crate::database::is_postgres() {
         return false;
     }

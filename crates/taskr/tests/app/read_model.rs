@@ -221,11 +221,9 @@ async fn a_logged_out_session_cookie_replayed_later_is_not_logged_in() {
 
 #[tokio::test]
 async fn a_change_applied_by_one_instance_is_on_the_next_view_of_another_once_it_hears() {
-    if !crate::database::is_postgres() {
-        eprintln!(
-            "skipped a_change_applied_by_one_instance_is_on_the_next_view_of_another_once_it_hears: \
-             several instances need PostgreSQL (TASKR_TEST_BACKEND=postgres)"
-        );
+    if crate::instances::skipped(
+        "a_change_applied_by_one_instance_is_on_the_next_view_of_another_once_it_hears",
+    ) {
         return;
     }
     let a = TestApp::spawn().await;
@@ -252,11 +250,9 @@ async fn a_change_applied_by_one_instance_is_on_the_next_view_of_another_once_it
 
 #[tokio::test]
 async fn a_disconnect_on_one_instance_holds_on_the_next_request_to_another() {
-    if !crate::database::is_postgres() {
-        eprintln!(
-            "skipped a_disconnect_on_one_instance_holds_on_the_next_request_to_another: \
-             several instances need PostgreSQL (TASKR_TEST_BACKEND=postgres)"
-        );
+    if crate::instances::skipped(
+        "a_disconnect_on_one_instance_holds_on_the_next_request_to_another",
+    ) {
         return;
     }
     let a = TestApp::spawn().await;
