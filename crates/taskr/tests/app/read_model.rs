@@ -103,6 +103,37 @@ async fn tasks_created_completed_and_deleted_at_attio_are_on_the_next_view_once_
 }
 
 #[tokio::test]
+async fn a_new_member_assigned_at_attio_is_named_on_the_next_view_once_applied() {
+    let (app, browser) = connected(TestOptions::default()).await;
+    let task = app.create_task("Handed to a newcomer").await;
+    let id = task["data"]["id"]["task_id"].as_str().unwrap().to_owned();
+    in_database(&app, &tasks_like("Handed to a newcomer"), 1).await;
+    warmed(&app, &browser, "/tasks").await;
+
+    let member = app
+        .sandbox
+        .sandbox
+        .add_member("Zoë", "Newcomer", "zoe.newcomer@example.test")
+        .unwrap();
+    in_database(
+        &app,
+        &format!("SELECT COUNT(*) FROM members WHERE member_id = '{member}'"),
+        1,
+    )
+    .await;
+    patch_task(
+        &app,
+        &id,
+        json!({"assignees": [{"referenced_actor_type": "workspace-member",
+                              "referenced_actor_id": member}]}),
+    )
+    .await;
+    in_database(&app, &tasks_like(&member.to_string()), 1).await;
+    let page = app.page(&browser, "/tasks").await;
+    assert!(page.contains("Zoë Newcomer"), "{page}");
+}
+
+#[tokio::test]
 async fn a_sync_now_shows_what_it_fetched_on_the_page_it_redirects_to() {
     // Without the worker, only the sync can bring the task in.
     let (app, browser) = connected(TestOptions {
