@@ -83,7 +83,8 @@ fn main() {
         let mean = misses.iter().sum::<Duration>().as_secs_f64() * 1e6 / f64::from(READS);
         let at = |p: f64| misses[((misses.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
         println!(
-            "connection read (no refresh, cache miss: SQLite read + XChaCha20-Poly1305 open): mean {mean:.1} µs, p50 {:.1} µs, p99 {:.1} µs",
+            "connection read (no refresh, cache miss: {} read + XChaCha20-Poly1305 open): mean {mean:.1} µs, p50 {:.1} µs, p99 {:.1} µs",
+            if database::is_postgres() { "PostgreSQL" } else { "SQLite" },
             at(0.50),
             at(0.99)
         );
