@@ -67,6 +67,7 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
             count_request,
         ))
         .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn(read_body_first))
         .with_state(sandbox)
         .merge(provider)
 }
@@ -98,6 +99,28 @@ async fn not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::method_not_allowed()
+}
+
+/// The largest request body the API reads (axum's default limit for its body extractors).
+const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Reads every request's whole body before anything answers. An answer given before the body
+/// is read (a 404 or 405, a 401 from the token check, an injected fault) would leave the body's
+/// bytes on the connection: hyper then ends the connection after that answer, and a client that
+/// had already sent its next request on it saw that request dropped. A body over the limit is
+/// answered 413 at once (and the connection then ends, as it should).
+async fn read_body_first(request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Err(_) => ApiError::payload_too_large(
+            "The request body is too large (at most 2 MiB) or could not be read.",
+        )
+        .into_response(),
+    }
 }
 
 /// Logs method, path and status with a request id. Never the query string or body: those carry

@@ -6,6 +6,7 @@ mod admin;
 mod console;
 mod events;
 mod faults;
+mod keep_alive;
 mod limits;
 mod members;
 mod oauth;
