@@ -53,5 +53,8 @@ async fn identify(
         "workspace_name": workspace.name,
         "workspace_slug": workspace.slug,
         "workspace_logo_url": null,
+        // Newer than the OpenAPI document the sandbox follows ("workspace" or "user"). Every
+        // sandbox token, API key or OAuth grant, acts for the whole workspace.
+        "token_level": "workspace",
     })))
 }

@@ -24,6 +24,7 @@ async fn the_api_keys_endpoint_mints_keys_with_the_requested_scopes() {
     assert_eq!(me["active"], true);
     assert_eq!(me["scope"], "task:read user_management:read");
     assert_eq!(me["client_id"], "sandbox-api-key");
+    assert_eq!(me["token_level"], "workspace");
     assert_eq!(me["aud"], "sandbox-api-key");
     assert_eq!(
         me["authorized_by_workspace_member_id"],

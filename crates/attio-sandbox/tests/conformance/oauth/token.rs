@@ -68,11 +68,12 @@ async fn the_full_flow_yields_a_token_that_v2_self_describes_at_the_top_level() 
     assert_eq!(me["aud"], "sandbox-client");
     assert_eq!(me["iss"], "attio.com");
     assert_eq!(me["authorized_by_workspace_member_id"], member.to_string());
+    assert_eq!(me["token_level"], "workspace");
     assert_eq!(me["workspace_id"], workspace_id);
     assert_eq!(me["workspace_name"], "Acme Demo");
     assert_eq!(me["workspace_slug"], "acme-demo");
     assert_eq!(me["workspace_logo_url"], Value::Null);
-    assert_eq!(me.as_object().map(|o| o.len()), Some(14), "{me}");
+    assert_eq!(me.as_object().map(|o| o.len()), Some(15), "{me}");
 }
 
 #[tokio::test]
