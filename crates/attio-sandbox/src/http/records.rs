@@ -111,10 +111,17 @@ async fn query(
 ) -> Result<Json<Value>, ApiError> {
     let mut fields = Fields::object(body)?;
     fields.only(&["limit", "offset"])?;
+    // Attio's document types both as `number`: `3.0` is 3; a fraction or a negative is refused.
     let mut number = |key: &str, default: u64| match fields.take(key) {
         None => Ok(default),
         Some(value) => value
             .as_u64()
+            .or_else(|| {
+                value
+                    .as_f64()
+                    .filter(|n| n.is_finite() && *n >= 0.0 && n.fract() == 0.0 && *n <= 1e15)
+                    .map(|n| n as u64)
+            })
             .ok_or_else(|| ApiError::validation(format!("{key} must be a non-negative integer."))),
     };
     let limit = number("limit", 500)? as usize;

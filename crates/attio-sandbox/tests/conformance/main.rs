@@ -12,6 +12,7 @@ mod members;
 mod oauth;
 mod properties;
 mod receiver;
+mod records;
 mod scopes;
 mod tasks;
 mod webhooks;
