@@ -284,8 +284,10 @@ pub(super) fn attribute_json(store: &WorkspaceStore, a: &Attribute) -> Value {
     let id = match a.parent {
         AttributeParent::Object(kind) => json!({ "workspace_id": store.workspace.id,
             "object_id": store.object_id(kind), "attribute_id": a.id }),
+        // Attio's document gives list attributes the same id shape as object attributes:
+        // `object_id` holds the list's id.
         AttributeParent::List(list_id) => json!({ "workspace_id": store.workspace.id,
-            "list_id": list_id, "attribute_id": a.id }),
+            "object_id": list_id, "attribute_id": a.id }),
     };
     json!({
         "id": id,

@@ -77,7 +77,9 @@ async fn list_attributes_emit_created_and_updated() {
         (status, updated["data"]["title"].clone()),
         (StatusCode::OK, json!("Deal value"))
     );
-    let id = json!({"workspace_id": workspace(&t), "list_id": attribute["list_id"], "attribute_id": attribute["attribute_id"]});
+    // The REST id names the list `object_id` (Attio's attribute schema); the event names it
+    // `list_id`.
+    let id = json!({"workspace_id": workspace(&t), "list_id": attribute["object_id"], "attribute_id": attribute["attribute_id"]});
     assert_eq!(
         hook.exactly(&t, 2).await,
         [
