@@ -246,7 +246,12 @@ pub(super) fn comment_json(store: &WorkspaceStore, comment: &Comment) -> Value {
         "entry": entry,
         "record": record,
         "resolved_at": comment.resolved.map(|(at, _)| format(at)),
-        "resolved_by": comment.resolved.map(|(_, by)| by.event_json()),
+        // An object whose fields are null while unresolved: the document's schema has
+        // `resolved_by` as a (non-nullable) object with nullable `type` and `id`.
+        "resolved_by": comment.resolved.map_or_else(
+            || json!({ "type": null, "id": null }),
+            |(_, by)| by.event_json(),
+        ),
         "created_at": format(comment.created_at),
         "author": { "type": "workspace-member", "id": comment.author },
     })

@@ -34,6 +34,7 @@ async fn comments_on_a_record_emit_all_four_events() {
     let comment = &created["data"];
     assert_eq!(comment["entry"], Value::Null);
     assert_eq!(comment["resolved_at"], Value::Null);
+    assert_eq!(comment["resolved_by"], json!({"type": null, "id": null}));
     let comment_id = comment["id"]["comment_id"].as_str().expect("id").to_owned();
     let thread_id = comment["thread_id"].as_str().expect("thread").to_owned();
 
