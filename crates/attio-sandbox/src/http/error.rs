@@ -37,6 +37,19 @@ impl ApiError {
         )
     }
 
+    /// The same answer as a 400 `validation_type` when it is a 400 `value_not_found`: for
+    /// operations whose documented 400 answers have no other code (tasks).
+    pub fn into_validation(self) -> Self {
+        if self.code == "value_not_found" {
+            Self {
+                code: "validation_type",
+                ..self
+            }
+        } else {
+            self
+        }
+    }
+
     /// 400 `value_not_found`: the request names something that does not exist.
     pub fn value_not_found(message: impl Into<String>) -> Self {
         Self::new(

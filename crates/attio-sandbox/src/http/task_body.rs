@@ -124,7 +124,16 @@ fn string<'a>(map: &'a Map<String, Value>, key: &str, field: &str) -> Result<&'a
     })
 }
 
+/// The linked records a body names. A record that does not exist is a 400 `validation_type`:
+/// Attio's document lists no other code for the 400 of the task operations.
 fn linked_records(store: &WorkspaceStore, value: Value) -> Result<Vec<LinkedRecord>, ApiError> {
+    linked_records_named(store, value).map_err(ApiError::into_validation)
+}
+
+fn linked_records_named(
+    store: &WorkspaceStore,
+    value: Value,
+) -> Result<Vec<LinkedRecord>, ApiError> {
     let mut links: Vec<LinkedRecord> = Vec::new();
     for mut item in array(value, "linked_records")? {
         let target = string(&item, "target_object", "linked_records")?.to_owned();
@@ -192,7 +201,12 @@ fn single_unique_value(value: Value, slug: &str, field: &str) -> Result<String, 
     }
 }
 
+/// The members a body assigns; an unknown one is a 400 `validation_type`, as for records.
 fn assignees(store: &WorkspaceStore, value: Value) -> Result<Vec<Uuid>, ApiError> {
+    assignees_named(store, value).map_err(ApiError::into_validation)
+}
+
+fn assignees_named(store: &WorkspaceStore, value: Value) -> Result<Vec<Uuid>, ApiError> {
     let mut ids: Vec<Uuid> = Vec::new();
     for item in array(value, "assignees")? {
         let member = if item.contains_key("workspace_member_email_address") {

@@ -255,7 +255,7 @@ async fn invalid_create_bodies_are_rejected_and_nothing_is_created() {
             "unknown record",
             link(json!({"target_object": "people", "target_record_id": unknown})),
             400,
-            "value_not_found",
+            "validation_type",
             &unknown_text,
         ),
         (
@@ -271,14 +271,14 @@ async fn invalid_create_bodies_are_rejected_and_nothing_is_created() {
                 json!({"target_object": "people", "email_addresses": [{"email_address": "who@nowhere.test"}]}),
             ),
             400,
-            "value_not_found",
+            "validation_type",
             "who@nowhere.test",
         ),
         (
             "unknown domain",
             link(json!({"target_object": "companies", "domains": ["nowhere.test"]})),
             400,
-            "value_not_found",
+            "validation_type",
             "nowhere.test",
         ),
         (
@@ -315,14 +315,14 @@ async fn invalid_create_bodies_are_rejected_and_nothing_is_created() {
                 json!({"referenced_actor_type": "workspace-member", "referenced_actor_id": unknown}),
             ),
             400,
-            "value_not_found",
+            "validation_type",
             &unknown_text,
         ),
         (
             "unknown member email",
             assign(json!({"workspace_member_email_address": "ghost@acme-demo.test"})),
             400,
-            "value_not_found",
+            "validation_type",
             "ghost@acme-demo.test",
         ),
         (

@@ -127,7 +127,7 @@ async fn patch_changes_only_the_four_updatable_fields() {
             "unknown member",
             json!({"assignees": [{"workspace_member_email_address": "ghost@acme-demo.test"}]}),
             400,
-            "value_not_found",
+            "validation_type",
             "ghost",
         ),
         (
