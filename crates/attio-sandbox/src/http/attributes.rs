@@ -279,7 +279,8 @@ fn refused(error: AttributeError) -> ApiError {
     }
 }
 
-/// The Attribute object (simplified: `config` and `default_value` are not modelled).
+/// The Attribute object (simplified: `config` and `default_value` are not modelled, and answer
+/// as unset).
 pub(super) fn attribute_json(store: &WorkspaceStore, a: &Attribute) -> Value {
     let id = match a.parent {
         AttributeParent::Object(kind) => json!({ "workspace_id": store.workspace.id,
@@ -305,6 +306,12 @@ pub(super) fn attribute_json(store: &WorkspaceStore, a: &Attribute) -> Value {
         "default_value": null,
         "relationship": null,
         "created_at": format(a.created_at),
-        "config": {},
+        // The document requires both configurations on every attribute. The sandbox models
+        // neither, so each says "nothing set": no default currency or display, and records of
+        // any object allowed.
+        "config": {
+            "currency": { "default_currency_code": null, "display_type": null },
+            "record_reference": { "allowed_object_ids": null },
+        },
     })
 }

@@ -3,6 +3,7 @@
 //! receiver of their own.
 
 mod admin;
+mod attributes;
 mod console;
 mod events;
 mod faults;
