@@ -275,8 +275,11 @@ pub(crate) fn seed(ids: &SeedIds, members: &[Member], records: &[Record]) -> Crm
             Meeting {
                 id: ids.id(&format!("meeting:{i}")),
                 title: (*title).to_owned(),
+                description: String::new(),
                 start,
                 end: start + Duration::minutes(45),
+                created_at: start - Duration::days(7),
+                created_by: Actor::System,
             }
         })
         .collect();

@@ -12,8 +12,11 @@ use crate::events::Event;
 pub(crate) struct Meeting {
     pub id: Uuid,
     pub title: String,
+    pub description: String,
     pub start: OffsetDateTime,
     pub end: OffsetDateTime,
+    pub created_at: OffsetDateTime,
+    pub created_by: Actor,
 }
 
 #[derive(Clone, Debug)]

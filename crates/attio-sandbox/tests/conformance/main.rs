@@ -9,6 +9,7 @@ mod events;
 mod faults;
 mod keep_alive;
 mod limits;
+mod meetings;
 mod members;
 mod oauth;
 mod properties;
