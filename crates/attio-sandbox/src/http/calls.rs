@@ -76,7 +76,7 @@ async fn list(
             ApiError::validation(format!("\"{raw}\" is not a cursor this API gave."))
         })?,
     };
-    let descending = match get("sort")?.as_deref() {
+    let descending = match get("sort")? {
         None | Some("start_asc") => false,
         Some("start_desc") => true,
         Some(other) => {
@@ -88,7 +88,7 @@ async fn list(
     let time = |name: &str| -> Result<Option<time::OffsetDateTime>, ApiError> {
         get(name)?
             .map(|raw| {
-                parse_deadline(&raw).ok_or_else(|| {
+                parse_deadline(raw).ok_or_else(|| {
                     ApiError::validation(format!("{name} must be a timestamp, got \"{raw}\"."))
                 })
             })
