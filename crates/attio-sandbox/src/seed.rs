@@ -177,14 +177,22 @@ pub(crate) fn build(
     members: Vec<Member>,
     data: Option<&DataSet>,
 ) -> Seed {
+    // The standard objects exist from the workspace's start: its first member's arrival.
+    let created_at = members
+        .iter()
+        .map(|m| m.created_at)
+        .min()
+        .unwrap_or_else(crate::timestamp::now);
     let objects = vec![
         Object {
             id: ids.id("object:people"),
             kind: ObjectKind::People,
+            created_at,
         },
         Object {
             id: ids.id("object:companies"),
             kind: ObjectKind::Companies,
+            created_at,
         },
     ];
     let Some(data) = data.filter(|_| !members.is_empty()) else {

@@ -17,6 +17,7 @@ mod introspect;
 mod lists;
 mod members;
 mod notes;
+mod objects;
 mod record_values;
 mod records;
 mod task_body;
@@ -47,6 +48,7 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(tasks::router())
         .merge(members::router())
         .merge(webhooks::router())
+        .merge(objects::router())
         .merge(records::router())
         .merge(attributes::router())
         .merge(lists::router())

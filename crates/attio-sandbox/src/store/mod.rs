@@ -139,6 +139,7 @@ impl ObjectKind {
 pub(crate) struct Object {
     pub id: Uuid,
     pub kind: ObjectKind,
+    pub created_at: time::OffsetDateTime,
 }
 
 /// A person or a company. `name` and `uniques` back the system attributes (`name`, and

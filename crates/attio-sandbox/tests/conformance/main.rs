@@ -12,6 +12,7 @@ mod limits;
 mod meetings;
 mod members;
 mod oauth;
+mod objects;
 mod properties;
 mod receiver;
 mod records;
