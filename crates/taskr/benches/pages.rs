@@ -22,6 +22,8 @@
 
 #[path = "pages/browser.rs"]
 mod browser;
+#[path = "../tests/app/forms.rs"]
+mod forms;
 #[path = "pages/load.rs"]
 mod load;
 #[path = "pages/memory.rs"]

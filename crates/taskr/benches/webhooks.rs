@@ -13,6 +13,8 @@
 #[path = "../tests/app/database.rs"]
 #[allow(dead_code)]
 mod database;
+#[path = "../tests/app/forms.rs"]
+mod forms;
 #[path = "../tests/app/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;

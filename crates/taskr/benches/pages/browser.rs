@@ -12,6 +12,8 @@ use reqwest::header::LOCATION;
 use reqwest::{Response, StatusCode};
 use url::Url;
 
+use crate::forms::{form_value, selected_option};
+
 const USERNAME: &str = "bench";
 const PASSWORD: &str = "correct horse battery";
 
@@ -19,25 +21,6 @@ pub struct Browser {
     client: reqwest::Client,
     jar: Arc<Jar>,
     base: Url,
-}
-
-/// The value of the first `name="field" value="…"` in a page.
-fn form_value(html: &str, field: &str) -> Option<String> {
-    let marker = format!("name=\"{field}\" value=\"");
-    let start = html.find(&marker)? + marker.len();
-    let end = html[start..].find('"')? + start;
-    Some(
-        html[start..end]
-            .replace("&#x2f;", "/")
-            .replace("&amp;", "&"),
-    )
-}
-
-/// The value of the `<option … selected>` on a page (the consent page's member).
-fn selected_option(html: &str) -> Option<String> {
-    let end = html.find("\" selected")?;
-    let start = html[..end].rfind("value=\"")? + "value=\"".len();
-    Some(html[start..end].to_owned())
 }
 
 fn location(response: &Response) -> Result<String> {

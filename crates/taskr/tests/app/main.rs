@@ -8,6 +8,7 @@ mod browser;
 mod connections;
 mod crash;
 mod database;
+mod forms;
 mod hardening;
 mod health;
 mod helpers;

@@ -12,8 +12,8 @@ use crate::store::{
     SealedValue, StoreResult, TokenUpdate, UserId, WorkspaceId,
 };
 
-/// One connection by provider and owner (also read by `point_reads`).
-pub(super) const CONNECTION: &str =
+/// One connection by provider and owner (also run by `point_reads`).
+const CONNECTION: &str =
     "SELECT * FROM connections WHERE provider = ? AND owner_kind = ? AND owner_id = ?";
 
 #[async_trait]
@@ -24,7 +24,7 @@ impl ConnectionStore for SqliteStore {
         owner: &Owner,
     ) -> StoreResult<Option<ConnectionRecord>> {
         if let Some(point_reads) = &self.point_reads {
-            match point_reads.connection(provider, owner) {
+            match point_reads.connection(CONNECTION, provider, owner) {
                 Ok(found) => return Ok(found),
                 Err(Missed::Busy) => {}
                 Err(Missed::Failed(error)) => {

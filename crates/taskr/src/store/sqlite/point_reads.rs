@@ -68,16 +68,16 @@ impl PointReads {
         result
     }
 
-    /// `ConnectionStore::connection`, the same statement and the same row mapping.
+    /// `ConnectionStore::connection`: the caller's statement (`sql`, bound to provider, owner
+    /// kind and owner id) and the same row mapping.
     pub(super) fn connection(
         &self,
+        sql: &str,
         provider: &ProviderName,
         owner: &Owner,
     ) -> Result<Option<ConnectionRecord>, Missed> {
         self.with(|connection| {
-            let mut statement = connection
-                .prepare_cached(super::connections::CONNECTION)
-                .map_err(failed)?;
+            let mut statement = connection.prepare_cached(sql).map_err(failed)?;
             let mut rows = statement
                 .query((provider.as_str(), owner.kind.as_str(), owner.id.as_str()))
                 .map_err(failed)?;
