@@ -13,10 +13,12 @@ mod helpers;
 mod http;
 mod ids;
 mod pages;
+mod persist;
 pub mod provider;
 mod scopes;
 mod seed;
 mod shared;
+mod state;
 mod store;
 mod timestamp;
 mod trigger;
@@ -25,6 +27,7 @@ mod workspaces;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +37,7 @@ use uuid::Uuid;
 
 pub use delivery::DeliveryAttempt;
 pub use events::EVENT_TYPES;
+pub use persist::{StateError, STATE_FILE};
 pub use scopes::{parse_scope_list, ALL_SCOPES};
 /// How the sandbox serves connections (timeouts, connection cap); re-exported from `serve`.
 pub use serve::Limits;
@@ -159,6 +163,22 @@ impl Sandbox {
         }
     }
 
+    /// A sandbox whose state lives in `data_dir` (created 0700 if missing): loaded from its
+    /// [`STATE_FILE`], or seeded and written there when it has none. Every change is saved: a
+    /// request is answered once the file holds its change, other changes (delivery attempts,
+    /// typed helpers) within 100 ms, and serving ends with a last save. Blocking file I/O:
+    /// call it at start-up.
+    ///
+    /// # Errors
+    /// The directory cannot be created or written, or its file cannot be read, is not a
+    /// sandbox state, is of another version or holds invalid data; the error names the file.
+    /// The file is never replaced by a new seed in that case.
+    pub fn open(config: Config, data_dir: impl AsRef<Path>) -> Result<Sandbox, StateError> {
+        Ok(Sandbox {
+            shared: Arc::new(Shared::open(config, data_dir.as_ref())?),
+        })
+    }
+
     pub(crate) fn from_shared(shared: Arc<Shared>) -> Sandbox {
         Sandbox { shared }
     }
@@ -171,6 +191,11 @@ impl Sandbox {
     /// workers for events the change emitted.
     pub(crate) fn store(&self) -> StoreGuard<'_> {
         StoreGuard::lock(&self.shared)
+    }
+
+    /// The fault rules and rate-limit windows (not part of the saved state).
+    pub(crate) fn faults(&self) -> std::sync::MutexGuard<'_, faults::Faults> {
+        self.shared.faults()
     }
 
     /// The whole HTTP app. Serve it with connect info (as [`Sandbox::serve`] does), or the
@@ -200,7 +225,11 @@ impl Sandbox {
         // Events emitted before a runtime existed (e.g. by `Sandbox::new` callers in sync code)
         // get their workers now.
         drop(self.store());
-        serve::serve(listener, self.router(), limits, shutdown).await
+        let served = serve::serve(listener, self.router(), limits, shutdown).await;
+        // A last save; afterwards this sandbox writes nothing, so another one may take the
+        // directory. Failures are logged inside.
+        let _ = self.shared.close().await;
+        served
     }
 
     /// Serves on `127.0.0.1` with a free port in a background task, until the handle is dropped.
@@ -214,7 +243,7 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = self.clone();
-        tokio::spawn(async move {
+        let serving = tokio::spawn(async move {
             let shutdown = async {
                 // A send or a dropped sender both mean "stop".
                 let _ = stopped.await;
@@ -227,6 +256,7 @@ impl Sandbox {
             addr,
             sandbox: self,
             _shutdown: shutdown,
+            serving,
         })
     }
 
@@ -297,11 +327,23 @@ pub struct SpawnedSandbox {
     pub sandbox: Sandbox,
     /// Dropping the sender completes the server's shutdown future.
     _shutdown: oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<()>,
 }
 
 impl SpawnedSandbox {
     /// `http://127.0.0.1:PORT`, the base URL of both the app and the API host.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Stops serving as a signal would and waits until the server has drained and, with a data
+    /// directory, made its last save: a sandbox opened on the same directory afterwards starts
+    /// from everything this one did.
+    pub async fn shut_down(self) {
+        let SpawnedSandbox {
+            _shutdown, serving, ..
+        } = self;
+        drop(_shutdown);
+        let _ = serving.await;
     }
 }

@@ -2,12 +2,13 @@
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use attio_sandbox::{
     parse_scope_list, Config, Limits, OAuthApp, Sandbox, DEFAULT_APP_NAME, DEFAULT_APP_SCOPES,
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI,
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI, STATE_FILE,
 };
 use clap::Parser;
 use tokio::net::TcpListener;
@@ -83,6 +84,11 @@ struct Args {
     /// Connections served at once; more get a 503. Default: derived from the open-file limit.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: Option<u64>,
+
+    /// Keep the state in this directory (created 0700): loaded from its state.json at start,
+    /// seeded when there is none, saved after every change. Without it, state lives in memory.
+    #[arg(long, env = "ATTIO_SANDBOX_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 /// One flag value holding many scopes (a bare `Vec` would make clap expect one scope per value).
@@ -124,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
         redirect_uris: args.redirect_uris,
         scopes: args.scopes.0,
     };
-    let sandbox = Sandbox::new(Config {
+    let config = Config {
         apps: vec![app],
         retry_base: Duration::from_millis(args.retry_base_ms),
         max_retries: args.max_retries,
@@ -133,7 +139,15 @@ async fn main() -> anyhow::Result<()> {
         degraded_to_inactive: Duration::from_millis(args.degraded_to_inactive_ms),
         rate_limits: args.rate_limits,
         ..Config::default()
-    });
+    };
+    let (sandbox, kept) = match &args.data_dir {
+        None => (Sandbox::new(config), "state in memory".to_owned()),
+        Some(dir) => {
+            let sandbox = Sandbox::open(config, dir).context("--data-dir: the saved state cannot be used")?;
+            let kept = format!("state in {}", dir.join(STATE_FILE).display());
+            (sandbox, kept)
+        }
+    };
     let limits = Limits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
@@ -153,7 +167,7 @@ async fn main() -> anyhow::Result<()> {
         .map(|w| format!("\"{}\"", w.name))
         .collect();
     println!(
-        "Attio sandbox listening on http://{addr} (workspaces {}); console at http://{addr}/",
+        "Attio sandbox listening on http://{addr} (workspaces {}; {kept}); console at http://{addr}/",
         names.join(", ")
     );
     sandbox

@@ -51,6 +51,7 @@ impl DeliverySettings {
 }
 
 /// One message to one webhook: the exact bytes and signature, sent identically on every attempt.
+#[derive(Clone)]
 pub(crate) struct Message {
     pub idempotency_key: Uuid,
     pub webhook_id: Uuid,
@@ -108,9 +109,21 @@ pub(crate) enum Next {
 pub(crate) struct Deliveries {
     pub settings: DeliverySettings,
     targets: HashMap<String, Target>,
-    in_flight: usize,
+    /// Messages a worker has taken and not yet reported on, by idempotency key, with their
+    /// target: a copy is kept so that a saved state still holds them (they are sent again
+    /// after a restart, as a lost attempt would be retried).
+    in_flight: HashMap<Uuid, (String, Message)>,
     log: HashMap<Uuid, VecDeque<DeliveryAttempt>>,
     idle: Arc<Notify>,
+}
+
+/// The messages of one target that still have to go out, as a saved state keeps them.
+pub(crate) struct PendingTarget {
+    pub target: String,
+    /// New messages, oldest first.
+    pub fresh: Vec<Message>,
+    /// Messages waiting for a retry, each with its `due`.
+    pub retries: Vec<Message>,
 }
 
 impl Deliveries {
@@ -119,9 +132,87 @@ impl Deliveries {
         Deliveries {
             settings,
             targets: HashMap::new(),
-            in_flight: 0,
+            in_flight: HashMap::new(),
             log: HashMap::new(),
             idle,
+        }
+    }
+
+    /// Deliveries as a saved state had them: queues (no worker running yet; the next store
+    /// guard dropped in a runtime starts them) and logs.
+    pub fn restored(
+        settings: DeliverySettings,
+        idle: Arc<Notify>,
+        pending: Vec<PendingTarget>,
+        log: HashMap<Uuid, VecDeque<DeliveryAttempt>>,
+    ) -> Deliveries {
+        let targets = pending
+            .into_iter()
+            .filter(|p| !p.fresh.is_empty() || !p.retries.is_empty())
+            .map(|p| {
+                let target = Target {
+                    fresh: p.fresh.into(),
+                    retries: p.retries,
+                    ..Target::default()
+                };
+                (p.target, target)
+            })
+            .collect();
+        Deliveries {
+            settings,
+            targets,
+            in_flight: HashMap::new(),
+            log,
+            idle,
+        }
+    }
+
+    /// Every message still to be sent, by target (sorted by URL). A message in flight counts
+    /// as not sent: a new one goes first in its queue, a retry is due `now`.
+    pub fn pending(&self, now: Instant) -> Vec<PendingTarget> {
+        let mut by_target: std::collections::BTreeMap<&str, PendingTarget> = self
+            .targets
+            .iter()
+            .map(|(url, t)| {
+                let pending = PendingTarget {
+                    target: url.clone(),
+                    fresh: t.fresh.iter().cloned().collect(),
+                    retries: t.retries.clone(),
+                };
+                (url.as_str(), pending)
+            })
+            .collect();
+        for (target, message) in self.in_flight.values() {
+            let entry = by_target
+                .entry(target.as_str())
+                .or_insert_with(|| PendingTarget {
+                    target: target.clone(),
+                    fresh: Vec::new(),
+                    retries: Vec::new(),
+                });
+            if message.attempts == 0 {
+                entry.fresh.insert(0, message.clone());
+            } else {
+                let mut retry = message.clone();
+                retry.due = now;
+                entry.retries.push(retry);
+            }
+        }
+        by_target
+            .into_values()
+            .filter(|p| !p.fresh.is_empty() || !p.retries.is_empty())
+            .collect()
+    }
+
+    /// Every webhook's attempt log.
+    pub fn logs(&self) -> &HashMap<Uuid, VecDeque<DeliveryAttempt>> {
+        &self.log
+    }
+
+    /// Wakes every worker, e.g. so that workers of a state that was replaced notice and end.
+    pub fn wake_all(&self) {
+        for target in self.targets.values() {
+            target.wake.notify_one();
         }
     }
 
@@ -182,14 +273,17 @@ impl Deliveries {
             },
         };
         queue.next_send = Some(now + self.settings.spacing);
-        self.in_flight += 1;
+        self.in_flight.insert(
+            message.idempotency_key,
+            (target.to_owned(), message.clone()),
+        );
         Next::Send(message)
     }
 
     /// Records an attempt and decides what follows. Returns true when the message has used up
     /// its retries (the caller degrades the webhook).
     pub fn finish(&mut self, target: &str, mut message: Message, attempt: DeliveryAttempt) -> bool {
-        self.in_flight = self.in_flight.saturating_sub(1);
+        self.in_flight.remove(&message.idempotency_key);
         message.attempts = attempt.attempt;
         let succeeded = attempt.succeeded;
         let log = self.log.entry(message.webhook_id).or_default();
@@ -216,8 +310,8 @@ impl Deliveries {
     }
 
     /// A message taken from the queue but not sent (its webhook is gone or inactive).
-    pub fn discard(&mut self) {
-        self.in_flight = self.in_flight.saturating_sub(1);
+    pub fn discard(&mut self, idempotency_key: Uuid) {
+        self.in_flight.remove(&idempotency_key);
         self.notify_if_idle();
     }
 
@@ -232,7 +326,7 @@ impl Deliveries {
 
     /// No message queued, waiting for a retry, or in flight.
     pub fn is_idle(&self) -> bool {
-        self.in_flight == 0 && self.targets.values().all(|t| !t.has_work())
+        self.in_flight.is_empty() && self.targets.values().all(|t| !t.has_work())
     }
 
     fn notify_if_idle(&self) {

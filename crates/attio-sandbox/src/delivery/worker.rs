@@ -1,6 +1,8 @@
 //! The task that delivers one workspace's messages to one target URL: takes messages in order, POSTs them signed, and
 //! reports each attempt back to the store. It holds the sandbox only weakly, so it ends once every
-//! handle to the sandbox is gone, and it never holds the lock across an `.await`.
+//! handle to the sandbox is gone, and it never holds the lock across an `.await`. It also ends
+//! once the state it was started for is replaced (a reset or a restore: a new epoch), so that
+//! its workspace key never reaches into another state.
 
 use std::sync::{Arc, Weak};
 use std::time::{Instant, SystemTime};
@@ -19,6 +21,7 @@ const USER_AGENT: &str = "Attio 2.0 (https://attio.com/developers/using-webhooks
 pub(crate) async fn run(
     shared: Weak<Shared>,
     workspace: WorkspaceKey,
+    epoch: u64,
     target: String,
     wake: Arc<Notify>,
 ) {
@@ -28,10 +31,10 @@ pub(crate) async fn run(
                 return;
             };
             let sandbox = Sandbox::from_shared(shared);
-            let next = sandbox
-                .store()
-                .at_mut(workspace)
-                .next_delivery(&target, Instant::now());
+            let next = match sandbox.store().current_mut(workspace, epoch) {
+                Some(store) => store.next_delivery(&target, Instant::now()),
+                None => return,
+            };
             match next {
                 Next::Stop => return,
                 Next::Wait(until) => {
@@ -54,10 +57,10 @@ pub(crate) async fn run(
             error = attempt.error.as_deref(),
             "webhook delivery attempt"
         );
-        sandbox
-            .store()
-            .at_mut(workspace)
-            .finish_delivery(&target, message, attempt);
+        let mut store = sandbox.store();
+        if let Some(store) = store.current_mut(workspace, epoch) {
+            store.finish_delivery(&target, message, attempt);
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::extract::MaybeJson;
 use super::workspaces::workspace_not_found;
-use super::{console, controls, faults, workspaces};
+use super::{console, controls, faults, state, workspaces};
 use crate::scopes::is_known;
 use crate::{Sandbox, ALL_SCOPES};
 
@@ -25,6 +25,7 @@ pub(super) fn router() -> Router<Sandbox> {
         .merge(console::router())
         .merge(controls::router())
         .merge(faults::router())
+        .merge(state::router())
         .merge(workspaces::router())
         .route("/_sandbox/{*rest}", any(unknown))
         .route_layer(middleware::from_fn(loopback_only))
@@ -45,7 +46,7 @@ async fn loopback_only(request: Request, next: Next) -> Response {
     }
 }
 
-fn is_loopback(peer: Option<SocketAddr>) -> bool {
+pub(super) fn is_loopback(peer: Option<SocketAddr>) -> bool {
     peer.is_some_and(|addr| addr.ip().to_canonical().is_loopback())
 }
 

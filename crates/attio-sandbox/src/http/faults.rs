@@ -50,16 +50,16 @@ pub(super) async fn inject(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    let (latency, action) = {
-        let mut store = sandbox.store();
-        // Rate limits and workspace-scoped rules go by the workspace of the bearer token.
-        let workspace = bearer_token(request.headers())
-            .ok()
-            .and_then(|token| store.active_token(&token).map(|t| t.workspace_id));
-        store
-            .faults
-            .decide(path, is_read, workspace, SystemTime::now())
-    };
+    // Rate limits and workspace-scoped rules go by the workspace of the bearer token.
+    let workspace = bearer_token(request.headers()).ok().and_then(|token| {
+        sandbox
+            .store()
+            .active_token(&token)
+            .map(|t| t.workspace_id)
+    });
+    let (latency, action) = sandbox
+        .faults()
+        .decide(path, is_read, workspace, SystemTime::now());
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -101,9 +101,9 @@ async fn show(State(sandbox): State<Sandbox>) -> Json<Value> {
 }
 
 fn state_json(sandbox: &Sandbox) -> Value {
-    let store = sandbox.store();
-    let rules: Vec<Value> = store.faults.rules().iter().map(rule_json).collect();
-    json!({ "rules": rules, "rate_limits": store.faults.rate_limits() })
+    let faults = sandbox.faults();
+    let rules: Vec<Value> = faults.rules().iter().map(rule_json).collect();
+    json!({ "rules": rules, "rate_limits": faults.rate_limits() })
 }
 
 fn rule_json(rule: &FaultRule) -> Value {
@@ -163,7 +163,7 @@ async fn add(
         workspace_id,
         remaining: integer(&mut fields, "times", 1, u64::from(u32::MAX))?.map(|n| n as u32),
     };
-    sandbox.store().faults.add(rule);
+    sandbox.faults().add(rule);
     Ok(Json(state_json(&sandbox)))
 }
 
@@ -196,7 +196,7 @@ fn integer(fields: &mut Fields, key: &str, min: u64, max: u64) -> Result<Option<
 
 /// Removes every fault rule.
 async fn clear(State(sandbox): State<Sandbox>) -> Json<Value> {
-    sandbox.store().faults.clear();
+    sandbox.faults().clear();
     Json(state_json(&sandbox))
 }
 
@@ -210,7 +210,7 @@ async fn rate_limits(
     let enabled = fields
         .bool("enabled")?
         .ok_or_else(|| ApiError::validation("body.enabled is required (true or false)."))?;
-    sandbox.store().faults.set_rate_limits(enabled);
+    sandbox.faults().set_rate_limits(enabled);
     Ok(Json(state_json(&sandbox)))
 }
 

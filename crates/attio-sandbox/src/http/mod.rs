@@ -20,6 +20,7 @@ mod notes;
 mod objects;
 mod record_values;
 mod records;
+mod state;
 mod task_body;
 mod tasks;
 mod token;
@@ -60,6 +61,14 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .route("/static/sandbox.css", get(stylesheet))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            sandbox.clone(),
+            state::one_state,
+        ))
+        .layer(middleware::from_fn_with_state(
+            sandbox.clone(),
+            state::save_changes,
+        ))
         .layer(middleware::from_fn_with_state(
             sandbox.clone(),
             faults::inject,
@@ -103,7 +112,8 @@ async fn method_not_allowed() -> ApiError {
     ApiError::method_not_allowed()
 }
 
-/// The largest request body the API reads (axum's default limit for its body extractors).
+/// The largest request body the API reads (axum's default limit for its body extractors);
+/// `POST /_sandbox/restore` from the local machine may send up to [`state::RESTORE_LIMIT`].
 const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// Reads every request's whole body before anything answers. An answer given before the body
@@ -112,15 +122,21 @@ const BODY_LIMIT: usize = 2 * 1024 * 1024;
 /// had already sent its next request on it saw that request dropped. A body over the limit is
 /// answered 413 at once (and the connection then ends, as it should).
 async fn read_body_first(request: Request, next: Next) -> Response {
+    let limit = if state::takes_large_body(&request) {
+        state::RESTORE_LIMIT
+    } else {
+        BODY_LIMIT
+    };
     let (parts, body) = request.into_parts();
-    match axum::body::to_bytes(body, BODY_LIMIT).await {
+    match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => {
             next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
                 .await
         }
-        Err(_) => ApiError::payload_too_large(
-            "The request body is too large (at most 2 MiB) or could not be read.",
-        )
+        Err(_) => ApiError::payload_too_large(format!(
+            "The request body is too large (at most {} MiB) or could not be read.",
+            limit / (1024 * 1024)
+        ))
         .into_response(),
     }
 }

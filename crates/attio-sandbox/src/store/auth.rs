@@ -1,8 +1,9 @@
 //! OAuth state: pending consent requests, authorization codes and access tokens (OAuth and API
 //! keys). Codes and tokens are global tables, and each records the one workspace it belongs to.
 //!
-//! Codes and tokens are keyed by a hash of the secret; only `issued` keeps raw OAuth tokens,
-//! so that tests can prove those never leak anywhere else.
+//! Consent requests, codes and tokens are keyed by a hash of the secret (so a saved state holds
+//! hashes only); only `issued` keeps raw OAuth tokens, so that tests can prove those never leak
+//! anywhere else, and it is never saved.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use super::{Store, WorkspaceKey};
 use crate::ids::{random_secret, secret_key};
 
 /// How long a consent page stays valid between `GET` and `POST /authorize`.
-const PENDING_TTL: Duration = Duration::from_secs(10 * 60);
+pub(super) const PENDING_TTL: Duration = Duration::from_secs(10 * 60);
 
 /// Who a token was issued to.
 pub(crate) enum TokenKind {
@@ -40,17 +41,17 @@ pub(crate) struct PendingAuthorization {
     pub state: Option<String>,
     /// The workspace the page was rendered for: the answer's default when its form names none.
     pub workspace_id: Uuid,
-    created: Instant,
+    pub(super) created: Instant,
 }
 
-struct AuthCode {
-    client_id: String,
-    redirect_uri: String,
-    workspace_id: Uuid,
-    member_id: Uuid,
-    issued: Instant,
+pub(super) struct AuthCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub workspace_id: Uuid,
+    pub member_id: Uuid,
+    pub issued: Instant,
     /// Key of the token this code was exchanged for; set once the code is used.
-    redeemed_as: Option<String>,
+    pub redeemed_as: Option<String>,
 }
 
 /// Why `POST /oauth/token` refused a code; all map to `invalid_grant`.
@@ -63,13 +64,15 @@ pub(crate) enum RedeemError {
     RedirectMismatch,
 }
 
+/// Each table is keyed by [`secret_key`] of the secret the client holds.
 #[derive(Default)]
 pub(super) struct AuthState {
-    pending: HashMap<String, PendingAuthorization>,
-    codes: HashMap<String, AuthCode>,
-    tokens: HashMap<String, AccessToken>,
-    issued: Vec<String>,
+    pub pending: HashMap<String, PendingAuthorization>,
+    pub codes: HashMap<String, AuthCode>,
+    pub tokens: HashMap<String, AccessToken>,
+    pub issued: Vec<String>,
 }
+
 
 impl Store {
     /// Remembers a consent request and returns its single-use id.
@@ -86,7 +89,7 @@ impl Store {
             .retain(|_, p| now.duration_since(p.created) < PENDING_TTL);
         let id = random_secret();
         self.auth.pending.insert(
-            id.clone(),
+            secret_key(&id),
             PendingAuthorization {
                 client_id: client_id.to_owned(),
                 redirect_uri: redirect_uri.to_owned(),
@@ -100,7 +103,7 @@ impl Store {
 
     /// Removes and returns a consent request, unless it is unknown or expired.
     pub fn take_pending(&mut self, request_id: &str) -> Option<PendingAuthorization> {
-        let pending = self.auth.pending.remove(request_id)?;
+        let pending = self.auth.pending.remove(&secret_key(request_id))?;
         (pending.created.elapsed() < PENDING_TTL).then_some(pending)
     }
 

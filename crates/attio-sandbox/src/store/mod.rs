@@ -1,5 +1,6 @@
 //! The sandbox's whole state in one place: the workspaces (each a [`WorkspaceStore`]), and what
-//! spans them: OAuth apps, codes and tokens (each recording its workspace), fault rules. Every
+//! spans them: OAuth apps, codes and tokens (each recording its workspace). Fault rules live
+//! beside it (in `Shared`): they are switches of the test harness, not state that is saved. Every
 //! mutation of workspace data is a method of its `WorkspaceStore` and emits its webhook events
 //! itself (through [`WorkspaceStore::emit`]), so no caller can change data without its event.
 
@@ -10,6 +11,7 @@ mod comments;
 mod lists;
 mod notes;
 mod records;
+mod snapshot;
 mod tasks;
 mod webhooks;
 mod workspace;
@@ -23,6 +25,7 @@ pub(crate) use comments::{Comment, CommentTarget, Thread};
 pub(crate) use lists::{Entry, List, ListPatch, NewList};
 pub(crate) use notes::{NewNote, Note};
 pub(crate) use records::RecordChanges;
+pub(crate) use snapshot::Snapshot;
 pub(crate) use tasks::{
     AssigneeFilter, LinkedRecord, NewTask, Task, TaskFilter, TaskPatch, TaskSort,
 };
@@ -40,7 +43,6 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::delivery::{Deliveries, DeliverySettings};
-use crate::faults::Faults;
 use crate::seed::Seed;
 use crate::OAuthApp;
 
@@ -164,13 +166,15 @@ pub(crate) struct WorkspaceKey(usize);
 pub(crate) struct Store {
     /// In creation order: the first is the default of every control and typed helper.
     workspaces: Vec<WorkspaceStore>,
-    pub faults: Faults,
     apps: Vec<OAuthApp>,
     auth: auth::AuthState,
     code_ttl: Duration,
     delivery: DeliverySettings,
     /// Shared by every workspace's deliveries: notified when one of them becomes idle.
     idle: Arc<Notify>,
+    /// Counts replacements of the whole state (reset, restore). Delivery workers hold a
+    /// workspace key, which only means something within the epoch it was handed out in.
+    epoch: u64,
 }
 
 impl Store {
@@ -183,12 +187,12 @@ impl Store {
     ) -> Store {
         let mut store = Store {
             workspaces: Vec::new(),
-            faults: Faults::default(),
             apps,
             auth: auth::AuthState::default(),
             code_ttl,
             delivery,
             idle: Arc::new(Notify::new()),
+            epoch: 0,
         };
         for seed in seeds {
             store.add_workspace(seed);
@@ -230,6 +234,18 @@ impl Store {
 
     pub fn at_mut(&mut self, key: WorkspaceKey) -> &mut WorkspaceStore {
         &mut self.workspaces[key.0]
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The workspace at `key` if the state is still the one of `epoch`.
+    pub fn current_mut(&mut self, key: WorkspaceKey, epoch: u64) -> Option<&mut WorkspaceStore> {
+        if epoch != self.epoch {
+            return None;
+        }
+        self.workspaces.get_mut(key.0)
     }
 
     pub fn first(&self) -> &WorkspaceStore {

@@ -1,7 +1,7 @@
 //! Webhooks: the registry behind `/v2/webhooks`, their status (`active`, `degraded`, `inactive`),
 //! and [`WorkspaceStore::emit`], which turns one event into one signed message per subscribed webhook.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use serde_json::json;
 use time::OffsetDateTime;
@@ -49,17 +49,24 @@ pub(crate) struct Webhook {
     pub subscriptions: Vec<Subscription>,
     pub created_at: OffsetDateTime,
     pub owner: Owner,
-    secret: String,
-    /// Set when a message used up its retries; cleared by a later success or a PATCH.
-    degraded_since: Option<Instant>,
+    pub(super) secret: String,
+    /// Set when a message used up its retries; cleared by a later success or a PATCH. Wall-clock
+    /// time, so that a saved state keeps it across restarts of the machine.
+    pub(super) degraded_since: Option<SystemTime>,
 }
 
 impl Webhook {
     /// `degraded` turns into `inactive` once it has lasted `degraded_to_inactive`.
-    pub fn status(&self, now: Instant, degraded_to_inactive: std::time::Duration) -> WebhookStatus {
+    pub fn status(
+        &self,
+        now: SystemTime,
+        degraded_to_inactive: std::time::Duration,
+    ) -> WebhookStatus {
         match self.degraded_since {
             None => WebhookStatus::Active,
-            Some(since) if now.saturating_duration_since(since) >= degraded_to_inactive => {
+            Some(since)
+                if now.duration_since(since).unwrap_or_default() >= degraded_to_inactive =>
+            {
                 WebhookStatus::Inactive
             }
             Some(_) => WebhookStatus::Degraded,
@@ -76,7 +83,7 @@ impl Webhook {
 
 impl WorkspaceStore {
     pub fn webhook_status_now(&self, webhook: &Webhook) -> WebhookStatus {
-        webhook.status(Instant::now(), self.delivery.settings.degraded_to_inactive)
+        webhook.status(SystemTime::now(), self.delivery.settings.degraded_to_inactive)
     }
 
     /// Registers a webhook and returns it with its secret (64 lowercase hex characters), which
@@ -145,10 +152,11 @@ impl WorkspaceStore {
     /// event. Called by every mutation, under the lock, so queues follow the order of changes.
     pub(crate) fn emit(&mut self, event: Event) {
         let now = Instant::now();
+        let wall = SystemTime::now();
         let limit = self.delivery.settings.degraded_to_inactive;
         let mut messages = Vec::new();
         for webhook in &self.webhooks {
-            if webhook.status(now, limit) == WebhookStatus::Inactive || !webhook.wants(&event) {
+            if webhook.status(wall, limit) == WebhookStatus::Inactive || !webhook.wants(&event) {
                 continue;
             }
             let envelope = json!({ "webhook_id": webhook.id, "events": [event.json] });
@@ -181,7 +189,7 @@ impl WorkspaceStore {
                     if live {
                         return Next::Send(message);
                     }
-                    self.delivery.discard();
+                    self.delivery.discard(message.idempotency_key);
                 }
                 other => return other,
             }
@@ -198,7 +206,7 @@ impl WorkspaceStore {
         let webhook_id = message.webhook_id;
         let succeeded = attempt.succeeded;
         let exhausted = self.delivery.finish(target, message, attempt);
-        let now = Instant::now();
+        let now = SystemTime::now();
         let limit = self.delivery.settings.degraded_to_inactive;
         let Some(webhook) = self.webhooks.iter_mut().find(|w| w.id == webhook_id) else {
             return;

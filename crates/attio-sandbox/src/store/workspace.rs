@@ -31,7 +31,7 @@ pub(crate) struct WorkspaceStore {
     pub delivery: Deliveries,
     pub(super) tasks: Vec<Task>,
     /// Numbers the names of things the console and `trigger` create.
-    serial: u64,
+    pub(super) serial: u64,
 }
 
 impl WorkspaceStore {
