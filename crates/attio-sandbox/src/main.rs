@@ -143,7 +143,8 @@ async fn main() -> anyhow::Result<()> {
     let (sandbox, kept) = match &args.data_dir {
         None => (Sandbox::new(config), "state in memory".to_owned()),
         Some(dir) => {
-            let sandbox = Sandbox::open(config, dir).context("--data-dir: the saved state cannot be used")?;
+            let sandbox =
+                Sandbox::open(config, dir).context("--data-dir: the saved state cannot be used")?;
             let kept = format!("state in {}", dir.join(STATE_FILE).display());
             (sandbox, kept)
         }

@@ -58,7 +58,8 @@ impl Shared {
         let (persist, snapshot) = Persistence::open(dir)?;
         let store = match snapshot {
             Some(snapshot) => {
-                let mut store = Store::new(Vec::new(), config.apps.clone(), config.code_ttl, settings);
+                let mut store =
+                    Store::new(Vec::new(), config.apps.clone(), config.code_ttl, settings);
                 store.restore(snapshot).map_err(|problem| {
                     StateError::new(persist.files.file(), format!("invalid at {problem}"))
                 })?;
@@ -66,7 +67,8 @@ impl Shared {
                 store
             }
             None => {
-                let store = Store::new(seed::demo(), config.apps.clone(), config.code_ttl, settings);
+                let store =
+                    Store::new(seed::demo(), config.apps.clone(), config.code_ttl, settings);
                 persist.files.write(&store.snapshot())?;
                 tracing::info!(path = %persist.files.file().display(), "seeded a new sandbox state");
                 store
@@ -89,6 +91,12 @@ impl Shared {
             persist,
             gate: tokio::sync::RwLock::new(()),
         }
+    }
+
+    /// Serving ended and the last save is made: this sandbox has handed its state (queued
+    /// deliveries included) over to the directory, so its delivery workers stop.
+    pub fn handed_over(&self) -> bool {
+        self.persist.as_ref().is_some_and(Persistence::is_closed)
     }
 
     pub fn faults(&self) -> MutexGuard<'_, Faults> {
@@ -181,7 +189,10 @@ impl Shared {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        if persist.scheduled.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        if persist
+            .scheduled
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
             return;
         }
         let shared: Weak<Shared> = Arc::downgrade(self);

@@ -2,7 +2,8 @@
 //! reports each attempt back to the store. It holds the sandbox only weakly, so it ends once every
 //! handle to the sandbox is gone, and it never holds the lock across an `.await`. It also ends
 //! once the state it was started for is replaced (a reset or a restore: a new epoch), so that
-//! its workspace key never reaches into another state.
+//! its workspace key never reaches into another state, and once a sandbox with a data
+//! directory has stopped serving (its queue is in the file, for the next one to send).
 
 use std::sync::{Arc, Weak};
 use std::time::{Instant, SystemTime};
@@ -30,6 +31,9 @@ pub(crate) async fn run(
             let Some(shared) = shared.upgrade() else {
                 return;
             };
+            if shared.handed_over() {
+                return;
+            }
             let sandbox = Sandbox::from_shared(shared);
             let next = match sandbox.store().current_mut(workspace, epoch) {
                 Some(store) => store.next_delivery(&target, Instant::now()),

@@ -51,12 +51,9 @@ pub(super) async fn inject(
         Method::GET | Method::HEAD | Method::OPTIONS
     );
     // Rate limits and workspace-scoped rules go by the workspace of the bearer token.
-    let workspace = bearer_token(request.headers()).ok().and_then(|token| {
-        sandbox
-            .store()
-            .active_token(&token)
-            .map(|t| t.workspace_id)
-    });
+    let workspace = bearer_token(request.headers())
+        .ok()
+        .and_then(|token| sandbox.store().active_token(&token).map(|t| t.workspace_id));
     let (latency, action) = sandbox
         .faults()
         .decide(path, is_read, workspace, SystemTime::now());

@@ -73,7 +73,6 @@ pub(super) struct AuthState {
     pub issued: Vec<String>,
 }
 
-
 impl Store {
     /// Remembers a consent request and returns its single-use id.
     pub fn begin_authorization(

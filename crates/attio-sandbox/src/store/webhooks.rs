@@ -83,7 +83,10 @@ impl Webhook {
 
 impl WorkspaceStore {
     pub fn webhook_status_now(&self, webhook: &Webhook) -> WebhookStatus {
-        webhook.status(SystemTime::now(), self.delivery.settings.degraded_to_inactive)
+        webhook.status(
+            SystemTime::now(),
+            self.delivery.settings.degraded_to_inactive,
+        )
     }
 
     /// Registers a webhook and returns it with its secret (64 lowercase hex characters), which

@@ -13,6 +13,7 @@ mod meetings;
 mod members;
 mod oauth;
 mod objects;
+mod persistence;
 mod properties;
 mod receiver;
 mod records;
@@ -35,10 +36,12 @@ pub async fn spawn() -> TestSandbox {
 }
 
 pub async fn spawn_with(config: Config) -> TestSandbox {
-    let spawned = Sandbox::new(config)
-        .spawn()
-        .await
-        .expect("sandbox binds a port");
+    serve(Sandbox::new(config)).await
+}
+
+/// Serves an already built sandbox (e.g. one opened on a data directory).
+pub async fn serve(sandbox: Sandbox) -> TestSandbox {
+    let spawned = sandbox.spawn().await.expect("sandbox binds a port");
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

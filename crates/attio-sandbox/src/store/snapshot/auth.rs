@@ -59,7 +59,9 @@ struct TokenState {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum KindState {
     /// Issued at `/oauth/token` to this OAuth app.
-    Oauth { client_id: String },
+    Oauth {
+        client_id: String,
+    },
     ApiKey,
 }
 
@@ -184,11 +186,7 @@ impl AuthSnapshot {
                 workspace_id: p.workspace_id,
                 created: clock.instant_of(p.created_at),
             };
-            if auth
-                .pending
-                .insert(p.request_id_sha256, pending)
-                .is_some()
-            {
+            if auth.pending.insert(p.request_id_sha256, pending).is_some() {
                 return Err(format!("{at}.request_id_sha256: appears twice"));
             }
         }

@@ -13,8 +13,8 @@ use super::{Clock, Ts};
 use crate::delivery::{Deliveries, DeliveryAttempt, PendingTarget};
 use crate::store::{
     AccessLevel, Actor, Attribute, AttributeParent, CallRecording, Comment, CommentTarget, Entry,
-    LinkedRecord, List, Meeting, Member, Note, Object, ObjectKind, Record, Task, Thread,
-    Workspace, WorkspaceStore,
+    LinkedRecord, List, Meeting, Member, Note, Object, ObjectKind, Record, Task, Thread, Workspace,
+    WorkspaceStore,
 };
 
 #[derive(Serialize, Deserialize)]
@@ -639,9 +639,7 @@ fn thread_out(thread: &Thread) -> ThreadState {
                 object: object.into(),
                 record_id,
             },
-            CommentTarget::Entry { list_id, entry_id } => {
-                TargetState::Entry { list_id, entry_id }
-            }
+            CommentTarget::Entry { list_id, entry_id } => TargetState::Entry { list_id, entry_id },
         },
         created_at: Ts(*created_at),
     }
@@ -655,9 +653,7 @@ fn thread_in(state: ThreadState) -> Thread {
                 object: object.into(),
                 record_id,
             },
-            TargetState::Entry { list_id, entry_id } => {
-                CommentTarget::Entry { list_id, entry_id }
-            }
+            TargetState::Entry { list_id, entry_id } => CommentTarget::Entry { list_id, entry_id },
         },
         created_at: state.created_at.0,
     }

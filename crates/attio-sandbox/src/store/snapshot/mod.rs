@@ -121,12 +121,13 @@ impl Store {
             if workspaces.iter().any(|w| w.workspace.slug == state.slug) {
                 return Err(format!("{at}.slug: \"{}\" appears twice", state.slug));
             }
-            let deliveries = |pending, log| {
-                Deliveries::restored(self.delivery, self.idle.clone(), pending, log)
-            };
+            let deliveries =
+                |pending, log| Deliveries::restored(self.delivery, self.idle.clone(), pending, log);
             workspaces.push(state.into_store(&at, clock, deliveries)?);
         }
-        let auth = snapshot.auth.into_state(&workspaces, clock, self.code_ttl)?;
+        let auth = snapshot
+            .auth
+            .into_state(&workspaces, clock, self.code_ttl)?;
         self.replace(workspaces, auth);
         Ok(())
     }
@@ -168,9 +169,9 @@ impl Serialize for Ts {
 impl<'de> Deserialize<'de> for Ts {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Ts, D::Error> {
         let text = String::deserialize(deserializer)?;
-        OffsetDateTime::parse(&text, &Rfc3339)
-            .map(Ts)
-            .map_err(|e| serde::de::Error::custom(format!("\"{text}\" is not an RFC 3339 time: {e}")))
+        OffsetDateTime::parse(&text, &Rfc3339).map(Ts).map_err(|e| {
+            serde::de::Error::custom(format!("\"{text}\" is not an RFC 3339 time: {e}"))
+        })
     }
 }
 

@@ -216,13 +216,7 @@ impl DeliveriesState {
         at: &str,
         webhooks: &[Webhook],
         clock: Clock,
-    ) -> Result<
-        (
-            Vec<PendingTarget>,
-            HashMap<Uuid, VecDeque<DeliveryAttempt>>,
-        ),
-        String,
-    > {
+    ) -> Result<(Vec<PendingTarget>, HashMap<Uuid, VecDeque<DeliveryAttempt>>), String> {
         let mut pending = Vec::with_capacity(self.queues.len());
         for (i, queue) in self.queues.into_iter().enumerate() {
             let here = format!("{at}.queues[{i}]");
