@@ -120,9 +120,8 @@ impl Persistence {
         self.generation.load(Ordering::SeqCst)
     }
 
-    /// Whether the file holds every change counted so far.
-    pub fn up_to_date(&self) -> bool {
-        self.saved.load(Ordering::SeqCst) >= self.generation()
+    pub fn saved(&self) -> u64 {
+        self.saved.load(Ordering::SeqCst)
     }
 
     pub fn mark_saved(&self, generation: u64) {

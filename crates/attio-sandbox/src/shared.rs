@@ -140,17 +140,22 @@ impl Shared {
         let Some(persist) = &self.persist else {
             return Ok(());
         };
+        // Group commit: this caller needs the changes made so far; a write that started after
+        // them (by whoever got the lock first) covers them too.
+        let wanted = persist.generation();
         let _writing = persist.writer.lock().await;
         if persist.is_closed() {
             return Ok(());
         }
-        let result = if persist.up_to_date() {
+        let result = if persist.saved() >= wanted {
             Ok(())
         } else {
+            let started = std::time::Instant::now();
             let (generation, snapshot) = {
                 let store = self.lock();
                 (persist.generation(), store.snapshot())
             };
+            let copied = started.elapsed();
             let files = persist.files.clone();
             let written = tokio::task::spawn_blocking(move || files.write(&snapshot))
                 .await
@@ -162,6 +167,12 @@ impl Shared {
                 });
             match written {
                 Ok(()) => {
+                    tracing::debug!(
+                        changes = generation - persist.saved(),
+                        copy_us = copied.as_micros() as u64,
+                        total_us = started.elapsed().as_micros() as u64,
+                        "saved the sandbox state"
+                    );
                     persist.mark_saved(generation);
                     Ok(())
                 }
