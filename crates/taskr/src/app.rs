@@ -166,7 +166,7 @@ impl Application {
                 })?;
                 let client_secret = random_token();
                 let sequencer_secret = random_token();
-                let sandbox = attio_sandbox::Sandbox::new(attio_sandbox::Config {
+                let config = attio_sandbox::Config {
                     apps: vec![attio_sandbox::OAuthApp {
                         name: "Taskr".to_owned(),
                         client_id: "taskr-demo".to_owned(),
@@ -184,7 +184,8 @@ impl Application {
                         ..Default::default()
                     }),
                     ..Default::default()
-                });
+                };
+                let sandbox = open_demo_sandbox(config, &settings.data_dir).await?;
                 let base = Url::parse(&format!("http://{}", listener.local_addr()?))?;
                 (
                     AttioGateway {
@@ -336,6 +337,26 @@ impl Application {
         }
         served.context("serving HTTP")
     }
+}
+
+/// The embedded sandbox keeps its state in `<data dir>/sandbox`, so that a restart keeps every
+/// user's Attio link (the sandbox's tokens), webhooks, deliveries and demo data. Deleting that
+/// folder starts the demo over (users then reconnect).
+async fn open_demo_sandbox(
+    config: attio_sandbox::Config,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<attio_sandbox::Sandbox> {
+    let dir = data_dir.join("sandbox");
+    let shown = dir.display().to_string();
+    tokio::task::spawn_blocking(move || attio_sandbox::Sandbox::open(config, &dir))
+        .await
+        .context("loading the embedded Attio sandbox's state")?
+        .with_context(|| {
+            format!(
+                "demo mode: the embedded Attio sandbox's state in {shown} cannot be used; \
+                 move that folder away (or delete it) to start the demo data over"
+            )
+        })
 }
 
 /// Demo mode ships a "sequencer" provider backed by the embedded sandbox's OAuth server, and

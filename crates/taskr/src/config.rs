@@ -33,7 +33,8 @@ pub struct Cli {
     )]
     pub public_url: String,
 
-    /// Directory for the SQLite database and, in demo mode, the generated encryption key.
+    /// Directory for the SQLite database and, in demo mode, the generated encryption key and
+    /// the embedded Attio sandbox's state (`sandbox/`).
     #[arg(long, env = "TASKR_DATA_DIR", default_value = "./taskr-data")]
     pub data_dir: PathBuf,
 

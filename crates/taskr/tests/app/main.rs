@@ -8,6 +8,7 @@ mod browser;
 mod connections;
 mod crash;
 mod database;
+mod demo;
 mod forms;
 mod hardening;
 mod health;

@@ -1,5 +1,6 @@
 //! Start-up through the real binary: configuration files that hold secrets never echo them,
-//! Taskr's files are private whatever the umask, and a missing key is caught before serving.
+//! Taskr's files (the demo sandbox's state too) are private whatever the umask, and a missing
+//! key or an unusable demo sandbox state is caught before serving.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -110,7 +111,13 @@ fn the_data_directory_and_database_files_are_private_whatever_the_umask() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let files = ["taskr.db", "taskr.db-wal", "taskr.db-shm", "encryption.key"];
+    let files = [
+        "taskr.db",
+        "taskr.db-wal",
+        "taskr.db-shm",
+        "encryption.key",
+        "sandbox/state.json",
+    ];
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while !files.iter().all(|f| data.join(f).exists()) {
         assert!(
@@ -123,19 +130,24 @@ fn the_data_directory_and_database_files_are_private_whatever_the_umask() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let observed: Vec<(String, u32)> = std::iter::once(("data dir".to_owned(), mode(&data)))
-        .chain(files.iter().map(|f| (f.to_string(), mode(&data.join(f)))))
-        .collect();
+    let observed: Vec<(String, u32)> =
+        [("data dir", &data), ("sandbox dir", &data.join("sandbox"))]
+            .into_iter()
+            .map(|(name, dir)| (name.to_owned(), mode(dir)))
+            .chain(files.iter().map(|f| (f.to_string(), mode(&data.join(f)))))
+            .collect();
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(
         observed,
         vec![
             ("data dir".to_owned(), 0o700),
+            ("sandbox dir".to_owned(), 0o700),
             ("taskr.db".to_owned(), 0o600),
             ("taskr.db-wal".to_owned(), 0o600),
             ("taskr.db-shm".to_owned(), 0o600),
             ("encryption.key".to_owned(), 0o600),
+            ("sandbox/state.json".to_owned(), 0o600),
         ]
     );
 }
@@ -181,4 +193,30 @@ async fn a_key_that_stored_values_depend_on_must_be_configured_or_taskr_refuses_
     let message = stderr(&output);
     assert!(message.contains(&key_id), "{message}");
     assert!(message.contains("TASKR_OLD_ENCRYPTION_KEYS"), "{message}");
+}
+
+#[test]
+fn an_unusable_demo_sandbox_state_stops_start_up_naming_the_file_and_the_way_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("sandbox")).unwrap();
+    let state = data.join("sandbox/state.json");
+    std::fs::write(
+        &state,
+        "{\"format\": \"attio-sandbox-state\", \"version\": 99}",
+    )
+    .unwrap();
+    let mut demo = taskr();
+    demo.arg("--data-dir").arg(&data);
+    let output = run_expecting_refusal(demo);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains(&state.display().to_string()), "{message}");
+    assert!(message.contains("state version 99"), "{message}");
+    assert!(message.contains("delete it"), "{message}");
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        "{\"format\": \"attio-sandbox-state\", \"version\": 99}",
+        "left as it was"
+    );
 }
