@@ -113,9 +113,12 @@ pub(crate) struct Deliveries {
     /// target: a copy is kept so that a saved state still holds them (they are sent again
     /// after a restart, as a lost attempt would be retried).
     in_flight: HashMap<Uuid, (String, Message)>,
-    log: HashMap<Uuid, VecDeque<DeliveryAttempt>>,
+    log: AttemptLogs,
     idle: Arc<Notify>,
 }
+
+/// Each webhook's attempt log, oldest first.
+pub(crate) type AttemptLogs = HashMap<Uuid, VecDeque<DeliveryAttempt>>;
 
 /// The messages of one target that still have to go out, as a saved state keeps them.
 pub(crate) struct PendingTarget {
@@ -144,7 +147,7 @@ impl Deliveries {
         settings: DeliverySettings,
         idle: Arc<Notify>,
         pending: Vec<PendingTarget>,
-        log: HashMap<Uuid, VecDeque<DeliveryAttempt>>,
+        log: AttemptLogs,
     ) -> Deliveries {
         let targets = pending
             .into_iter()
@@ -205,7 +208,7 @@ impl Deliveries {
     }
 
     /// Every webhook's attempt log.
-    pub fn logs(&self) -> &HashMap<Uuid, VecDeque<DeliveryAttempt>> {
+    pub fn logs(&self) -> &AttemptLogs {
         &self.log
     }
 

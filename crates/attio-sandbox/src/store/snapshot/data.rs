@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::webhooks::{DeliveriesState, WebhookState};
 use super::{Clock, Ts};
-use crate::delivery::{Deliveries, DeliveryAttempt, PendingTarget};
+use crate::delivery::{AttemptLogs, Deliveries, PendingTarget};
 use crate::store::{
     AccessLevel, Actor, Attribute, AttributeParent, CallRecording, Comment, CommentTarget, Entry,
     LinkedRecord, List, Meeting, Member, Note, Object, ObjectKind, Record, Task, Thread, Workspace,
@@ -318,10 +318,7 @@ impl WorkspaceState {
         self,
         at: &str,
         clock: Clock,
-        deliveries: impl FnOnce(
-            Vec<PendingTarget>,
-            std::collections::HashMap<Uuid, std::collections::VecDeque<DeliveryAttempt>>,
-        ) -> Deliveries,
+        deliveries: impl FnOnce(Vec<PendingTarget>, AttemptLogs) -> Deliveries,
     ) -> Result<WorkspaceStore, String> {
         let WorkspaceState {
             id,

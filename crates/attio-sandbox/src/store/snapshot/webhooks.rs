@@ -3,7 +3,7 @@
 //! idempotency key, so that after a restart they go out again byte for byte, re-signed with
 //! their webhook's secret; the last attempts of each webhook are kept as its log.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -12,7 +12,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{Clock, Ts};
-use crate::delivery::{Deliveries, DeliveryAttempt, Message, PendingTarget};
+use crate::delivery::{AttemptLogs, Deliveries, DeliveryAttempt, Message, PendingTarget};
 use crate::events::{event_type, sign, Filter};
 use crate::store::{Owner, Subscription, Webhook};
 
@@ -210,13 +210,12 @@ impl DeliveriesState {
 
     /// The queues (each message re-signed with its webhook's secret) and logs; a message must
     /// belong to one of `webhooks`.
-    #[allow(clippy::type_complexity)]
     pub(super) fn into_parts(
         self,
         at: &str,
         webhooks: &[Webhook],
         clock: Clock,
-    ) -> Result<(Vec<PendingTarget>, HashMap<Uuid, VecDeque<DeliveryAttempt>>), String> {
+    ) -> Result<(Vec<PendingTarget>, AttemptLogs), String> {
         let mut pending = Vec::with_capacity(self.queues.len());
         for (i, queue) in self.queues.into_iter().enumerate() {
             let here = format!("{at}.queues[{i}]");
