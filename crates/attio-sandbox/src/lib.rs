@@ -14,6 +14,7 @@ mod http;
 mod ids;
 mod pages;
 pub mod provider;
+mod query;
 mod scopes;
 mod seed;
 mod shared;

@@ -137,7 +137,7 @@ async fn remove(
 }
 
 /// The Entry object.
-fn entry_json(store: &WorkspaceStore, entry: &Entry) -> Value {
+pub(super) fn entry_json(store: &WorkspaceStore, entry: &Entry) -> Value {
     let attributes = store.attributes_of(AttributeParent::List(entry.list_id));
     json!({
         "id": { "workspace_id": store.workspace.id, "list_id": entry.list_id, "entry_id": entry.id },

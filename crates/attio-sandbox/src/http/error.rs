@@ -60,6 +60,16 @@ impl ApiError {
         )
     }
 
+    /// 400 `filter_error`: a query's `filter` or `sorts` that cannot be run.
+    pub fn filter_error(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "filter_error",
+            message.into(),
+        )
+    }
+
     /// 404 `not_found`.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(

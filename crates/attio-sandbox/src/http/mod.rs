@@ -18,8 +18,11 @@ mod lists;
 mod members;
 mod notes;
 mod objects;
+mod query;
 mod record_values;
 mod records;
+mod references;
+mod search;
 mod task_body;
 mod tasks;
 mod token;
@@ -50,6 +53,8 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(webhooks::router())
         .merge(objects::router())
         .merge(records::router())
+        .merge(query::router())
+        .merge(search::router())
         .merge(attributes::router())
         .merge(lists::router())
         .merge(entries::router())

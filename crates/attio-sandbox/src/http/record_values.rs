@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::error::ApiError;
+use super::references;
 use crate::store::{Attribute, AttributeParent, ObjectKind, Record, RecordChanges, WorkspaceStore};
 
 fn unknown_attribute(key: &str) -> ApiError {
@@ -59,7 +60,7 @@ pub(super) fn record_changes(
         } else {
             changes
                 .values
-                .push((attribute.id, scalar(attribute, value)?));
+                .push((attribute.id, stored(store, attribute, value)?));
         }
     }
     Ok(changes)
@@ -75,7 +76,7 @@ pub(super) fn entry_values(
         .into_iter()
         .map(|(key, value)| {
             let attribute = writable(store, AttributeParent::List(list_id), &key)?;
-            Ok((attribute.id, scalar(attribute, value)?))
+            Ok((attribute.id, stored(store, attribute, value)?))
         })
         .collect()
 }
@@ -146,6 +147,19 @@ fn unique_values(value: Value, slug: &str, field: &str) -> Result<Vec<String>, A
         .collect()
 }
 
+/// One value as the store keeps it: a record reference's target, or an ordinary value.
+fn stored(
+    store: &WorkspaceStore,
+    attribute: &Attribute,
+    value: Value,
+) -> Result<Option<Value>, ApiError> {
+    if attribute.kind == references::KIND {
+        references::write(store, attribute, value)
+    } else {
+        scalar(attribute, value)
+    }
+}
+
 /// One value for an ordinary attribute: a bare value, `[value]` or `[{"value": value}]`;
 /// `null` or `[]` clears it. The value must suit the attribute's type.
 fn scalar(attribute: &Attribute, value: Value) -> Result<Option<Value>, ApiError> {
@@ -192,7 +206,10 @@ pub(super) fn values_json(
 /// An ordinary value as a value object.
 pub(super) fn plain(attribute: &Attribute, value: Option<&Value>) -> Vec<Value> {
     value
-        .map(|v| vec![json!({ "value": v, "attribute_type": attribute.kind })])
+        .map(|v| {
+            vec![references::render(attribute, v)
+                .unwrap_or_else(|| json!({ "value": v, "attribute_type": attribute.kind }))]
+        })
         .unwrap_or_default()
 }
 

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::body::Fields;
 use super::error::ApiError;
-use super::extract::{path_pair, ApiJson, Authorized, MaybeJson, ScopeSet};
+use super::extract::{path_pair, ApiJson, Authorized, ScopeSet};
 use super::record_values::{record_changes, record_json};
 use crate::store::{ObjectKind, Record, WorkspaceStore};
 use crate::timestamp::now;
@@ -31,7 +31,6 @@ impl ScopeSet for WriteRecords {
 pub(super) fn router() -> Router<Sandbox> {
     Router::new()
         .route("/v2/objects/{object}/records", post(create))
-        .route("/v2/objects/{object}/records/query", post(query))
         .route(
             "/v2/objects/{object}/records/{record_id}",
             get(show).patch(patch).put(replace).delete(remove),
@@ -99,44 +98,6 @@ async fn create(
         .create_record(object, changes, auth.actor(), now())
         .map_err(conflict)?;
     Ok(Json(json!({ "data": record_json(&store, &record) })))
-}
-
-/// Lists records, oldest first: `{"limit", "offset"}` (default 500 and 0). The sandbox does not
-/// implement `filter` or `sorts`.
-async fn query(
-    auth: Authorized<ReadRecords>,
-    State(sandbox): State<Sandbox>,
-    Path(object_key): Path<String>,
-    MaybeJson(body): MaybeJson,
-) -> Result<Json<Value>, ApiError> {
-    let mut fields = Fields::object(body)?;
-    fields.only(&["limit", "offset"])?;
-    // Attio's document types both as `number`: `3.0` is 3; a fraction or a negative is refused.
-    let mut number = |key: &str, default: u64| match fields.take(key) {
-        None => Ok(default),
-        Some(value) => value
-            .as_u64()
-            .or_else(|| {
-                value
-                    .as_f64()
-                    .filter(|n| n.is_finite() && *n >= 0.0 && n.fract() == 0.0 && *n <= 1e15)
-                    .map(|n| n as u64)
-            })
-            .ok_or_else(|| ApiError::validation(format!("{key} must be a non-negative integer."))),
-    };
-    let limit = number("limit", 500)? as usize;
-    let offset = number("offset", 0)? as usize;
-    let store = auth.store(&sandbox);
-    let object = object(&store, &object_key)?;
-    let data: Vec<Value> = store
-        .records
-        .iter()
-        .filter(|r| r.object == object)
-        .skip(offset)
-        .take(limit)
-        .map(|r| record_json(&store, r))
-        .collect();
-    Ok(Json(json!({ "data": data })))
 }
 
 async fn show(

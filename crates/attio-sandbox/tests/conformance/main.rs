@@ -14,6 +14,7 @@ mod members;
 mod oauth;
 mod objects;
 mod properties;
+mod query;
 mod receiver;
 mod records;
 mod scopes;
