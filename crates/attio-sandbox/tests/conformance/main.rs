@@ -17,6 +17,7 @@ mod properties;
 mod query;
 mod receiver;
 mod records;
+mod schema;
 mod scopes;
 mod tasks;
 mod webhooks;
@@ -70,11 +71,16 @@ impl TestSandbox {
         token: &str,
         body: Option<&Value>,
     ) -> (StatusCode, Value) {
-        let mut request = self.http.request(method, self.url(path)).bearer_auth(token);
+        let mut request = self
+            .http
+            .request(method.clone(), self.url(path))
+            .bearer_auth(token);
         if let Some(body) = body {
             request = request.json(body);
         }
-        read_json(request.send().await.expect("request is sent")).await
+        let (status, answer) = read_json(request.send().await.expect("request is sent")).await;
+        schema::assert_valid(method.as_str(), path, status.as_u16(), &answer);
+        (status, answer)
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
