@@ -50,6 +50,16 @@ impl ApiError {
         }
     }
 
+    /// The same answer with `code` when it is a 400: for operations whose document lists one
+    /// code for every 400 (`filter_error` for the queries, `value_not_found` for search).
+    pub fn with_400_code(self, code: &'static str) -> Self {
+        if self.status == StatusCode::BAD_REQUEST {
+            Self { code, ..self }
+        } else {
+            self
+        }
+    }
+
     /// 400 `value_not_found`: the request names something that does not exist.
     pub fn value_not_found(message: impl Into<String>) -> Self {
         Self::new(

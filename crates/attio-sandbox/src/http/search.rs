@@ -122,14 +122,23 @@ fn check_request_as(
     }
 }
 
+/// The document lists one code for this operation's 400s, `value_not_found`, so every 400
+/// carries it (a malformed body included).
 async fn search(
     auth: Authorized<ReadRecords>,
     State(sandbox): State<Sandbox>,
-    ApiJson(body): ApiJson,
+    body: Result<ApiJson, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
-    let search = Search::read(body)?;
-    let store = auth.store(&sandbox);
-    let store: &WorkspaceStore = &store;
+    let answer = || {
+        let search = Search::read(body?.0)?;
+        let store = auth.store(&sandbox);
+        run(&store, search)
+    };
+    let data = answer().map_err(|e| e.with_400_code("value_not_found"))?;
+    Ok(Json(json!({ "data": data })))
+}
+
+fn run(store: &WorkspaceStore, search: Search) -> Result<Vec<Value>, ApiError> {
     let mut kinds: Vec<ObjectKind> = Vec::new();
     for key in &search.objects {
         let kind = store.object(key).map(|o| o.kind).ok_or_else(|| {
@@ -153,12 +162,11 @@ async fn search(
         }
     }
     hits.sort_by_key(|(tier, object_rank, position, _)| (*tier, *object_rank, *position));
-    let data: Vec<Value> = hits
+    Ok(hits
         .into_iter()
         .take(search.limit)
         .map(|(_, _, _, hit)| hit)
-        .collect();
-    Ok(Json(json!({ "data": data })))
+        .collect())
 }
 
 /// One result, in the document's shape for people or companies (no record images).
