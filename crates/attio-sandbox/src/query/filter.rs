@@ -3,8 +3,8 @@
 //! record references, parsed into a tree once and evaluated against rendered values.
 
 use serde_json::{Map, Value};
-use time::{Date, OffsetDateTime};
 
+use super::compare::{as_text, boolean, compare, date, number, timestamp, Operand};
 use super::types::{Class, Kind, Op, Property};
 use super::{follow, parse_path, Hop, QueryError, Resolve, Schema, Subject, Values};
 
@@ -57,16 +57,6 @@ enum Test {
     Gt(Operand),
     Gte(Operand),
     NotEmpty(bool),
-}
-
-/// A filter's value, already read as the property's class.
-#[derive(Clone, Debug, PartialEq)]
-enum Operand {
-    Text(String),
-    Number(f64),
-    Date(Date),
-    Timestamp(OffsetDateTime),
-    Bool(bool),
 }
 
 fn error(message: impl Into<String>) -> QueryError {
@@ -366,48 +356,6 @@ fn operand(slug: &str, property: &Property, op: Op, value: &Value) -> Result<Ope
     })
 }
 
-pub(super) fn number(value: &Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
-        _ => None,
-    }
-}
-
-fn boolean(value: &Value) -> Option<bool> {
-    match value {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) if s == "true" => Some(true),
-        Value::String(s) if s == "false" => Some(false),
-        _ => None,
-    }
-}
-
-/// A calendar date: `2023-11-24`, or the UTC date of a timestamp.
-pub(super) fn date(input: &str) -> Option<Date> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(input, format)
-        .ok()
-        .or_else(|| timestamp(input).map(OffsetDateTime::date))
-}
-
-/// An RFC 3339 timestamp (date and time, any offset), in UTC.
-pub(super) fn timestamp(input: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(input, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.to_offset(time::UtcOffset::UTC))
-}
-
-/// A rendered value as text (the sandbox keeps numbers and booleans in text attributes).
-pub(super) fn as_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
 impl Condition {
     fn holds(&self, value: &Value) -> bool {
         let found = self.property.read(value);
@@ -443,25 +391,6 @@ impl Condition {
             Test::Gte(operand) => compare(class, value, operand).is_some_and(|o| o.is_ge()),
             Test::NotEmpty(_) => false,
         }
-    }
-}
-
-/// How a rendered value compares with a filter's operand; `None` when it cannot be read as the
-/// operand's kind (such a value matches no comparison).
-fn compare(class: Class, value: &Value, operand: &Operand) -> Option<std::cmp::Ordering> {
-    match operand {
-        Operand::Text(want) => {
-            let have = as_text(value)?;
-            Some(if class == Class::Folded {
-                have.to_lowercase().cmp(&want.to_lowercase())
-            } else {
-                have.as_str().cmp(want.as_str())
-            })
-        }
-        Operand::Number(want) => number(value)?.partial_cmp(want),
-        Operand::Date(want) => Some(date(value.as_str()?)?.cmp(want)),
-        Operand::Timestamp(want) => Some(timestamp(value.as_str()?)?.cmp(want)),
-        Operand::Bool(want) => Some(boolean(value)?.cmp(want)),
     }
 }
 

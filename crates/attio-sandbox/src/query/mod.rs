@@ -7,6 +7,7 @@
 //! `filter_error`). Evaluation needs only the rendered values and, for paths through record
 //! references, a callback that renders a referenced record's values.
 
+mod compare;
 pub(crate) mod filter;
 pub(crate) mod search;
 pub(crate) mod sort;

@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use serde_json::Value;
 use time::{Date, OffsetDateTime};
 
-use super::filter::{as_text, date, number, timestamp};
+use super::compare::{as_text, date, number, timestamp};
 use super::types::{Class, Property};
 use super::{follow, parse_path, Hop, QueryError, Resolve, Schema, Subject, Values};
 
