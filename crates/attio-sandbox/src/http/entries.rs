@@ -14,9 +14,9 @@ use super::body::Fields;
 use super::error::ApiError;
 use super::extract::{path_pair, ApiJson, Authorized, ScopeSet};
 use super::lists::find as find_list;
-use super::record_values::{entry_values, plain, values_json};
+use super::record_values::{entry_values, entry_values_json};
 use super::records::{object, referenced_record};
-use crate::store::{AttributeParent, Entry, WorkspaceStore};
+use crate::store::{Entry, WorkspaceStore};
 use crate::timestamp::{format, now};
 use crate::Sandbox;
 
@@ -39,12 +39,12 @@ pub(super) fn router() -> Router<Sandbox> {
         )
 }
 
-fn entry_not_found(id: &str) -> ApiError {
+pub(super) fn entry_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("List entry with ID \"{id}\" not found."))
 }
 
 /// The list's id and an existing entry's id.
-fn find(
+pub(super) fn find(
     store: &WorkspaceStore,
     (list_key, entry_key): &(String, String),
 ) -> Result<(Uuid, Uuid), ApiError> {
@@ -138,12 +138,11 @@ async fn remove(
 
 /// The Entry object.
 fn entry_json(store: &WorkspaceStore, entry: &Entry) -> Value {
-    let attributes = store.attributes_of(AttributeParent::List(entry.list_id));
     json!({
         "id": { "workspace_id": store.workspace.id, "list_id": entry.list_id, "entry_id": entry.id },
         "parent_record_id": entry.record_id,
         "parent_object": entry.object.slug(),
         "created_at": format(entry.created_at),
-        "entry_values": values_json(&attributes, |a| plain(a, entry.values.get(&a.id))),
+        "entry_values": entry_values_json(store, entry),
     })
 }

@@ -6,6 +6,7 @@ mod attributes;
 mod authorize;
 mod body;
 mod calls;
+mod choices;
 mod comments;
 mod console;
 mod controls;
@@ -23,6 +24,7 @@ mod records;
 mod task_body;
 mod tasks;
 mod token;
+mod values;
 mod webhooks;
 mod workspaces;
 
@@ -51,8 +53,10 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(objects::router())
         .merge(records::router())
         .merge(attributes::router())
+        .merge(choices::router())
         .merge(lists::router())
         .merge(entries::router())
+        .merge(values::router())
         .merge(notes::router())
         .merge(comments::router())
         .merge(calls::router())

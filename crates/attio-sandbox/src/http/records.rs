@@ -64,7 +64,7 @@ fn record_not_found(id: &str) -> ApiError {
 }
 
 /// The object and the ID of an existing record in it.
-fn find(
+pub(super) fn find(
     store: &WorkspaceStore,
     object_key: &str,
     record_key: &str,
