@@ -67,6 +67,36 @@ impl ApiError {
         }
     }
 
+    /// 400 `missing_value`: an update clears a required value.
+    pub fn missing_value(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "missing_value",
+            message.into(),
+        )
+    }
+
+    /// 400 `immutable_value`: an update tries to change what cannot change.
+    pub fn immutable_value(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "immutable_value",
+            message.into(),
+        )
+    }
+
+    /// 400 `multiple_match_results`: an assert matched more than one thing.
+    pub fn multiple_match_results(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "multiple_match_results",
+            message.into(),
+        )
+    }
+
     /// 400 `value_not_found`: the request names something that does not exist.
     pub fn value_not_found(message: impl Into<String>) -> Self {
         Self::new(
