@@ -6,6 +6,7 @@ mod attributes;
 mod authorize;
 mod body;
 mod calls;
+mod choices;
 mod comments;
 mod console;
 mod controls;
@@ -21,11 +22,11 @@ mod objects;
 mod query;
 mod record_values;
 mod records;
-mod references;
 mod search;
 mod task_body;
 mod tasks;
 mod token;
+mod values;
 mod webhooks;
 mod workspaces;
 
@@ -56,8 +57,10 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(query::router())
         .merge(search::router())
         .merge(attributes::router())
+        .merge(choices::router())
         .merge(lists::router())
         .merge(entries::router())
+        .merge(values::router())
         .merge(notes::router())
         .merge(comments::router())
         .merge(calls::router())

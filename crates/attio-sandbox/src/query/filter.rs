@@ -338,6 +338,10 @@ fn operand(slug: &str, property: &Property, op: Op, value: &Value) -> Result<Ope
         Class::Number => number(value).map(Operand::Number),
         Class::Date => value.as_str().and_then(date).map(Operand::Date),
         Class::Timestamp => value.as_str().and_then(timestamp).map(Operand::Timestamp),
+        Class::Moment => value
+            .as_str()
+            .and_then(crate::timestamp::parse_deadline)
+            .map(Operand::Timestamp),
         Class::Bool => boolean(value).map(Operand::Bool),
     };
     read.ok_or_else(|| {
@@ -346,6 +350,7 @@ fn operand(slug: &str, property: &Property, op: Op, value: &Value) -> Result<Ope
             Class::Number => "a number",
             Class::Date => "a date like \"2023-11-24\"",
             Class::Timestamp => "a timestamp with date and time, like \"2023-11-24T08:00:00Z\"",
+            Class::Moment => "a date or a timestamp",
             Class::Bool => "true or false",
         };
         error(format!(

@@ -46,7 +46,12 @@ impl SearchFields {
             domains: read("domains", &["domain", "value"]),
             phones: read(
                 "phone_numbers",
-                &["normalized_phone_number", "original_phone_number", "value"],
+                &[
+                    "phone_number",
+                    "normalized_phone_number",
+                    "original_phone_number",
+                    "value",
+                ],
             ),
         }
     }

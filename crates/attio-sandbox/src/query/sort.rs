@@ -179,7 +179,7 @@ fn key(class: Class, value: &Value) -> Option<Key> {
     match class {
         Class::Number => number(value).map(Key::Number),
         Class::Date => date(value.as_str()?).map(Key::Date),
-        Class::Timestamp => timestamp(value.as_str()?).map(Key::Timestamp),
+        Class::Timestamp | Class::Moment => timestamp(value.as_str()?).map(Key::Timestamp),
         Class::Bool => value.as_bool().map(Key::Bool),
         Class::Exact | Class::Folded => as_text(value).map(|s| Key::Text(s.to_lowercase(), s)),
     }

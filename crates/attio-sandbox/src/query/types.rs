@@ -105,6 +105,8 @@ impl Kind {
             (Kind::Select, "option" | "value") | (Kind::Status, "status" | "value") => {
                 (Exact, &[Eq])
             }
+            // When the option or status was set, as the select and status pages document.
+            (Kind::Select | Kind::Status, "active_from") => (Moment, &[Gt, Gte, Lt, Lte]),
             (Kind::RecordReference, "target_object") => (Folded, &[Eq]),
             (Kind::RecordReference, "target_record_id") => (Folded, &[Eq, In]),
             (Kind::ActorReference, "referenced_actor_type" | "referenced_actor_id") => {
@@ -137,6 +139,8 @@ pub(crate) enum Class {
     Number,
     Date,
     Timestamp,
+    /// A timestamp that a filter may also give as a bare date (midnight UTC).
+    Moment,
     Bool,
 }
 
@@ -204,6 +208,7 @@ impl Property {
         let field = |key: &str| value.get(key).filter(|v| !v.is_null()).cloned();
         let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
         let found = match (self.kind, self.name.as_str()) {
+            (Kind::Select | Kind::Status, "active_from") => field("active_from"),
             (Kind::Select, _) => return titled(value, "option", "option_id"),
             (Kind::Status, _) => return titled(value, "status", "status_id"),
             (Kind::EmailAddress, "email_address") => field("email_address")
@@ -223,7 +228,8 @@ impl Property {
                 let domain = text("domain").or_else(|| text("value"))?;
                 Some(Value::from(root_domain(&domain)))
             }),
-            (Kind::PhoneNumber, "phone_number") => field("normalized_phone_number")
+            (Kind::PhoneNumber, "phone_number") => field("phone_number")
+                .or_else(|| field("normalized_phone_number"))
                 .or_else(|| field("original_phone_number"))
                 .or_else(|| field("value")),
             (Kind::Currency, _) => field("currency_value").or_else(|| field("value")),

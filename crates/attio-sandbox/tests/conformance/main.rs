@@ -5,6 +5,7 @@
 mod admin;
 mod attributes;
 mod console;
+mod coverage;
 mod events;
 mod faults;
 mod keep_alive;
@@ -20,6 +21,7 @@ mod records;
 mod schema;
 mod scopes;
 mod tasks;
+mod values;
 mod webhooks;
 mod workspaces;
 

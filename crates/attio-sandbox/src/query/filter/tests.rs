@@ -30,7 +30,7 @@ fn ada() -> Values {
         ("primary_location", json!({"line_1": null, "locality": "New York City", "region": "NY", "country_code": "US", "attribute_type": "location"})),
         ("company", reference("companies", "c1")),
         ("owner", json!({"referenced_actor_type": "workspace-member", "referenced_actor_id": "m1", "attribute_type": "actor-reference"})),
-        ("stage", json!({"status": {"title": "In Progress", "id": {"status_id": "s1"}}, "attribute_type": "status"})),
+        ("stage", json!({"status": {"title": "In Progress", "id": {"status_id": "s1"}}, "active_from": "2023-11-21T10:00:00.000000000Z", "attribute_type": "status"})),
     ]));
     ada
 }
@@ -197,6 +197,25 @@ fn comparisons_order_numbers_dates_and_timestamps() {
         false,
     );
     check(json!({"seen_at": "2023-11-24T08:30:00Z"}), true, false);
+}
+
+#[test]
+fn select_and_status_filter_on_when_they_were_set() {
+    check(
+        json!({"stage": {"active_from": {"$gte": "2023-11-20"}}}),
+        true,
+        false,
+    );
+    check(
+        json!({"stage": {"active_from": {"$lt": "2023-11-21T09:00:00Z"}}}),
+        false,
+        false,
+    );
+    check(
+        json!({"stage": {"active_from": {"$gt": "2023-11-21T09:00:00+02:00"}}}),
+        true,
+        false,
+    );
 }
 
 #[test]

@@ -14,12 +14,12 @@ use crate::{spawn, TestSandbox};
 
 /// A workspace with four people and three companies (created in this order):
 ///
-/// | person | email | company | age | joined | phone |
-/// |---|---|---|---|---|---|
-/// | Ada Lovelace | ada@analytical.test | Analytical Engines | 36 | 1843-07-01 | +44 7700 900798 |
-/// | Alan Turing | alan@bletchley.test | Bletchley Park | 41 | 1938-09-04 | +44 7700 900123 |
-/// | Grace Hopper | grace@harvard.test | — | 85 | 1944-07-01 | +1 555 867 5309 |
-/// | Charles Babbage | charles@analytical.test | Analytical Engines | 79 | 1828-01-01 | — |
+/// | person | email | company | age | joined | phone | primary_location | tier |
+/// |---|---|---|---|---|---|---|---|
+/// | Ada Lovelace | ada@analytical.test | Analytical Engines | 36 | 1843-07-01 | +44 7700 900798 | London, GB | Gold |
+/// | Alan Turing | alan@bletchley.test | Bletchley Park | 41 | 1938-09-04 | +44 7700 900123 | Bletchley, GB | — |
+/// | Grace Hopper | grace@harvard.test | — | 85 | 1944-07-01 | +1 555 867 5309 | New York City, US | Silver |
+/// | Charles Babbage | charles@analytical.test | Analytical Engines | 79 | 1828-01-01 | — | — | — |
 ///
 /// Companies: Analytical Engines (`analytical.test`), Bletchley Park (`bletchley.test`,
 /// `park.bletchley.test`), Harvard Computation Lab (`harvard.test`).
@@ -63,6 +63,8 @@ impl Crm {
             ("age", "number"),
             ("joined", "date"),
             ("phone_numbers", "phone-number"),
+            ("primary_location", "location"),
+            ("tier", "select"),
         ] {
             crm.ok(
                 Method::POST,
@@ -73,6 +75,15 @@ impl Crm {
             )
             .await;
         }
+        for title in ["Gold", "Silver"] {
+            crm.ok(
+                Method::POST,
+                "/v2/objects/people/attributes/tier/options",
+                json!({"data": {"title": title}}),
+            )
+            .await;
+        }
+        let mut companies = Vec::new();
         for (name, domains) in [
             ("Analytical Engines", json!(["analytical.test"])),
             (
@@ -81,18 +92,21 @@ impl Crm {
             ),
             ("Harvard Computation Lab", json!(["harvard.test"])),
         ] {
-            crm.ok(
-                Method::POST,
-                "/v2/objects/companies/records",
-                json!({"data": {"values": {"name": name, "domains": domains}}}),
-            )
-            .await;
+            let company = crm
+                .ok(
+                    Method::POST,
+                    "/v2/objects/companies/records",
+                    json!({"data": {"values": {"name": name, "domains": domains}}}),
+                )
+                .await;
+            companies.push(company["id"]["record_id"].clone());
         }
+        let (analytical, bletchley) = (&companies[0], &companies[1]);
         let people = [
             (
                 "Ada Lovelace",
                 "ada@analytical.test",
-                Some("analytical.test"),
+                Some(analytical),
                 36,
                 "1843-07-01",
                 Some("+44 7700 900798"),
@@ -100,7 +114,7 @@ impl Crm {
             (
                 "Alan Turing",
                 "alan@bletchley.test",
-                Some("bletchley.test"),
+                Some(bletchley),
                 41,
                 "1938-09-04",
                 Some("+44 7700 900123"),
@@ -116,13 +130,15 @@ impl Crm {
             (
                 "Charles Babbage",
                 "charles@analytical.test",
-                Some("analytical.test"),
+                Some(analytical),
                 79,
                 "1828-01-01",
                 None,
             ),
         ];
         for (name, email, company, age, joined, phone) in people {
+            let company =
+                company.map(|id| json!([{"target_object": "companies", "target_record_id": id}]));
             crm.ok(
                 Method::POST,
                 "/v2/objects/people/records",
