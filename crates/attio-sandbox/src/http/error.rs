@@ -67,16 +67,6 @@ impl ApiError {
         }
     }
 
-    /// The same answer with `code` when it is a 400: for operations whose document lists one
-    /// code for every 400 (`filter_error` for the queries, `value_not_found` for search).
-    pub fn with_400_code(self, code: &'static str) -> Self {
-        if self.status == StatusCode::BAD_REQUEST {
-            Self { code, ..self }
-        } else {
-            self
-        }
-    }
-
     /// 400 `missing_value`: an update clears a required value.
     pub fn missing_value(message: impl Into<String>) -> Self {
         Self::new(

