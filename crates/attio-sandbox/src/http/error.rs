@@ -15,6 +15,8 @@ pub(crate) struct ApiError {
     kind: &'static str,
     code: &'static str,
     message: String,
+    /// Also spell the status `statusCode` (see [`ApiError::with_camel_status`]).
+    camel_status: bool,
 }
 
 impl ApiError {
@@ -24,7 +26,23 @@ impl ApiError {
             kind,
             code,
             message,
+            camel_status: false,
         }
+    }
+
+    /// The same error with `statusCode` beside `status_code`: Attio's document spells the 400
+    /// answer of `POST /v2/meetings` with `statusCode`, where every other error has
+    /// `status_code`. Which one Attio sends is unconfirmed, so both are sent and a client reading
+    /// either finds it.
+    pub fn with_camel_status(self) -> Self {
+        Self {
+            camel_status: true,
+            ..self
+        }
+    }
+
+    pub fn is_bad_request(&self) -> bool {
+        self.status == StatusCode::BAD_REQUEST
     }
 
     /// 400 `validation_type`: the request is malformed.
@@ -54,6 +72,17 @@ impl ApiError {
     pub fn value_not_found(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "value_not_found",
+            message.into(),
+        )
+    }
+
+    /// 404 `value_not_found`: a record a request body names is missing, where the operation
+    /// answers that with a 404 (record merge).
+    pub fn value_not_found_404(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
             "invalid_request_error",
             "value_not_found",
             message.into(),
@@ -171,12 +200,15 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
+        let mut body = json!({
             "status_code": self.status.as_u16(),
             "type": self.kind,
             "code": self.code,
             "message": self.message,
         });
+        if self.camel_status {
+            body["statusCode"] = json!(self.status.as_u16());
+        }
         (self.status, Json(body)).into_response()
     }
 }

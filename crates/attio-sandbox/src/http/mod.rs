@@ -15,13 +15,19 @@ mod extract;
 mod faults;
 mod introspect;
 mod lists;
+mod meeting_body;
 mod members;
+mod merge;
 mod notes;
 mod objects;
+mod paging;
 mod record_values;
+mod recordings;
 mod records;
+mod scim;
 mod task_body;
 mod tasks;
+mod threads;
 mod token;
 mod webhooks;
 mod workspaces;
@@ -50,12 +56,16 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(webhooks::router())
         .merge(objects::router())
         .merge(records::router())
+        .merge(merge::router())
         .merge(attributes::router())
         .merge(lists::router())
         .merge(entries::router())
         .merge(notes::router())
         .merge(comments::router())
+        .merge(threads::router())
         .merge(calls::router())
+        .merge(recordings::router())
+        .merge(scim::router())
         .merge(admin::router())
         .route("/static/sandbox.css", get(stylesheet))
         .fallback(not_found)
