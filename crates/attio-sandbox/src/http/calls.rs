@@ -3,6 +3,7 @@
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -143,8 +144,8 @@ async fn find_or_create(
 ) -> Result<Json<Value>, ApiError> {
     let mut store = auth.store(&sandbox);
     let new = new_meeting(&store, body).map_err(|e| {
-        if e.is_bad_request() {
-            e.into_validation().with_camel_status()
+        if e.status() == StatusCode::BAD_REQUEST {
+            e.into_validation().with_camel_case_status()
         } else {
             e
         }

@@ -49,6 +49,20 @@ async fn create(
     State(sandbox): State<Sandbox>,
     ApiJson(body): ApiJson,
 ) -> Result<Json<Value>, ApiError> {
+    create_comment(auth, &sandbox, body).map_err(|e| {
+        if e.status() == axum::http::StatusCode::BAD_REQUEST {
+            e.with_camel_case_status()
+        } else {
+            e
+        }
+    })
+}
+
+fn create_comment(
+    auth: Authorized<WriteComments>,
+    sandbox: &Sandbox,
+    body: Value,
+) -> Result<Json<Value>, ApiError> {
     let mut data = Fields::data(body)?;
     data.only(&[
         "format",
@@ -69,7 +83,7 @@ async fn create(
     let thread_id = data.uuid("thread_id")?;
     let record = data.object_field("record")?;
     let entry = data.object_field("entry")?;
-    let mut store = auth.store(&sandbox);
+    let mut store = auth.store(sandbox);
     let author = author_id(&store, &author)?;
     let destination = match (thread_id, record, entry) {
         (Some(id), None, None) => {

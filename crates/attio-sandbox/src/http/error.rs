@@ -15,8 +15,8 @@ pub(crate) struct ApiError {
     kind: &'static str,
     code: &'static str,
     message: String,
-    /// Also spell the status `statusCode` (see [`ApiError::with_camel_status`]).
-    camel_status: bool,
+    /// Also spell the status `statusCode`, as the document's comment-create error does.
+    camel_case_status: bool,
 }
 
 impl ApiError {
@@ -26,23 +26,22 @@ impl ApiError {
             kind,
             code,
             message,
-            camel_status: false,
+            camel_case_status: false,
         }
     }
 
-    /// The same error with `statusCode` beside `status_code`: Attio's document spells the 400
-    /// answer of `POST /v2/meetings` with `statusCode`, where every other error has
-    /// `status_code`. Which one Attio sends is unconfirmed, so both are sent and a client reading
-    /// either finds it.
-    pub fn with_camel_status(self) -> Self {
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The same error with the status also as `statusCode`: Attio's document spells the
+    /// comment-create and meeting-create 400s that way, while every other error says
+    /// `status_code`; the sandbox sends both there so that a client reading either finds it.
+    pub fn with_camel_case_status(self) -> Self {
         Self {
-            camel_status: true,
+            camel_case_status: true,
             ..self
         }
-    }
-
-    pub fn is_bad_request(&self) -> bool {
-        self.status == StatusCode::BAD_REQUEST
     }
 
     /// 400 `validation_type`: the request is malformed.
@@ -66,6 +65,36 @@ impl ApiError {
         } else {
             self
         }
+    }
+
+    /// 400 `missing_value`: an update clears a required value.
+    pub fn missing_value(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "missing_value",
+            message.into(),
+        )
+    }
+
+    /// 400 `immutable_value`: an update tries to change what cannot change.
+    pub fn immutable_value(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "immutable_value",
+            message.into(),
+        )
+    }
+
+    /// 400 `multiple_match_results`: an assert matched more than one thing.
+    pub fn multiple_match_results(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "multiple_match_results",
+            message.into(),
+        )
     }
 
     /// 400 `value_not_found`: the request names something that does not exist.
@@ -138,10 +167,12 @@ impl ApiError {
         )
     }
 
-    /// 400 `uniqueness_conflict`: a unique attribute value another record already has.
+    /// 409 `uniqueness_conflict`: a unique attribute value another record already has. The
+    /// document lists no answer for this case; Attio answers conflicts with 409 elsewhere
+    /// (`slug_conflict`).
     pub fn uniqueness_conflict(message: impl Into<String>) -> Self {
         Self::new(
-            StatusCode::BAD_REQUEST,
+            StatusCode::CONFLICT,
             "invalid_request_error",
             "uniqueness_conflict",
             message.into(),
@@ -206,7 +237,7 @@ impl IntoResponse for ApiError {
             "code": self.code,
             "message": self.message,
         });
-        if self.camel_status {
+        if self.camel_case_status {
             body["statusCode"] = json!(self.status.as_u16());
         }
         (self.status, Json(body)).into_response()

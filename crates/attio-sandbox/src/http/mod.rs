@@ -6,6 +6,7 @@ mod attributes;
 mod authorize;
 mod body;
 mod calls;
+mod choices;
 mod comments;
 mod console;
 mod controls;
@@ -29,6 +30,7 @@ mod task_body;
 mod tasks;
 mod threads;
 mod token;
+mod values;
 mod webhooks;
 mod workspaces;
 
@@ -58,8 +60,10 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(records::router())
         .merge(merge::router())
         .merge(attributes::router())
+        .merge(choices::router())
         .merge(lists::router())
         .merge(entries::router())
+        .merge(values::router())
         .merge(notes::router())
         .merge(comments::router())
         .merge(threads::router())

@@ -2,7 +2,7 @@
 //! replaces them) and delete people and company records.
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use super::body::Fields;
 use super::error::ApiError;
-use super::extract::{path_pair, ApiJson, Authorized, MaybeJson, ScopeSet};
+use super::extract::{pairs, path_pair, single, ApiJson, Authorized, MaybeJson, ScopeSet};
 use super::record_values::{record_changes, record_json};
-use crate::store::{ObjectKind, Record, WorkspaceStore};
+use crate::store::{AttributeParent, ObjectKind, Record, WorkspaceStore};
 use crate::timestamp::now;
 use crate::Sandbox;
 
@@ -30,7 +30,7 @@ impl ScopeSet for WriteRecords {
 
 pub(super) fn router() -> Router<Sandbox> {
     Router::new()
-        .route("/v2/objects/{object}/records", post(create))
+        .route("/v2/objects/{object}/records", post(create).put(assert))
         .route("/v2/objects/{object}/records/query", post(query))
         .route(
             "/v2/objects/{object}/records/{record_id}",
@@ -64,7 +64,7 @@ fn record_not_found(id: &str) -> ApiError {
 }
 
 /// The object and the ID of an existing record in it.
-fn find(
+pub(super) fn find(
     store: &WorkspaceStore,
     object_key: &str,
     record_key: &str,
@@ -98,6 +98,76 @@ async fn create(
     let record = store
         .create_record(object, changes, auth.actor(), now())
         .map_err(conflict)?;
+    Ok(Json(json!({ "data": record_json(&store, &record) })))
+}
+
+/// `PUT /v2/objects/{object}/records?matching_attribute=…`: the record whose unique
+/// `matching_attribute` has the given value is updated (multiselect values overwritten), or a
+/// new record is created when none has it.
+async fn assert(
+    auth: Authorized<WriteRecords>,
+    State(sandbox): State<Sandbox>,
+    Path(object_key): Path<String>,
+    RawQuery(query): RawQuery,
+    ApiJson(body): ApiJson,
+) -> Result<Json<Value>, ApiError> {
+    let params = pairs(query.unwrap_or_default().as_bytes());
+    let matching = single(&params, "matching_attribute")
+        .map_err(ApiError::validation)?
+        .ok_or_else(|| ApiError::validation("The query parameter matching_attribute is required."))?
+        .to_owned();
+    let values = values(body)?;
+    let mut store = auth.store(&sandbox);
+    let object = object(&store, &object_key)?;
+    let attribute = store
+        .attribute(AttributeParent::Object(object), &matching)
+        .ok_or_else(|| {
+            ApiError::value_not_found(format!(
+                "Cannot find attribute with slug/ID \"{matching}\"."
+            ))
+        })?
+        .clone();
+    if !attribute.is_unique {
+        return Err(ApiError::validation(format!(
+            "The matching attribute \"{}\" is not unique.",
+            attribute.api_slug
+        )));
+    }
+    let named = |key: &String| *key == attribute.api_slug || *key == attribute.id.to_string();
+    if !values.keys().any(named) {
+        return Err(ApiError::validation(format!(
+            "The values must include the matching attribute \"{}\".",
+            attribute.api_slug
+        )));
+    }
+    let changes = record_changes(&store, object, values, None, false)?;
+    let existing = match &changes.uniques {
+        Some(uniques) if attribute.is_system => uniques
+            .iter()
+            .find_map(|u| store.record_by_unique_value(object, u))
+            .map(|r| r.id),
+        _ => changes
+            .values
+            .iter()
+            .find(|(id, _)| *id == attribute.id)
+            .and_then(|(_, value)| value.as_ref())
+            .and_then(|value| {
+                store
+                    .records
+                    .iter()
+                    .find(|r| r.object == object && r.values.get(&attribute.id) == Some(value))
+            })
+            .map(|r| r.id),
+    };
+    let record = match existing {
+        Some(id) => store
+            .update_record(object, id, changes, auth.actor())
+            .map_err(conflict)?
+            .ok_or_else(|| record_not_found(&id.to_string()))?,
+        None => store
+            .create_record(object, changes, auth.actor(), now())
+            .map_err(conflict)?,
+    };
     Ok(Json(json!({ "data": record_json(&store, &record) })))
 }
 
@@ -182,7 +252,26 @@ fn update(
     let values = values(body)?;
     let mut store = auth.store(&sandbox);
     let (object, id) = find(&store, &object_key, &record_key)?;
-    let changes = record_changes(&store, object, values, store.record(object, id), append)?;
+    // The document lists one 400 for updates, `missing_value` (a required value cleared):
+    // other refusals of the values are the generic `validation_type`.
+    let changes = record_changes(&store, object, values, store.record(object, id), append)
+        .map_err(ApiError::into_validation)?;
+    if let Some(required) = changes
+        .values
+        .iter()
+        .filter(|(_, value)| value.is_none())
+        .find_map(|(attribute, _)| {
+            store
+                .attributes
+                .iter()
+                .find(|a| a.id == *attribute && a.is_required)
+        })
+    {
+        return Err(ApiError::missing_value(format!(
+            "Required value for attribute with ID \"{}\" was not provided.",
+            required.id
+        )));
+    }
     let record = store
         .update_record(object, id, changes, auth.actor())
         .map_err(conflict)?

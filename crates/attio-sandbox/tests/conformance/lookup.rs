@@ -1,23 +1,20 @@
-//! Reads of records that tests of other operations need as fixtures. They bypass the schema
-//! check of [`crate::TestSandbox::call`]: the records endpoints' answers are checked by their own
-//! tests, and a fixture read should not decide whether a meeting or a thread works.
+//! Reads of records that tests of other operations need as fixtures.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::{read_json, TestSandbox};
+use crate::TestSandbox;
 
-/// `POST /v2/objects/{object}/records/query` with `body`, unchecked; returns `data`.
+/// `POST /v2/objects/{object}/records/query` with `body`; returns `data`.
 async fn query(t: &TestSandbox, object: &str, body: Value) -> Vec<Value> {
-    let response = t
-        .http
-        .post(t.url(&format!("/v2/objects/{object}/records/query")))
-        .bearer_auth(t.key())
-        .json(&body)
-        .send()
-        .await
-        .expect("the query answers");
-    let (status, found) = read_json(response).await;
+    let (status, found) = t
+        .call(
+            Method::POST,
+            &format!("/v2/objects/{object}/records/query"),
+            &t.key(),
+            Some(&body),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{found}");
     found["data"].as_array().expect("records").clone()
 }
@@ -43,16 +40,10 @@ pub async fn person(t: &TestSandbox, index: usize) -> (String, String, String) {
     )
 }
 
-/// `GET /v2/objects/{object}/records/{id}`, unchecked: the status and the body.
+/// `GET /v2/objects/{object}/records/{id}`: the status and the body.
 pub async fn record(t: &TestSandbox, object: &str, id: &str) -> (StatusCode, Value) {
-    let response = t
-        .http
-        .get(t.url(&format!("/v2/objects/{object}/records/{id}")))
-        .bearer_auth(t.key())
-        .send()
+    t.get(&format!("/v2/objects/{object}/records/{id}"), &t.key())
         .await
-        .expect("the record answers");
-    read_json(response).await
 }
 
 /// An object's id, from `GET /v2/objects/{object}`.

@@ -5,6 +5,7 @@
 mod admin;
 mod attributes;
 mod console;
+mod coverage;
 mod events;
 mod faults;
 mod keep_alive;
@@ -25,6 +26,7 @@ mod scim;
 mod scopes;
 mod tasks;
 mod threads;
+mod values;
 mod webhooks;
 mod workspaces;
 

@@ -181,6 +181,16 @@ fn nullable_to_json_schema(value: &Value) -> Value {
                 .map(|(key, value)| (key.clone(), nullable_to_json_schema(value)))
                 .collect();
             if map.get("nullable") != Some(&Value::Bool(true)) {
+                // OpenAPI 3.1's own spelling, `type: [X, "null"]`, sits beside an `enum` without
+                // `null` in the document (the currency configuration): the type says null is
+                // allowed, so the enum does too.
+                if out
+                    .get("type")
+                    .and_then(Value::as_array)
+                    .is_some_and(|kinds| kinds.contains(&json!("null")))
+                {
+                    null_in_enum(&mut out);
+                }
                 return Value::Object(out);
             }
             match out.get("type").cloned() {
@@ -196,9 +206,7 @@ fn nullable_to_json_schema(value: &Value) -> Value {
                         kinds.push(json!("null"));
                     }
                     out.insert("type".to_owned(), Value::Array(kinds));
-                    if let Some(Value::Array(values)) = out.get_mut("enum") {
-                        values.push(Value::Null);
-                    }
+                    null_in_enum(&mut out);
                     Value::Object(out)
                 }
                 _ => json!({ "anyOf": [Value::Object(out), { "type": "null" }] }),
@@ -206,6 +214,48 @@ fn nullable_to_json_schema(value: &Value) -> Value {
         }
         other => other.clone(),
     }
+}
+
+fn null_in_enum(schema: &mut Map<String, Value>) {
+    if let Some(Value::Array(values)) = schema.get_mut("enum") {
+        if !values.contains(&Value::Null) {
+            values.push(Value::Null);
+        }
+    }
+}
+
+/// The sandbox's one deliberate difference from Attio on the wire: it accepts `http://`
+/// webhook targets on loopback addresses (so a local app can receive deliveries without TLS),
+/// where Attio's document requires `https://`. Such a target is checked as its `https://` twin;
+/// any other `http://` target still fails.
+fn as_attio_would_see_it(operation: &Operation, body: &Value) -> Value {
+    let mut body = body.clone();
+    if !operation.template.starts_with("/v2/webhooks") {
+        return body;
+    }
+    let fix = |webhook: &mut Value| {
+        let Some(mut url) = webhook["target_url"]
+            .as_str()
+            .and_then(|u| url::Url::parse(u).ok())
+        else {
+            return;
+        };
+        let loopback = match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(name)) => name == "localhost",
+            None => false,
+        };
+        if url.scheme() == "http" && loopback && url.set_scheme("https").is_ok() {
+            webhook["target_url"] = json!(url.as_str());
+        }
+    };
+    match &mut body["data"] {
+        Value::Array(webhooks) => webhooks.iter_mut().for_each(fix),
+        webhook @ Value::Object(_) => fix(webhook),
+        _ => {}
+    }
+    body
 }
 
 /// Why `body`, answered with `status` to `method path`, does not match the document (empty when
@@ -219,8 +269,11 @@ pub fn problems(method: &str, path: &str, status: u16, body: &Value) -> Vec<Stri
         return Vec::new();
     };
     match operation.responses.get(&status) {
+        // HTTP gives a 204 no content (RFC 9110 §15.3.5), whatever schema the document gives it.
+        Some(_) if status == 204 && body.is_null() => Vec::new(),
+        Some(Some(validator)) if generic_validation_error(status, body) => Vec::new(),
         Some(Some(validator)) => validator
-            .iter_errors(body)
+            .iter_errors(&as_attio_would_see_it(operation, body))
             .map(|e| format!("{} at {}: {e}", operation.name(), e.instance_path()))
             .collect(),
         Some(None) => Vec::new(),
@@ -234,6 +287,14 @@ pub fn problems(method: &str, path: &str, status: u16, body: &Value) -> Vec<Stri
             operation.statuses().collect::<Vec<_>>()
         )],
     }
+}
+
+/// A malformed request body answered 400 `validation_type` with Attio's error shape. Attio's
+/// error reference gives this answer for a body that does not match an operation's request
+/// schema on every operation, while the document lists per operation only the operation's own
+/// 400 code (`value_not_found`, `filter_error`, ...): the suite accepts it beside that code.
+fn generic_validation_error(status: u16, body: &Value) -> bool {
+    status == 400 && body["code"] == "validation_type" && error_shape(status, body).is_empty()
 }
 
 /// Attio's error shape for statuses the document does not list per operation (401, 403, 413,
@@ -251,31 +312,10 @@ fn error_shape(status: u16, body: &Value) -> Vec<String> {
     problems
 }
 
-/// An empty 204 answer: HTTP gives a 204 no content (RFC 9110 §15.3.5), whatever schema the
-/// document gives it, so only whether the operation lists 204 is checked.
-fn no_content_problems(method: &str, path: &str) -> Vec<String> {
-    let Some(operation) = document().and_then(|d| d.operation(method, path)) else {
-        return Vec::new();
-    };
-    if operation.responses.contains_key(&204) {
-        Vec::new()
-    } else {
-        vec![format!(
-            "{} answered 204, which the document does not list ({:?})",
-            operation.name(),
-            operation.statuses().collect::<Vec<_>>()
-        )]
-    }
-}
-
 /// Panics with every problem of the answer (see [`problems`]).
 #[track_caller]
 pub fn assert_valid(method: &str, path: &str, status: u16, body: &Value) {
-    let problems = if status == 204 && body.is_null() {
-        no_content_problems(method, path)
-    } else {
-        problems(method, path, status, body)
-    };
+    let problems = problems(method, path, status, body);
     assert!(
         problems.is_empty(),
         "{method} {path} answered {status}, which does not match Attio's document:\n{}\nbody: {body}",
