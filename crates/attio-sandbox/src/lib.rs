@@ -20,6 +20,7 @@ mod seed;
 mod shared;
 mod store;
 mod timestamp;
+mod transcript;
 mod trigger;
 mod workspaces;
 

@@ -35,8 +35,8 @@ impl ApiError {
     }
 
     /// The same error with the status also as `statusCode`: Attio's document spells the
-    /// comment-create 400 that way, while every other error says `status_code`; the sandbox
-    /// sends both there so that a client reading either finds it.
+    /// comment-create and meeting-create 400s that way, while every other error says
+    /// `status_code`; the sandbox sends both there so that a client reading either finds it.
     pub fn with_camel_case_status(self) -> Self {
         Self {
             camel_case_status: true,
@@ -113,6 +113,17 @@ impl ApiError {
             StatusCode::BAD_REQUEST,
             "invalid_request_error",
             "filter_error",
+            message.into(),
+        )
+    }
+
+    /// 404 `value_not_found`: a record a request body names is missing, where the operation
+    /// answers that with a 404 (record merge).
+    pub fn value_not_found_404(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "value_not_found",
             message.into(),
         )
     }

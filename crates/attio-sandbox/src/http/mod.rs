@@ -16,15 +16,21 @@ mod extract;
 mod faults;
 mod introspect;
 mod lists;
+mod meeting_body;
 mod members;
+mod merge;
 mod notes;
 mod objects;
+mod paging;
 mod query;
 mod record_values;
+mod recordings;
 mod records;
+mod scim;
 mod search;
 mod task_body;
 mod tasks;
+mod threads;
 mod token;
 mod values;
 mod webhooks;
@@ -56,6 +62,7 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(records::router())
         .merge(query::router())
         .merge(search::router())
+        .merge(merge::router())
         .merge(attributes::router())
         .merge(choices::router())
         .merge(lists::router())
@@ -63,7 +70,10 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(values::router())
         .merge(notes::router())
         .merge(comments::router())
+        .merge(threads::router())
         .merge(calls::router())
+        .merge(recordings::router())
+        .merge(scim::router())
         .merge(admin::router())
         .route("/static/sandbox.css", get(stylesheet))
         .fallback(not_found)

@@ -19,7 +19,9 @@ pub(crate) use attributes::{
     Attribute, AttributeError, AttributeParent, AttributePatch, Choice, ChoicePatch, NewAttribute,
 };
 pub(crate) use auth::{PendingAuthorization, RedeemError, TokenKind};
-pub(crate) use calls::{CallRecording, Meeting};
+pub(crate) use calls::{
+    CallRecording, ExternalRef, Meeting, NewMeeting, Participant, ParticipantStatus,
+};
 pub(crate) use comments::{Comment, CommentTarget, Thread};
 pub(crate) use history::{ValueHistory, Written};
 pub(crate) use lists::{Entry, List, ListPatch, NewList};

@@ -12,7 +12,7 @@ use crate::schema;
 
 /// Operations the walk shows served. It only goes up: an operation that stops answering fails
 /// the walk before this is reached.
-const SERVED_AT_LEAST: usize = 59;
+const SERVED_AT_LEAST: usize = 65;
 
 struct Walk {
     t: crate::TestSandbox,
@@ -643,6 +643,13 @@ async fn every_operation_of_the_document_answers_as_the_document_says() {
     let thread = text(&comment["data"]["thread_id"]);
     w.get(&format!("/v2/threads/{thread}"), 200).await;
     w.get(&format!("/v2/threads/{missing}"), 404).await;
+    w.get(
+        &format!("/v2/threads?object=people&record_id={ada_id}"),
+        200,
+    )
+    .await;
+    w.get("/v2/threads?list=sales-pipeline&limit=5&offset=0", 400)
+        .await;
     let comment_path = format!(
         "/v2/comments/{}",
         text(&comment["data"]["id"]["comment_id"])
@@ -676,6 +683,23 @@ async fn every_operation_of_the_document_answers_as_the_document_says() {
     let recording_id = text(&recording["data"]["id"]["call_recording_id"]);
     w.get(&format!("{recordings}/{recording_id}"), 200).await;
     w.get(&format!("{recordings}/{missing}"), 404).await;
+    w.get(&format!("{recordings}?limit=1"), 200).await;
+    w.get(&format!("{recordings}/{recording_id}/transcript"), 200)
+        .await;
+    w.delete(&format!("{recordings}/{recording_id}"), 204).await;
+    w.delete(&format!("{recordings}/{recording_id}"), 404).await;
+    let meeting_body = json!({"data": {"title": "Walk", "description": "",
+        "start": {"datetime": "2027-01-01T10:00:00Z", "timezone": null},
+        "end": {"datetime": "2027-01-01T11:00:00Z", "timezone": null}, "is_all_day": false,
+        "participants": [{"email_address": "walk@example.test", "is_organizer": true,
+                          "status": "accepted"}],
+        "external_ref": "walk"}});
+    w.post("/v2/meetings", meeting_body, 200).await;
+    w.post("/v2/meetings", json!({"data": {"title": "No more"}}), 400)
+        .await;
+
+    // SCIM.
+    w.get("/scim/v2/Schemas", 200).await;
 
     // Webhooks.
     w.get("/v2/webhooks", 200).await;

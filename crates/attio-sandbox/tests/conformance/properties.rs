@@ -104,6 +104,17 @@ fn operation() -> impl Strategy<Value = (Method, String)> {
             Just((Method::POST, "/v2/webhooks".to_owned())),
             Just((Method::PATCH, format!("/v2/webhooks/{a}"))),
             Just((Method::POST, format!("/v2/meetings/{a}/call_recordings"))),
+            Just((Method::POST, "/v2/meetings".to_owned())),
+            Just((Method::PATCH, format!("/v2/notes/{a}"))),
+            Just((Method::POST, format!("/v2/objects/{a}/records/merge"))),
+            Just((
+                Method::GET,
+                format!("/v2/threads?object={a}&record_id={b}&limit={a}")
+            )),
+            Just((
+                Method::GET,
+                format!("/v2/meetings/{a}/call_recordings/{b}/transcript?cursor={a}")
+            )),
             Just((
                 Method::GET,
                 format!("/v2/tasks?limit={a}&offset={b}&sort={a}")
