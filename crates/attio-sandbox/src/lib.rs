@@ -15,12 +15,14 @@ mod ids;
 mod pages;
 mod persist;
 pub mod provider;
+mod query;
 mod scopes;
 mod seed;
 mod shared;
 mod state;
 mod store;
 mod timestamp;
+mod transcript;
 mod trigger;
 mod workspaces;
 

@@ -18,7 +18,8 @@ pub(crate) use crm::Crm;
 
 use crate::ids::SeedIds;
 use crate::store::{
-    AccessLevel, Actor, LinkedRecord, Member, Object, ObjectKind, Record, Task, Workspace,
+    AccessLevel, Actor, LinkedRecord, Member, Object, ObjectKind, Record, Task, ValueHistory,
+    Workspace, Written,
 };
 
 pub(crate) const WORKSPACE_NAME: &str = "Acme Demo";
@@ -253,6 +254,14 @@ fn members(
 /// When the demo CRM was filled.
 const RECORDS_CREATED: OffsetDateTime = datetime!(2025-02-03 10:00:00 UTC);
 
+/// Seeded values were written by the system when the demo CRM was filled.
+fn seeded_history() -> ValueHistory {
+    ValueHistory::new(Written {
+        at: RECORDS_CREATED,
+        by: Actor::System,
+    })
+}
+
 fn records(ids: &SeedIds, data: &DataSet) -> Vec<Record> {
     let people = data.people.iter().map(|(name, email)| Record {
         id: ids.id(&format!("person:{email}")),
@@ -261,6 +270,7 @@ fn records(ids: &SeedIds, data: &DataSet) -> Vec<Record> {
         uniques: vec![(*email).to_owned()],
         values: BTreeMap::new(),
         created_at: RECORDS_CREATED,
+        history: seeded_history(),
     });
     let companies = data.companies.iter().map(|(name, domain)| Record {
         id: ids.id(&format!("company:{domain}")),
@@ -269,6 +279,7 @@ fn records(ids: &SeedIds, data: &DataSet) -> Vec<Record> {
         uniques: vec![(*domain).to_owned()],
         values: BTreeMap::new(),
         created_at: RECORDS_CREATED,
+        history: seeded_history(),
     });
     people.chain(companies).collect()
 }

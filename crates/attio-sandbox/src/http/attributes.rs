@@ -211,6 +211,13 @@ fn create(
         )));
     }
     data.object_field("config")?;
+    let parent = parent_of(&store, key)?;
+    if kind == "status" && matches!(parent, AttributeParent::Object(_)) {
+        // Attio's document: "company and person objects do not support status attributes".
+        return Err(ApiError::validation(
+            "Status attributes can only be created on lists: people and companies do not support them.",
+        ));
+    }
     let new = NewAttribute {
         title: data.text("title")?,
         api_slug: data.slug("api_slug")?.unwrap_or_default(),
@@ -220,7 +227,6 @@ fn create(
         is_unique: data.bool("is_unique")?.unwrap_or_default(),
         is_multiselect: data.bool("is_multiselect")?.unwrap_or_default(),
     };
-    let parent = parent_of(&store, key)?;
     let attribute = store
         .create_attribute(parent, new, actor, now())
         .map_err(refused)?;

@@ -1,5 +1,5 @@
-//! `/v2/comments` (create on a thread, a record or a list entry; get; delete) and
-//! `/v2/threads/{thread_id}`. Attio has no public endpoint to resolve a comment;
+//! `/v2/comments` (create on a thread, a record or a list entry; get; delete); threads are in
+//! `threads.rs`. Attio has no public endpoint to resolve a comment;
 //! `POST /_sandbox/comments/{id}/resolve` and `/unresolve` do.
 
 use axum::extract::rejection::PathRejection;
@@ -32,7 +32,6 @@ pub(super) fn router() -> Router<Sandbox> {
     Router::new()
         .route("/v2/comments", post(create))
         .route("/v2/comments/{comment_id}", get(show).delete(remove))
-        .route("/v2/threads/{thread_id}", get(thread))
 }
 
 pub(super) fn comment_not_found(id: &str) -> ApiError {
@@ -49,6 +48,20 @@ async fn create(
     auth: Authorized<WriteComments>,
     State(sandbox): State<Sandbox>,
     ApiJson(body): ApiJson,
+) -> Result<Json<Value>, ApiError> {
+    create_comment(auth, &sandbox, body).map_err(|e| {
+        if e.status() == axum::http::StatusCode::BAD_REQUEST {
+            e.with_camel_case_status()
+        } else {
+            e
+        }
+    })
+}
+
+fn create_comment(
+    auth: Authorized<WriteComments>,
+    sandbox: &Sandbox,
+    body: Value,
 ) -> Result<Json<Value>, ApiError> {
     let mut data = Fields::data(body)?;
     data.only(&[
@@ -70,7 +83,7 @@ async fn create(
     let thread_id = data.uuid("thread_id")?;
     let record = data.object_field("record")?;
     let entry = data.object_field("entry")?;
-    let mut store = auth.store(&sandbox);
+    let mut store = auth.store(sandbox);
     let author = author_id(&store, &author)?;
     let destination = match (thread_id, record, entry) {
         (Some(id), None, None) => {
@@ -100,7 +113,7 @@ async fn create(
 }
 
 /// Comments on records also need record scopes; comments on entries, list scopes.
-fn scopes_for<R>(auth: &Authorized<R>, target: CommentTarget) -> Result<(), ApiError> {
+pub(super) fn scopes_for<R>(auth: &Authorized<R>, target: CommentTarget) -> Result<(), ApiError> {
     match target {
         CommentTarget::Record { .. } => {
             auth.require(&["object_configuration:read", "record_permission:read"])
@@ -202,28 +215,6 @@ async fn remove(
         return Err(comment_not_found(&id.to_string()));
     }
     Ok(Json(json!({})))
-}
-
-async fn thread(
-    auth: Authorized<ReadComments>,
-    State(sandbox): State<Sandbox>,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let not_found = |id: &str| ApiError::not_found(format!("Thread with ID \"{id}\" not found."));
-    let id = path_uuid(path).map_err(|raw| not_found(&raw))?;
-    let store = auth.store(&sandbox);
-    let thread = store.thread(id).ok_or_else(|| not_found(&id.to_string()))?;
-    let comments: Vec<Value> = store
-        .comments
-        .iter()
-        .filter(|c| c.thread_id == id)
-        .map(|c| comment_json(&store, c))
-        .collect();
-    Ok(Json(json!({ "data": {
-        "id": { "workspace_id": store.workspace.id, "thread_id": id },
-        "comments": comments,
-        "created_at": format(thread.created_at),
-    }})))
 }
 
 /// The Comment object.

@@ -1,6 +1,7 @@
 //! Loopback-only JSON controls for changes Attio has no public endpoint for (adding a member,
-//! merging records, editing a note, resolving a comment, deleting a list, finishing a call
-//! recording), `POST /_sandbox/trigger`, and read access to every webhook and its delivery log.
+//! resolving a comment, deleting a list), for some it has that a test wants to make without a
+//! token (merging records, editing a note, finishing a call recording), `POST /_sandbox/trigger`,
+//! and read access to every webhook and its delivery log.
 //! Changes made here are attributed to `system`, or to the member named by `actor_member_id`.
 //! Each acts on the workspace named by `workspace_id` (body or query), the first by default.
 
@@ -12,7 +13,6 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::body::Fields;
-use super::calls::recording_json;
 use super::comments::{comment_json, comment_not_found};
 use super::error::ApiError;
 use super::extract::{path_uuid, MaybeJson};
@@ -20,6 +20,7 @@ use super::lists::find as find_list;
 use super::members::member_json;
 use super::notes::{note_json, note_not_found};
 use super::record_values::record_json;
+use super::recordings::recording_json;
 use super::records::object;
 use super::webhooks::webhook_json;
 use super::workspaces::chosen_workspace;

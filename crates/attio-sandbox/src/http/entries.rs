@@ -14,9 +14,9 @@ use super::body::Fields;
 use super::error::ApiError;
 use super::extract::{path_pair, ApiJson, Authorized, ScopeSet};
 use super::lists::find as find_list;
-use super::record_values::{entry_values, plain, values_json};
+use super::record_values::{entry_values, entry_values_json};
 use super::records::{object, referenced_record};
-use crate::store::{AttributeParent, Entry, WorkspaceStore};
+use crate::store::{Entry, WorkspaceStore};
 use crate::timestamp::{format, now};
 use crate::Sandbox;
 
@@ -32,19 +32,21 @@ impl ScopeSet for WriteEntries {
 
 pub(super) fn router() -> Router<Sandbox> {
     Router::new()
-        .route("/v2/lists/{list}/entries", post(create))
+        .route("/v2/lists/{list}/entries", post(create).put(assert))
         .route(
             "/v2/lists/{list}/entries/{entry_id}",
-            get(show).patch(update).delete(remove),
+            // The sandbox's entry values hold one value each, so PUT (overwrite multiselect
+            // values) and PATCH (append to them) do the same.
+            get(show).patch(update).put(update).delete(remove),
         )
 }
 
-fn entry_not_found(id: &str) -> ApiError {
+pub(super) fn entry_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("List entry with ID \"{id}\" not found."))
 }
 
 /// The list's id and an existing entry's id.
-fn find(
+pub(super) fn find(
     store: &WorkspaceStore,
     (list_key, entry_key): &(String, String),
 ) -> Result<(Uuid, Uuid), ApiError> {
@@ -62,6 +64,28 @@ async fn create(
     Path(list_key): Path<String>,
     ApiJson(body): ApiJson,
 ) -> Result<Json<Value>, ApiError> {
+    create_or_assert(auth, &sandbox, &list_key, body, false)
+}
+
+/// `PUT /v2/lists/{list}/entries`: updates the list's entry for the parent record (its values
+/// overwritten), or creates one when there is none; two entries for the record are a 400
+/// `multiple_match_results`.
+async fn assert(
+    auth: Authorized<WriteEntries>,
+    State(sandbox): State<Sandbox>,
+    Path(list_key): Path<String>,
+    ApiJson(body): ApiJson,
+) -> Result<Json<Value>, ApiError> {
+    create_or_assert(auth, &sandbox, &list_key, body, true)
+}
+
+fn create_or_assert(
+    auth: Authorized<WriteEntries>,
+    sandbox: &Sandbox,
+    list_key: &str,
+    body: Value,
+    assert: bool,
+) -> Result<Json<Value>, ApiError> {
     let mut data = Fields::data(body)?;
     data.only(&["parent_record_id", "parent_object", "entry_values"])?;
     data.require(&["parent_record_id", "parent_object", "entry_values"])?;
@@ -70,8 +94,8 @@ async fn create(
         .ok_or_else(|| ApiError::validation("data.parent_record_id is required."))?;
     let parent = data.text("parent_object")?;
     let values = data.object_field("entry_values")?.unwrap_or_default();
-    let mut store = auth.store(&sandbox);
-    let list = find_list(&store, &list_key)?.clone();
+    let mut store = auth.store(sandbox);
+    let list = find_list(&store, list_key)?.clone();
     let kind = object(&store, &parent)?;
     if kind != list.parent_object {
         return Err(ApiError::validation(format!(
@@ -82,7 +106,29 @@ async fn create(
         )));
     }
     referenced_record(&store, kind, record_id)?;
-    let values: BTreeMap<Uuid, Value> = entry_values(&store, list.id, values)?
+    let values = entry_values(&store, list.id, values)?;
+    if assert {
+        let existing: Vec<Uuid> = store
+            .entries
+            .iter()
+            .filter(|e| e.list_id == list.id && e.object == kind && e.record_id == record_id)
+            .map(|e| e.id)
+            .collect();
+        if existing.len() > 1 {
+            return Err(ApiError::multiple_match_results(format!(
+                "The record \"{record_id}\" has {} entries in the list \"{}\".",
+                existing.len(),
+                list.api_slug
+            )));
+        }
+        if let Some(entry_id) = existing.first() {
+            let entry = store
+                .update_entry(list.id, *entry_id, values, auth.actor())
+                .ok_or_else(|| entry_not_found(&entry_id.to_string()))?;
+            return Ok(Json(json!({ "data": entry_json(&store, &entry) })));
+        }
+    }
+    let values: BTreeMap<Uuid, Value> = values
         .into_iter()
         .filter_map(|(id, v)| v.map(|v| (id, v)))
         .collect();
@@ -112,12 +158,19 @@ async fn update(
 ) -> Result<Json<Value>, ApiError> {
     let keys = path_pair(path);
     let mut data = Fields::data(body)?;
+    if data.has("parent_record_id") || data.has("parent_object") {
+        return Err(ApiError::immutable_value(
+            "The parent record for a list entry cannot be updated once created.",
+        ));
+    }
     data.only(&["entry_values"])?;
     data.require(&["entry_values"])?;
     let values = data.object_field("entry_values")?.unwrap_or_default();
     let mut store = auth.store(&sandbox);
     let (list_id, entry_id) = find(&store, &keys)?;
-    let values = entry_values(&store, list_id, values)?;
+    // The document's one 400 for entry updates is `immutable_value`: other refusals of the
+    // values are the generic `validation_type`.
+    let values = entry_values(&store, list_id, values).map_err(ApiError::into_validation)?;
     let entry = store
         .update_entry(list_id, entry_id, values, auth.actor())
         .ok_or_else(|| entry_not_found(&keys.1))?;
@@ -137,13 +190,12 @@ async fn remove(
 }
 
 /// The Entry object.
-fn entry_json(store: &WorkspaceStore, entry: &Entry) -> Value {
-    let attributes = store.attributes_of(AttributeParent::List(entry.list_id));
+pub(super) fn entry_json(store: &WorkspaceStore, entry: &Entry) -> Value {
     json!({
         "id": { "workspace_id": store.workspace.id, "list_id": entry.list_id, "entry_id": entry.id },
         "parent_record_id": entry.record_id,
         "parent_object": entry.object.slug(),
         "created_at": format(entry.created_at),
-        "entry_values": values_json(&attributes, |a| plain(a, entry.values.get(&a.id))),
+        "entry_values": entry_values_json(store, entry),
     })
 }

@@ -15,6 +15,8 @@ pub(crate) struct ApiError {
     kind: &'static str,
     code: &'static str,
     message: String,
+    /// Also spell the status `statusCode`, as the document's comment-create error does.
+    camel_case_status: bool,
 }
 
 impl ApiError {
@@ -24,6 +26,21 @@ impl ApiError {
             kind,
             code,
             message,
+            camel_case_status: false,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The same error with the status also as `statusCode`: Attio's document spells the
+    /// comment-create and meeting-create 400s that way, while every other error says
+    /// `status_code`; the sandbox sends both there so that a client reading either finds it.
+    pub fn with_camel_case_status(self) -> Self {
+        Self {
+            camel_case_status: true,
+            ..self
         }
     }
 
@@ -50,10 +67,61 @@ impl ApiError {
         }
     }
 
+    /// 400 `missing_value`: an update clears a required value.
+    pub fn missing_value(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "missing_value",
+            message.into(),
+        )
+    }
+
+    /// 400 `immutable_value`: an update tries to change what cannot change.
+    pub fn immutable_value(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "immutable_value",
+            message.into(),
+        )
+    }
+
+    /// 400 `multiple_match_results`: an assert matched more than one thing.
+    pub fn multiple_match_results(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "multiple_match_results",
+            message.into(),
+        )
+    }
+
     /// 400 `value_not_found`: the request names something that does not exist.
     pub fn value_not_found(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "value_not_found",
+            message.into(),
+        )
+    }
+
+    /// 400 `filter_error`: a query's `filter` or `sorts` that cannot be run.
+    pub fn filter_error(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "filter_error",
+            message.into(),
+        )
+    }
+
+    /// 404 `value_not_found`: a record a request body names is missing, where the operation
+    /// answers that with a 404 (record merge).
+    pub fn value_not_found_404(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
             "invalid_request_error",
             "value_not_found",
             message.into(),
@@ -109,10 +177,12 @@ impl ApiError {
         )
     }
 
-    /// 400 `uniqueness_conflict`: a unique attribute value another record already has.
+    /// 409 `uniqueness_conflict`: a unique attribute value another record already has. The
+    /// document lists no answer for this case; Attio answers conflicts with 409 elsewhere
+    /// (`slug_conflict`).
     pub fn uniqueness_conflict(message: impl Into<String>) -> Self {
         Self::new(
-            StatusCode::BAD_REQUEST,
+            StatusCode::CONFLICT,
             "invalid_request_error",
             "uniqueness_conflict",
             message.into(),
@@ -171,12 +241,15 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
+        let mut body = json!({
             "status_code": self.status.as_u16(),
             "type": self.kind,
             "code": self.code,
             "message": self.message,
         });
+        if self.camel_case_status {
+            body["statusCode"] = json!(self.status.as_u16());
+        }
         (self.status, Json(body)).into_response()
     }
 }

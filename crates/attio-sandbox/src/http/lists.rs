@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 use super::attributes::{ReadListConfig, WriteListConfig};
 use super::body::Fields;
@@ -66,6 +67,7 @@ async fn create(
     let workspace_access = access(data.nullable_string("workspace_access")?.flatten())?;
     let member_access = member_access(data.take("workspace_member_access"))?;
     let mut store = auth.store(&sandbox);
+    members_exist(&store, &member_access)?;
     let new = NewList {
         name,
         api_slug,
@@ -108,6 +110,9 @@ async fn update(
     };
     let mut store = auth.store(&sandbox);
     let id = find(&store, &key)?.id;
+    if let Some(access) = &patch.member_access {
+        members_exist(&store, access)?;
+    }
     let list = store
         .update_list(id, patch, auth.actor())
         .map_err(taken)?
@@ -151,6 +156,23 @@ fn member_access(value: Option<Value>) -> Result<Vec<Value>, ApiError> {
         }
     }
     Ok(items)
+}
+
+/// Every `workspace_member_id` of a member access list must be a member of the workspace: an
+/// unknown one is 400 `value_not_found`, the code the document lists for both list writes.
+fn members_exist(store: &WorkspaceStore, access: &[Value]) -> Result<(), ApiError> {
+    for item in access {
+        let id = item["workspace_member_id"].as_str().unwrap_or_default();
+        let known = Uuid::parse_str(id)
+            .ok()
+            .is_some_and(|id| store.members.iter().any(|m| m.id == id));
+        if !known {
+            return Err(ApiError::value_not_found(format!(
+                "Cannot find workspace member with ID \"{id}\"."
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The List object.

@@ -6,6 +6,7 @@ mod attributes;
 mod authorize;
 mod body;
 mod calls;
+mod choices;
 mod comments;
 mod console;
 mod controls;
@@ -15,15 +16,24 @@ mod extract;
 mod faults;
 mod introspect;
 mod lists;
+mod meeting_body;
 mod members;
+mod merge;
 mod notes;
 mod objects;
+mod paging;
+mod query;
 mod record_values;
+mod recordings;
 mod records;
+mod scim;
+mod search;
 mod state;
 mod task_body;
 mod tasks;
+mod threads;
 mod token;
+mod values;
 mod webhooks;
 mod workspaces;
 
@@ -51,12 +61,20 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(webhooks::router())
         .merge(objects::router())
         .merge(records::router())
+        .merge(query::router())
+        .merge(search::router())
+        .merge(merge::router())
         .merge(attributes::router())
+        .merge(choices::router())
         .merge(lists::router())
         .merge(entries::router())
+        .merge(values::router())
         .merge(notes::router())
         .merge(comments::router())
+        .merge(threads::router())
         .merge(calls::router())
+        .merge(recordings::router())
+        .merge(scim::router())
         .merge(admin::router())
         .route("/static/sandbox.css", get(stylesheet))
         .fallback(not_found)

@@ -2,7 +2,7 @@
 //! replaces them) and delete people and company records.
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use super::body::Fields;
 use super::error::ApiError;
-use super::extract::{path_pair, ApiJson, Authorized, MaybeJson, ScopeSet};
+use super::extract::{pairs, path_pair, single, ApiJson, Authorized, ScopeSet};
 use super::record_values::{record_changes, record_json};
-use crate::store::{ObjectKind, Record, WorkspaceStore};
+use crate::store::{AttributeParent, ObjectKind, Record, WorkspaceStore};
 use crate::timestamp::now;
 use crate::Sandbox;
 
@@ -30,8 +30,7 @@ impl ScopeSet for WriteRecords {
 
 pub(super) fn router() -> Router<Sandbox> {
     Router::new()
-        .route("/v2/objects/{object}/records", post(create))
-        .route("/v2/objects/{object}/records/query", post(query))
+        .route("/v2/objects/{object}/records", post(create).put(assert))
         .route(
             "/v2/objects/{object}/records/{record_id}",
             get(show).patch(patch).put(replace).delete(remove),
@@ -64,7 +63,7 @@ fn record_not_found(id: &str) -> ApiError {
 }
 
 /// The object and the ID of an existing record in it.
-fn find(
+pub(super) fn find(
     store: &WorkspaceStore,
     object_key: &str,
     record_key: &str,
@@ -101,42 +100,74 @@ async fn create(
     Ok(Json(json!({ "data": record_json(&store, &record) })))
 }
 
-/// Lists records, oldest first: `{"limit", "offset"}` (default 500 and 0). The sandbox does not
-/// implement `filter` or `sorts`.
-async fn query(
-    auth: Authorized<ReadRecords>,
+/// `PUT /v2/objects/{object}/records?matching_attribute=…`: the record whose unique
+/// `matching_attribute` has the given value is updated (multiselect values overwritten), or a
+/// new record is created when none has it.
+async fn assert(
+    auth: Authorized<WriteRecords>,
     State(sandbox): State<Sandbox>,
     Path(object_key): Path<String>,
-    MaybeJson(body): MaybeJson,
+    RawQuery(query): RawQuery,
+    ApiJson(body): ApiJson,
 ) -> Result<Json<Value>, ApiError> {
-    let mut fields = Fields::object(body)?;
-    fields.only(&["limit", "offset"])?;
-    // Attio's document types both as `number`: `3.0` is 3; a fraction or a negative is refused.
-    let mut number = |key: &str, default: u64| match fields.take(key) {
-        None => Ok(default),
-        Some(value) => value
-            .as_u64()
-            .or_else(|| {
-                value
-                    .as_f64()
-                    .filter(|n| n.is_finite() && *n >= 0.0 && n.fract() == 0.0 && *n <= 1e15)
-                    .map(|n| n as u64)
-            })
-            .ok_or_else(|| ApiError::validation(format!("{key} must be a non-negative integer."))),
-    };
-    let limit = number("limit", 500)? as usize;
-    let offset = number("offset", 0)? as usize;
-    let store = auth.store(&sandbox);
+    let params = pairs(query.unwrap_or_default().as_bytes());
+    let matching = single(&params, "matching_attribute")
+        .map_err(ApiError::validation)?
+        .ok_or_else(|| ApiError::validation("The query parameter matching_attribute is required."))?
+        .to_owned();
+    let values = values(body)?;
+    let mut store = auth.store(&sandbox);
     let object = object(&store, &object_key)?;
-    let data: Vec<Value> = store
-        .records
-        .iter()
-        .filter(|r| r.object == object)
-        .skip(offset)
-        .take(limit)
-        .map(|r| record_json(&store, r))
-        .collect();
-    Ok(Json(json!({ "data": data })))
+    let attribute = store
+        .attribute(AttributeParent::Object(object), &matching)
+        .ok_or_else(|| {
+            ApiError::value_not_found(format!(
+                "Cannot find attribute with slug/ID \"{matching}\"."
+            ))
+        })?
+        .clone();
+    if !attribute.is_unique {
+        return Err(ApiError::validation(format!(
+            "The matching attribute \"{}\" is not unique.",
+            attribute.api_slug
+        )));
+    }
+    let named = |key: &String| *key == attribute.api_slug || *key == attribute.id.to_string();
+    if !values.keys().any(named) {
+        return Err(ApiError::validation(format!(
+            "The values must include the matching attribute \"{}\".",
+            attribute.api_slug
+        )));
+    }
+    let changes = record_changes(&store, object, values, None, false)?;
+    let existing = match &changes.uniques {
+        Some(uniques) if attribute.is_system => uniques
+            .iter()
+            .find_map(|u| store.record_by_unique_value(object, u))
+            .map(|r| r.id),
+        _ => changes
+            .values
+            .iter()
+            .find(|(id, _)| *id == attribute.id)
+            .and_then(|(_, value)| value.as_ref())
+            .and_then(|value| {
+                store
+                    .records
+                    .iter()
+                    .find(|r| r.object == object && r.values.get(&attribute.id) == Some(value))
+            })
+            .map(|r| r.id),
+    };
+    let record = match existing {
+        Some(id) => store
+            .update_record(object, id, changes, auth.actor())
+            .map_err(conflict)?
+            .ok_or_else(|| record_not_found(&id.to_string()))?,
+        None => store
+            .create_record(object, changes, auth.actor(), now())
+            .map_err(conflict)?,
+    };
+    Ok(Json(json!({ "data": record_json(&store, &record) })))
 }
 
 async fn show(
@@ -182,7 +213,26 @@ fn update(
     let values = values(body)?;
     let mut store = auth.store(&sandbox);
     let (object, id) = find(&store, &object_key, &record_key)?;
-    let changes = record_changes(&store, object, values, store.record(object, id), append)?;
+    // The document lists one 400 for updates, `missing_value` (a required value cleared):
+    // other refusals of the values are the generic `validation_type`.
+    let changes = record_changes(&store, object, values, store.record(object, id), append)
+        .map_err(ApiError::into_validation)?;
+    if let Some(required) = changes
+        .values
+        .iter()
+        .filter(|(_, value)| value.is_none())
+        .find_map(|(attribute, _)| {
+            store
+                .attributes
+                .iter()
+                .find(|a| a.id == *attribute && a.is_required)
+        })
+    {
+        return Err(ApiError::missing_value(format!(
+            "Required value for attribute with ID \"{}\" was not provided.",
+            required.id
+        )));
+    }
     let record = store
         .update_record(object, id, changes, auth.actor())
         .map_err(conflict)?

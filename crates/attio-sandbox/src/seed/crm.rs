@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::ids::SeedIds;
 use crate::store::{
     AccessLevel, Actor, Attribute, AttributeParent, Comment, CommentTarget, Entry, List, Meeting,
-    Member, Note, ObjectKind, Record, Thread,
+    Member, Note, ObjectKind, Record, Thread, ValueHistory, Written,
 };
 
 pub(crate) struct Crm {
@@ -141,6 +141,7 @@ fn attributes(ids: &SeedIds) -> Vec<Attribute> {
                 is_archived: false,
                 is_system: *system,
                 created_at: CONFIGURED,
+                choices: Vec::new(),
             },
         )
         .collect()
@@ -276,8 +277,14 @@ pub(crate) fn seed(ids: &SeedIds, members: &[Member], records: &[Record]) -> Crm
                 id: ids.id(&format!("meeting:{i}")),
                 title: (*title).to_owned(),
                 description: String::new(),
+                is_all_day: false,
                 start,
                 end: start + Duration::minutes(45),
+                start_timezone: Some("UTC".to_owned()),
+                end_timezone: Some("UTC".to_owned()),
+                participants: Vec::new(),
+                linked_records: Vec::new(),
+                external_ref: None,
                 created_at: start - Duration::days(7),
                 created_by: Actor::System,
             }
@@ -328,5 +335,9 @@ fn entry(
         record_id: record.id,
         values,
         created_at: CONFIGURED + Duration::days(30 + i as i64),
+        history: ValueHistory::new(Written {
+            at: CONFIGURED + Duration::days(30 + i as i64),
+            by: Actor::System,
+        }),
     }
 }

@@ -31,6 +31,29 @@ pub(crate) struct Attribute {
     /// Built in (`name`, `email_addresses`, `domains`): the slug cannot change.
     pub is_system: bool,
     pub created_at: OffsetDateTime,
+    /// The options of a `select` attribute or the statuses of a `status` attribute.
+    pub choices: Vec<Choice>,
+}
+
+/// A select option or a status. `celebration_enabled` and `target_time_in_status` only mean
+/// something for statuses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Choice {
+    pub id: Uuid,
+    pub title: String,
+    pub is_archived: bool,
+    pub celebration_enabled: bool,
+    /// An ISO 8601 duration such as `P0Y0M1DT0H0M0S`.
+    pub target_time_in_status: Option<String>,
+}
+
+/// `None` leaves a field alone.
+#[derive(Default)]
+pub(crate) struct ChoicePatch {
+    pub title: Option<String>,
+    pub is_archived: Option<bool>,
+    pub celebration_enabled: Option<bool>,
+    pub target_time_in_status: Option<Option<String>>,
 }
 
 pub(crate) struct NewAttribute {
@@ -110,6 +133,7 @@ impl WorkspaceStore {
             is_archived: false,
             is_system: false,
             created_at: now,
+            choices: Vec::new(),
         };
         self.attributes.push(attribute.clone());
         self.attribute_event(true, &attribute, actor);
@@ -161,6 +185,59 @@ impl WorkspaceStore {
             self.attribute_event(false, &updated, actor);
         }
         Ok(Some(updated))
+    }
+
+    /// Adds an option or status to `attribute`; `Err` when another of its choices has the title.
+    pub fn add_choice(
+        &mut self,
+        attribute: Uuid,
+        choice: Choice,
+    ) -> Result<Option<Choice>, AttributeError> {
+        let Some(attribute) = self.attributes.iter_mut().find(|a| a.id == attribute) else {
+            return Ok(None);
+        };
+        if attribute.choices.iter().any(|c| c.title == choice.title) {
+            return Err(AttributeError::SlugConflict(choice.title));
+        }
+        attribute.choices.push(choice.clone());
+        Ok(Some(choice))
+    }
+
+    /// Changes an option or status; `Err` when the new title is another choice's.
+    pub fn update_choice(
+        &mut self,
+        attribute: Uuid,
+        choice: Uuid,
+        patch: ChoicePatch,
+    ) -> Result<Option<Choice>, AttributeError> {
+        let Some(attribute) = self.attributes.iter_mut().find(|a| a.id == attribute) else {
+            return Ok(None);
+        };
+        if let Some(title) = &patch.title {
+            if attribute
+                .choices
+                .iter()
+                .any(|c| c.title == *title && c.id != choice)
+            {
+                return Err(AttributeError::SlugConflict(title.clone()));
+            }
+        }
+        let Some(slot) = attribute.choices.iter_mut().find(|c| c.id == choice) else {
+            return Ok(None);
+        };
+        if let Some(title) = patch.title {
+            slot.title = title;
+        }
+        if let Some(archived) = patch.is_archived {
+            slot.is_archived = archived;
+        }
+        if let Some(celebration) = patch.celebration_enabled {
+            slot.celebration_enabled = celebration;
+        }
+        if let Some(target) = patch.target_time_in_status {
+            slot.target_time_in_status = target;
+        }
+        Ok(Some(slot.clone()))
     }
 
     fn attribute_event(&mut self, created: bool, attribute: &Attribute, actor: Actor) {

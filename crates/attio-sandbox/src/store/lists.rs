@@ -7,7 +7,9 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Actor, AttributeParent, CommentTarget, ObjectKind, WorkspaceStore};
+use super::{
+    Actor, AttributeParent, CommentTarget, ObjectKind, ValueHistory, WorkspaceStore, Written,
+};
 use crate::events::Event;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +51,8 @@ pub(crate) struct Entry {
     pub record_id: Uuid,
     pub values: BTreeMap<Uuid, Value>,
     pub created_at: OffsetDateTime,
+    /// When and by whom each value was written, and the values replaced.
+    pub history: ValueHistory,
 }
 
 impl WorkspaceStore {
@@ -193,6 +197,7 @@ impl WorkspaceStore {
             record_id,
             values,
             created_at: now,
+            history: ValueHistory::new(Written { at: now, by: actor }),
         };
         self.entries.push(entry.clone());
         self.entry_event("list-entry.created", &entry, None, actor);
@@ -212,14 +217,19 @@ impl WorkspaceStore {
             .iter_mut()
             .find(|e| e.list_id == list_id && e.id == entry_id)?;
         let mut changed = Vec::new();
+        let now = Written {
+            at: crate::timestamp::now(),
+            by: actor,
+        };
         for (attribute_id, value) in values {
             if entry.values.get(&attribute_id) == value.as_ref() {
                 continue;
             }
-            match value {
+            let before = match value {
                 Some(value) => entry.values.insert(attribute_id, value),
                 None => entry.values.remove(&attribute_id),
             };
+            entry.history.changed(attribute_id, before, now);
             changed.push(attribute_id);
         }
         let entry = entry.clone();

@@ -8,6 +8,7 @@ mod attributes;
 mod auth;
 mod calls;
 mod comments;
+mod history;
 mod lists;
 mod notes;
 mod records;
@@ -17,11 +18,14 @@ mod webhooks;
 mod workspace;
 
 pub(crate) use attributes::{
-    Attribute, AttributeError, AttributeParent, AttributePatch, NewAttribute,
+    Attribute, AttributeError, AttributeParent, AttributePatch, Choice, ChoicePatch, NewAttribute,
 };
 pub(crate) use auth::{PendingAuthorization, RedeemError, TokenKind};
-pub(crate) use calls::{CallRecording, Meeting};
+pub(crate) use calls::{
+    CallRecording, ExternalRef, Meeting, NewMeeting, Participant, ParticipantStatus,
+};
 pub(crate) use comments::{Comment, CommentTarget, Thread};
+pub(crate) use history::{ValueHistory, Written};
 pub(crate) use lists::{Entry, List, ListPatch, NewList};
 pub(crate) use notes::{NewNote, Note};
 pub(crate) use records::RecordChanges;
@@ -156,6 +160,22 @@ pub(crate) struct Record {
     /// Other attribute values by attribute id.
     pub values: BTreeMap<Uuid, Value>,
     pub created_at: OffsetDateTime,
+    /// When and by whom each value was written, and the values replaced.
+    pub history: ValueHistory,
+}
+
+impl Record {
+    /// The stored form of an attribute's current value, as history keeps it: the name as a
+    /// string, the unique values as an array of strings, any other value as stored.
+    pub fn raw(&self, attribute: Uuid, name_id: Uuid, unique_id: Uuid) -> Option<Value> {
+        if attribute == name_id {
+            (!self.name.is_empty()).then(|| Value::String(self.name.clone()))
+        } else if attribute == unique_id {
+            (!self.uniques.is_empty()).then(|| serde_json::json!(self.uniques))
+        } else {
+            self.values.get(&attribute).cloned()
+        }
+    }
 }
 
 /// The position of a workspace in the store. Workspaces are never removed, so a key stays valid;

@@ -7,7 +7,10 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Actor, AttributeParent, CommentTarget, ObjectKind, Record, WorkspaceStore};
+use super::{
+    Actor, AttributeParent, CommentTarget, ObjectKind, Record, ValueHistory, WorkspaceStore,
+    Written,
+};
 use crate::events::Event;
 
 /// A validated set of new values; `None` leaves the system values alone, and a `None` value
@@ -86,6 +89,7 @@ impl WorkspaceStore {
                 .filter_map(|(id, value)| value.map(|v| (id, v)))
                 .collect(),
             created_at: now,
+            history: ValueHistory::new(Written { at: now, by: actor }),
         };
         self.records.push(record.clone());
         self.record_event("record.created", object, record.id, None, vec![], actor);
@@ -115,23 +119,31 @@ impl WorkspaceStore {
             return Ok(None);
         };
         let mut changed = Vec::new();
+        let now = Written {
+            at: crate::timestamp::now(),
+            by: actor,
+        };
         if let Some(name) = changes.name.filter(|n| *n != record.name) {
+            let before = record.raw(name_id, name_id, unique_id);
             record.name = name;
+            record.history.changed(name_id, before, now);
             changed.push(name_id);
         }
         if let Some(uniques) = changes.uniques.filter(|u| *u != record.uniques) {
+            let before = record.raw(unique_id, name_id, unique_id);
             record.uniques = uniques;
+            record.history.changed(unique_id, before, now);
             changed.push(unique_id);
         }
         for (attribute_id, value) in changes.values {
-            let before = record.values.get(&attribute_id).cloned();
-            if before == value {
+            if record.values.get(&attribute_id) == value.as_ref() {
                 continue;
             }
-            match value {
+            let before = match value {
                 Some(value) => record.values.insert(attribute_id, value),
                 None => record.values.remove(&attribute_id),
             };
+            record.history.changed(attribute_id, before, now);
             changed.push(attribute_id);
         }
         let record = record.clone();
@@ -196,6 +208,11 @@ impl WorkspaceStore {
                 uniques.push(value);
             }
         }
+        // The original's values win; each value keeps the time and writer of the record it
+        // came from.
+        let mut history = ValueHistory::new(Written { at: now, by: actor });
+        history.absorb(&second.history, |a| second.values.contains_key(&a));
+        history.absorb(&first.history, |a| first.values.contains_key(&a));
         let mut values: BTreeMap<Uuid, Value> = second.values;
         values.extend(first.values);
         let merged = Record {
@@ -209,6 +226,7 @@ impl WorkspaceStore {
             uniques,
             values,
             created_at: now,
+            history,
         };
         self.records
             .retain(|r| !(r.object == object && (r.id == original || r.id == duplicate)));

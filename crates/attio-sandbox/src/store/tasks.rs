@@ -210,16 +210,18 @@ impl WorkspaceStore {
         deleted
     }
 
-    /// Drops links to a record that no longer exists (no event: the task itself did not change
-    /// in a way Attio reports).
+    /// Drops task and meeting links to a record that no longer exists (no event: the task
+    /// itself did not change in a way Attio reports).
     pub(super) fn unlink_record(&mut self, object: ObjectKind, record_id: Uuid) {
         for task in &mut self.tasks {
             task.linked_records
                 .retain(|l| !(l.object == object && l.record_id == record_id));
         }
+        self.unlink_meetings(object, record_id);
     }
 
-    /// Points links at `from` to `to` instead, keeping each link once (after a merge).
+    /// Points task and meeting links at `from` to `to` instead, keeping each link once (after a
+    /// merge).
     pub(super) fn relink_record(&mut self, object: ObjectKind, from: Uuid, to: Uuid) {
         for task in &mut self.tasks {
             let mut links = Vec::with_capacity(task.linked_records.len());
@@ -233,5 +235,6 @@ impl WorkspaceStore {
             }
             task.linked_records = links;
         }
+        self.relink_meetings(object, from, to);
     }
 }

@@ -5,20 +5,30 @@
 mod admin;
 mod attributes;
 mod console;
+mod coverage;
 mod events;
 mod faults;
 mod keep_alive;
 mod limits;
+mod lookup;
 mod meetings;
 mod members;
+mod merge;
+mod notes;
 mod oauth;
 mod objects;
 mod persistence;
 mod properties;
+mod query;
 mod receiver;
+mod recordings;
 mod records;
+mod schema;
+mod scim;
 mod scopes;
 mod tasks;
+mod threads;
+mod values;
 mod webhooks;
 mod workspaces;
 
@@ -72,11 +82,16 @@ impl TestSandbox {
         token: &str,
         body: Option<&Value>,
     ) -> (StatusCode, Value) {
-        let mut request = self.http.request(method, self.url(path)).bearer_auth(token);
+        let mut request = self
+            .http
+            .request(method.clone(), self.url(path))
+            .bearer_auth(token);
         if let Some(body) = body {
             request = request.json(body);
         }
-        read_json(request.send().await.expect("request is sent")).await
+        let (status, answer) = read_json(request.send().await.expect("request is sent")).await;
+        schema::assert_valid(method.as_str(), path, status.as_u16(), &answer);
+        (status, answer)
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {

@@ -8,12 +8,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::history::HistoryState;
+use super::meetings::{MeetingState, RecordingState};
 use super::webhooks::{DeliveriesState, WebhookState};
 use super::{Clock, Ts};
 use crate::delivery::{AttemptLogs, Deliveries, PendingTarget};
 use crate::store::{
-    AccessLevel, Actor, Attribute, AttributeParent, CallRecording, Comment, CommentTarget, Entry,
-    LinkedRecord, List, Meeting, Member, Note, Object, ObjectKind, Record, Task, Thread, Workspace,
+    AccessLevel, Actor, Attribute, AttributeParent, Choice, Comment, CommentTarget, Entry,
+    LinkedRecord, List, Member, Note, Object, ObjectKind, Record, Task, Thread, Workspace,
     WorkspaceStore,
 };
 
@@ -130,6 +132,7 @@ pub(crate) struct RecordState {
     uniques: Vec<String>,
     values: BTreeMap<Uuid, Value>,
     created_at: Ts,
+    history: HistoryState,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy)]
@@ -154,6 +157,18 @@ pub(crate) struct AttributeState {
     is_archived: bool,
     is_system: bool,
     created_at: Ts,
+    /// Select options or statuses.
+    choices: Vec<ChoiceState>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChoiceState {
+    id: Uuid,
+    title: String,
+    is_archived: bool,
+    celebration_enabled: bool,
+    target_time_in_status: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -178,6 +193,7 @@ pub(crate) struct EntryState {
     record_id: Uuid,
     values: BTreeMap<Uuid, Value>,
     created_at: Ts,
+    history: HistoryState,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -223,27 +239,6 @@ pub(crate) struct CommentState {
     content: String,
     author: Uuid,
     resolved: Option<ResolvedState>,
-    created_at: Ts,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct MeetingState {
-    id: Uuid,
-    title: String,
-    description: String,
-    start: Ts,
-    end: Ts,
-    created_at: Ts,
-    created_by: ActorState,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RecordingState {
-    id: Uuid,
-    meeting_id: Uuid,
-    created_by: ActorState,
     created_at: Ts,
 }
 
@@ -304,8 +299,8 @@ impl WorkspaceState {
             notes: notes.iter().map(note_out).collect(),
             threads: threads.iter().map(thread_out).collect(),
             comments: comments.iter().map(comment_out).collect(),
-            meetings: meetings.iter().map(meeting_out).collect(),
-            call_recordings: recordings.iter().map(recording_out).collect(),
+            meetings: meetings.iter().map(Into::into).collect(),
+            call_recordings: recordings.iter().map(Into::into).collect(),
             tasks: tasks.iter().map(task_out).collect(),
             webhooks: webhooks.iter().map(WebhookState::from_webhook).collect(),
             deliveries: DeliveriesState::from_deliveries(delivery, &live, clock),
@@ -368,8 +363,8 @@ impl WorkspaceState {
             notes: notes.into_iter().map(note_in).collect(),
             threads: threads.into_iter().map(thread_in).collect(),
             comments: comments.into_iter().map(comment_in).collect(),
-            meetings: meetings.into_iter().map(meeting_in).collect(),
-            recordings: call_recordings.into_iter().map(recording_in).collect(),
+            meetings: meetings.into_iter().map(Into::into).collect(),
+            recordings: call_recordings.into_iter().map(Into::into).collect(),
             webhooks,
             delivery: deliveries(pending, log),
             tasks: tasks.into_iter().map(task_in).collect(),
@@ -445,6 +440,7 @@ fn record_out(record: &Record) -> RecordState {
         uniques,
         values,
         created_at,
+        history,
     } = record;
     RecordState {
         id: *id,
@@ -453,6 +449,7 @@ fn record_out(record: &Record) -> RecordState {
         uniques: uniques.clone(),
         values: values.clone(),
         created_at: Ts(*created_at),
+        history: history.into(),
     }
 }
 
@@ -464,6 +461,7 @@ fn record_in(state: RecordState) -> Record {
         uniques: state.uniques,
         values: state.values,
         created_at: state.created_at.0,
+        history: state.history.into(),
     }
 }
 
@@ -481,6 +479,7 @@ fn attribute_out(attribute: &Attribute) -> AttributeState {
         is_archived,
         is_system,
         created_at,
+        choices,
     } = attribute;
     AttributeState {
         id: *id,
@@ -498,6 +497,7 @@ fn attribute_out(attribute: &Attribute) -> AttributeState {
         is_archived: *is_archived,
         is_system: *is_system,
         created_at: Ts(*created_at),
+        choices: choices.iter().map(choice_out).collect(),
     }
 }
 
@@ -518,6 +518,34 @@ fn attribute_in(state: AttributeState) -> Attribute {
         is_archived: state.is_archived,
         is_system: state.is_system,
         created_at: state.created_at.0,
+        choices: state.choices.into_iter().map(choice_in).collect(),
+    }
+}
+
+fn choice_out(choice: &Choice) -> ChoiceState {
+    let Choice {
+        id,
+        title,
+        is_archived,
+        celebration_enabled,
+        target_time_in_status,
+    } = choice;
+    ChoiceState {
+        id: *id,
+        title: title.clone(),
+        is_archived: *is_archived,
+        celebration_enabled: *celebration_enabled,
+        target_time_in_status: target_time_in_status.clone(),
+    }
+}
+
+fn choice_in(state: ChoiceState) -> Choice {
+    Choice {
+        id: state.id,
+        title: state.title,
+        is_archived: state.is_archived,
+        celebration_enabled: state.celebration_enabled,
+        target_time_in_status: state.target_time_in_status,
     }
 }
 
@@ -565,6 +593,7 @@ fn entry_out(entry: &Entry) -> EntryState {
         record_id,
         values,
         created_at,
+        history,
     } = entry;
     EntryState {
         id: *id,
@@ -573,6 +602,7 @@ fn entry_out(entry: &Entry) -> EntryState {
         record_id: *record_id,
         values: values.clone(),
         created_at: Ts(*created_at),
+        history: history.into(),
     }
 }
 
@@ -584,6 +614,7 @@ fn entry_in(state: EntryState) -> Entry {
         record_id: state.record_id,
         values: state.values,
         created_at: state.created_at.0,
+        history: state.history.into(),
     }
 }
 
@@ -685,63 +716,6 @@ fn comment_in(state: CommentState) -> Comment {
         content: state.content,
         author: state.author,
         resolved: state.resolved.map(|r| (r.at.0, r.by.into())),
-        created_at: state.created_at.0,
-    }
-}
-
-fn meeting_out(meeting: &Meeting) -> MeetingState {
-    let Meeting {
-        id,
-        title,
-        description,
-        start,
-        end,
-        created_at,
-        created_by,
-    } = meeting;
-    MeetingState {
-        id: *id,
-        title: title.clone(),
-        description: description.clone(),
-        start: Ts(*start),
-        end: Ts(*end),
-        created_at: Ts(*created_at),
-        created_by: (*created_by).into(),
-    }
-}
-
-fn meeting_in(state: MeetingState) -> Meeting {
-    Meeting {
-        id: state.id,
-        title: state.title,
-        description: state.description,
-        start: state.start.0,
-        end: state.end.0,
-        created_at: state.created_at.0,
-        created_by: state.created_by.into(),
-    }
-}
-
-fn recording_out(recording: &CallRecording) -> RecordingState {
-    let CallRecording {
-        id,
-        meeting_id,
-        created_by,
-        created_at,
-    } = recording;
-    RecordingState {
-        id: *id,
-        meeting_id: *meeting_id,
-        created_by: (*created_by).into(),
-        created_at: Ts(*created_at),
-    }
-}
-
-fn recording_in(state: RecordingState) -> CallRecording {
-    CallRecording {
-        id: state.id,
-        meeting_id: state.meeting_id,
-        created_by: state.created_by.into(),
         created_at: state.created_at.0,
     }
 }

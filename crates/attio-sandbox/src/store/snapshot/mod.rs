@@ -10,6 +10,8 @@
 
 mod auth;
 mod data;
+mod history;
+mod meetings;
 mod webhooks;
 
 use std::time::{Instant, SystemTime};

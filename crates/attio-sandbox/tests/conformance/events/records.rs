@@ -133,7 +133,7 @@ async fn bad_record_writes_are_rejected_with_a_message() {
     assert_flat_error(
         status,
         &error,
-        (400, "invalid_request_error", "uniqueness_conflict"),
+        (409, "invalid_request_error", "uniqueness_conflict"),
     );
     let cases = [
         json!({"data": {}}),

@@ -5,7 +5,7 @@ use attio_sandbox::Sandbox;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::{api_key, config, create_task, create_webhook, open, restart};
+use super::{api_key, config, create_task, create_webhook, difference, open, restart};
 use crate::receiver::Receiver;
 use crate::{assert_flat_error, read_json, spawn, TestSandbox};
 
@@ -38,26 +38,6 @@ async fn post(t: &TestSandbox, path: &str, body: &[u8]) -> (StatusCode, Value) {
 fn timeless(mut snapshot: Value) -> Value {
     snapshot.as_object_mut().expect("object").remove("saved_at");
     snapshot
-}
-
-/// Where two JSON values first differ, for a readable failure.
-fn difference(a: &Value, b: &Value, at: &str) -> Option<String> {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => x.keys().chain(y.keys()).find_map(|k| {
-            let (left, right) = (
-                x.get(k).unwrap_or(&Value::Null),
-                y.get(k).unwrap_or(&Value::Null),
-            );
-            difference(left, right, &format!("{at}.{k}"))
-        }),
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
-            .iter()
-            .zip(y)
-            .enumerate()
-            .find_map(|(i, (l, r))| difference(l, r, &format!("{at}[{i}]"))),
-        _ if a == b => None,
-        _ => Some(format!("{at}: {a} != {b}")),
-    }
 }
 
 #[track_caller]

@@ -95,9 +95,34 @@ async fn what_the_api_changed_survives_a_restart_and_the_webhook_signs_with_its_
     let person = create_person(&t, &key, "Grace Hopper", "grace@navy.test").await;
     let task = create_task(&t, &key, "Survive the restart").await;
     let (webhook, secret) = create_webhook(&t, &oauth, &receiver.url).await;
+    let record = format!("/v2/objects/people/records/{person}");
+    for title in ["Rear admiral", "Computer scientist"] {
+        let body = json!({"data": {"values": {"job_title": title}}});
+        let (status, body) = t.call(Method::PATCH, &record, &key, Some(&body)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let history = format!("{record}/attributes/job_title/values?show_historic=true");
+    let (_, history_before) = t.get(&history, &key).await;
     let (_, self_before) = t.get("/v2/self", &oauth).await;
+    let before = t.sandbox().snapshot();
 
     let t = restart(t, dir.path()).await;
+
+    // Every workspace comes back exactly: data, value history, webhooks and their logs.
+    let after = t.sandbox().snapshot();
+    if let Some(difference) = difference(&before["workspaces"], &after["workspaces"], "workspaces")
+    {
+        panic!("the state changed across the restart at {difference}");
+    }
+    assert_eq!(before["auth"]["tokens"], after["auth"]["tokens"]);
+    let (status, history_after) = t.get(&history, &key).await;
+    assert_eq!(status, StatusCode::OK, "{history_after}");
+    assert_eq!(history_after, history_before);
+    assert_eq!(
+        history_after["data"].as_array().map(Vec::len),
+        Some(2),
+        "{history_after}"
+    );
 
     // The OAuth token from the real /authorize + /oauth/token flow still works, as itself.
     let (status, self_after) = t.get("/v2/self", &oauth).await;
@@ -255,6 +280,26 @@ async fn the_file_keeps_tokens_codes_and_consent_requests_only_as_sha256_hashes(
         .collect();
     for token in [&oauth, &key] {
         assert!(hashes.contains(&sha256_b64(token).as_str()), "{hashes:?}");
+    }
+}
+
+/// Where two JSON values first differ, for a readable failure.
+pub fn difference(a: &Value, b: &Value, at: &str) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => x.keys().chain(y.keys()).find_map(|k| {
+            let (left, right) = (
+                x.get(k).unwrap_or(&Value::Null),
+                y.get(k).unwrap_or(&Value::Null),
+            );
+            difference(left, right, &format!("{at}.{k}"))
+        }),
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (l, r))| difference(l, r, &format!("{at}[{i}]"))),
+        _ if a == b => None,
+        _ => Some(format!("{at}: {a} != {b}")),
     }
 }
 

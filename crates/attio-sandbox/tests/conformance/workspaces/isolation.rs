@@ -215,6 +215,64 @@ fn probes(g: &Foreign, own: Uuid, own_person: &str) -> Vec<Probe> {
             None,
         ),
         probe(
+            "recordings of a meeting",
+            Method::GET,
+            format!("/v2/meetings/{}/call_recordings", g.meeting),
+            None,
+        ),
+        probe(
+            "a recording's transcript",
+            Method::GET,
+            format!(
+                "/v2/meetings/{}/call_recordings/{}/transcript",
+                g.meeting, g.recording
+            ),
+            None,
+        ),
+        probe(
+            "delete a recording",
+            Method::DELETE,
+            format!("/v2/meetings/{}/call_recordings/{}", g.meeting, g.recording),
+            None,
+        ),
+        probe(
+            "meetings linked to a record",
+            Method::GET,
+            format!(
+                "/v2/meetings?linked_object=people&linked_record_id={}",
+                g.person
+            ),
+            None,
+        ),
+        probe(
+            "a meeting linked to a record",
+            Method::POST,
+            "/v2/meetings".to_owned(),
+            Some(json!({"data": {
+            "title": "x", "description": "x", "is_all_day": false,
+            "start": {"datetime": "2027-01-01T10:00:00Z"}, "end": {"datetime": "2027-01-01T11:00:00Z"},
+            "participants": [{"email_address": "x@example.test", "is_organizer": true, "status": "accepted"}],
+            "external_ref": "isolation", "linked_records": [{"object": "people", "record_id": g.person}]}})),
+        ),
+        probe(
+            "threads of a record",
+            Method::GET,
+            format!("/v2/threads?object=people&record_id={}", g.person),
+            None,
+        ),
+        probe(
+            "threads of an entry",
+            Method::GET,
+            format!("/v2/threads?list=key-contacts&entry_id={}", g.entry),
+            None,
+        ),
+        probe(
+            "update a note",
+            Method::PATCH,
+            format!("/v2/notes/{}", g.note),
+            Some(json!({"data": {"title": "Stolen"}})),
+        ),
+        probe(
             "show a webhook",
             Method::GET,
             format!("/v2/webhooks/{}", g.webhook),
@@ -307,6 +365,13 @@ fn probes(g: &Foreign, own: Uuid, own_person: &str) -> Vec<Probe> {
             Some(json!({"data": {
             "format": "plaintext", "content": "x", "author": {"type": "workspace-member", "id": g.member},
             "record": {"object": "people", "record_id": own_person}}})),
+        ),
+        probe(
+            "merge with a record",
+            Method::POST,
+            "/v2/objects/people/records/merge".to_owned(),
+            Some(json!({"data": {
+            "primary_record_id": own_person, "secondary_record_id": g.person}})),
         ),
         probe(
             "an entry of a record",
