@@ -47,7 +47,9 @@ pub(super) fn takes_large_body(request: &Request) -> bool {
 }
 
 async fn snapshot(State(sandbox): State<Sandbox>) -> Response {
-    let body = serde_json::to_vec(&sandbox.store().snapshot()).unwrap_or_default();
+    // Copied under the lock, serialised after it.
+    let snapshot = sandbox.store().snapshot();
+    let body = serde_json::to_vec(&snapshot).unwrap_or_default();
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(

@@ -277,17 +277,24 @@ async fn the_state_controls_answer_only_the_local_machine() {
     let router = t.sandbox().router();
     tokio::spawn(async move { axum::serve(listener, router).await });
     let http = reqwest::Client::new();
-    for (method, path) in [
-        (Method::GET, "/_sandbox/snapshot"),
-        (Method::POST, "/_sandbox/reset"),
-        (Method::POST, "/_sandbox/restore"),
+    for (method, path, local) in [
+        (Method::GET, "/_sandbox/snapshot", StatusCode::OK),
+        (Method::POST, "/_sandbox/reset", StatusCode::NO_CONTENT),
+        (Method::POST, "/_sandbox/restore", StatusCode::BAD_REQUEST),
     ] {
         let response = http
-            .request(method, format!("http://{addr}{path}"))
+            .request(method.clone(), format!("http://{addr}{path}"))
             .send()
             .await
             .expect("answers");
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        // From the local machine they answer (the restore without a body is a 400).
+        let response = http
+            .request(method, t.url(path))
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(response.status(), local, "{path} locally");
     }
 }
 
