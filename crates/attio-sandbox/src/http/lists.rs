@@ -181,7 +181,7 @@ pub(super) fn list_json(store: &WorkspaceStore, list: &List) -> Value {
         "id": { "workspace_id": store.workspace.id, "list_id": list.id },
         "api_slug": list.api_slug,
         "name": list.name,
-        "parent_object": [list.parent_object.slug()],
+        "parent_object": [store.object_slug(list.parent_object)],
         "workspace_access": list.workspace_access,
         "workspace_member_access": list.member_access,
         "created_by_actor": list.created_by.event_json(),
