@@ -7,10 +7,9 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::attributes::{ReadListConfig, WriteListConfig};
 use super::body::Fields;
 use super::error::ApiError;
-use super::extract::{ApiJson, Authorized};
+use super::extract::{ApiJson, Authorized, ReadListConfig, WriteListConfig};
 use super::records::object;
 use crate::store::{List, ListPatch, NewList, WorkspaceStore};
 use crate::timestamp::{format, now};

@@ -8,20 +8,10 @@ use serde_json::{json, Value};
 
 use super::body::Fields;
 use super::error::ApiError;
-use super::extract::{ApiJson, Authorized, ScopeSet};
+use super::extract::{ApiJson, Authorized, ReadObjectConfig, WriteObjectConfig};
 use crate::store::{Object, ObjectKind, WorkspaceStore};
 use crate::timestamp::{format, now};
 use crate::Sandbox;
-
-pub(super) struct ReadObjects;
-impl ScopeSet for ReadObjects {
-    const REQUIRED: &'static [&'static str] = &["object_configuration:read"];
-}
-
-pub(super) struct WriteObjects;
-impl ScopeSet for WriteObjects {
-    const REQUIRED: &'static [&'static str] = &["object_configuration:read-write"];
-}
 
 pub(super) fn router() -> Router<Sandbox> {
     Router::new()
@@ -44,7 +34,7 @@ fn noun(fields: &mut Fields, key: &str) -> Result<Option<String>, ApiError> {
 }
 
 async fn create(
-    auth: Authorized<WriteObjects>,
+    auth: Authorized<WriteObjectConfig>,
     State(sandbox): State<Sandbox>,
     ApiJson(body): ApiJson,
 ) -> Result<Json<Value>, ApiError> {
@@ -68,7 +58,7 @@ async fn create(
 }
 
 async fn update(
-    auth: Authorized<WriteObjects>,
+    auth: Authorized<WriteObjectConfig>,
     State(sandbox): State<Sandbox>,
     Path(slug_or_id): Path<String>,
     ApiJson(body): ApiJson,
@@ -129,7 +119,7 @@ fn object_json(store: &WorkspaceStore, object: &Object) -> Value {
     })
 }
 
-async fn list(auth: Authorized<ReadObjects>, State(sandbox): State<Sandbox>) -> Json<Value> {
+async fn list(auth: Authorized<ReadObjectConfig>, State(sandbox): State<Sandbox>) -> Json<Value> {
     let store = auth.store(&sandbox);
     let data: Vec<Value> = store
         .objects
@@ -140,7 +130,7 @@ async fn list(auth: Authorized<ReadObjects>, State(sandbox): State<Sandbox>) -> 
 }
 
 async fn show(
-    auth: Authorized<ReadObjects>,
+    auth: Authorized<ReadObjectConfig>,
     State(sandbox): State<Sandbox>,
     Path(slug_or_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
