@@ -188,11 +188,17 @@ pub(crate) fn build(
         Object {
             id: ids.id("object:people"),
             kind: ObjectKind::People,
+            api_slug: "people".to_owned(),
+            singular_noun: "Person".to_owned(),
+            plural_noun: "People".to_owned(),
             created_at,
         },
         Object {
             id: ids.id("object:companies"),
             kind: ObjectKind::Companies,
+            api_slug: "companies".to_owned(),
+            singular_noun: "Company".to_owned(),
+            plural_noun: "Companies".to_owned(),
             created_at,
         },
     ];

@@ -9,7 +9,10 @@ use serde_json::{json, Value};
 
 use super::body::Fields;
 use super::error::ApiError;
-use super::extract::{path_pair, ApiJson, Authorized, ScopeSet};
+use super::extract::{
+    path_pair, ApiJson, Authorized, ReadListConfig, ReadObjectConfig, WriteListConfig,
+    WriteObjectConfig,
+};
 use super::lists::find as find_list;
 use super::records::object;
 use crate::shared::WorkspaceGuard;
@@ -18,19 +21,6 @@ use crate::store::{
 };
 use crate::timestamp::{format, now};
 use crate::Sandbox;
-
-macro_rules! scopes {
-    ($name:ident, $($scope:literal),+) => {
-        pub(super) struct $name;
-        impl ScopeSet for $name {
-            const REQUIRED: &'static [&'static str] = &[$($scope),+];
-        }
-    };
-}
-scopes!(ReadObjectConfig, "object_configuration:read");
-scopes!(WriteObjectConfig, "object_configuration:read-write");
-scopes!(ReadListConfig, "list_configuration:read");
-scopes!(WriteListConfig, "list_configuration:read-write");
 
 /// Attio's attribute types.
 const TYPES: &[&str] = &[

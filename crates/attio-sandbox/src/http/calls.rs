@@ -184,7 +184,7 @@ fn meeting_json(store: &WorkspaceStore, meeting: &Meeting) -> Value {
         .iter()
         .map(|(kind, record_id)| {
             json!({
-                "object_slug": kind.slug(),
+                "object_slug": store.object_slug(*kind),
                 "object_id": store.object_id(*kind),
                 "record_id": record_id,
             })

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::body::Fields;
 use super::error::ApiError;
-use super::extract::{first, pairs, ApiJson, Authorized, ScopeSet};
+use super::extract::{first, pairs, ApiJson, Authorized, ReadObjectConfig, WriteObjectConfig};
 use super::lists::find as find_list;
 use super::record_values::choice_json;
 use super::records::object;
@@ -19,16 +19,6 @@ use crate::store::{
     Attribute, AttributeError, AttributeParent, Choice, ChoicePatch, WorkspaceStore,
 };
 use crate::Sandbox;
-
-pub(super) struct ReadConfig;
-impl ScopeSet for ReadConfig {
-    const REQUIRED: &'static [&'static str] = &["object_configuration:read"];
-}
-
-pub(super) struct WriteConfig;
-impl ScopeSet for WriteConfig {
-    const REQUIRED: &'static [&'static str] = &["object_configuration:read-write"];
-}
 
 pub(super) fn router() -> Router<Sandbox> {
     let mut router = Router::new();
@@ -110,7 +100,7 @@ fn path_keys(path: Result<Path<Vec<(String, String)>>, PathRejection>) -> Vec<St
 }
 
 async fn list(
-    auth: Authorized<ReadConfig>,
+    auth: Authorized<ReadObjectConfig>,
     State(sandbox): State<Sandbox>,
     uri: axum::http::Uri,
     path: Result<Path<Vec<(String, String)>>, PathRejection>,
@@ -168,7 +158,7 @@ fn non_empty_title(fields: &mut Fields) -> Result<Option<String>, ApiError> {
 }
 
 async fn create(
-    auth: Authorized<WriteConfig>,
+    auth: Authorized<WriteObjectConfig>,
     State(sandbox): State<Sandbox>,
     uri: axum::http::Uri,
     path: Result<Path<Vec<(String, String)>>, PathRejection>,
@@ -209,7 +199,7 @@ async fn create(
 }
 
 async fn update(
-    auth: Authorized<WriteConfig>,
+    auth: Authorized<WriteObjectConfig>,
     State(sandbox): State<Sandbox>,
     uri: axum::http::Uri,
     path: Result<Path<Vec<(String, String)>>, PathRejection>,

@@ -101,8 +101,8 @@ fn create_or_assert(
         return Err(ApiError::validation(format!(
             "The list \"{}\" holds {} records, not {}.",
             list.api_slug,
-            list.parent_object.slug(),
-            kind.slug()
+            store.object_slug(list.parent_object),
+            store.object_slug(kind)
         )));
     }
     referenced_record(&store, kind, record_id)?;
@@ -194,7 +194,7 @@ pub(super) fn entry_json(store: &WorkspaceStore, entry: &Entry) -> Value {
     json!({
         "id": { "workspace_id": store.workspace.id, "list_id": entry.list_id, "entry_id": entry.id },
         "parent_record_id": entry.record_id,
-        "parent_object": entry.object.slug(),
+        "parent_object": store.object_slug(entry.object),
         "created_at": format(entry.created_at),
         "entry_values": entry_values_json(store, entry),
     })

@@ -75,6 +75,22 @@ pub(crate) trait ScopeSet {
     const REQUIRED: &'static [&'static str];
 }
 
+/// Declares a [`ScopeSet`] naming the scopes an operation requires.
+macro_rules! scopes {
+    ($name:ident, $($scope:literal),+) => {
+        pub(crate) struct $name;
+        impl ScopeSet for $name {
+            const REQUIRED: &'static [&'static str] = &[$($scope),+];
+        }
+    };
+}
+
+// The configuration scopes, shared by objects, attributes, options and statuses, and lists.
+scopes!(ReadObjectConfig, "object_configuration:read");
+scopes!(WriteObjectConfig, "object_configuration:read-write");
+scopes!(ReadListConfig, "list_configuration:read");
+scopes!(WriteListConfig, "list_configuration:read-write");
+
 /// The caller's active token, already checked against the scopes of `R`, and its workspace: the
 /// only one [`Authorized::store`] opens, so a `/v2` handler cannot see another.
 pub(crate) struct Authorized<R> {

@@ -7,10 +7,9 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::attributes::{ReadListConfig, WriteListConfig};
 use super::body::Fields;
 use super::error::ApiError;
-use super::extract::{ApiJson, Authorized};
+use super::extract::{ApiJson, Authorized, ReadListConfig, WriteListConfig};
 use super::records::object;
 use crate::store::{List, ListPatch, NewList, WorkspaceStore};
 use crate::timestamp::{format, now};
@@ -181,7 +180,7 @@ pub(super) fn list_json(store: &WorkspaceStore, list: &List) -> Value {
         "id": { "workspace_id": store.workspace.id, "list_id": list.id },
         "api_slug": list.api_slug,
         "name": list.name,
-        "parent_object": [list.parent_object.slug()],
+        "parent_object": [store.object_slug(list.parent_object)],
         "workspace_access": list.workspace_access,
         "workspace_member_access": list.member_access,
         "created_by_actor": list.created_by.event_json(),

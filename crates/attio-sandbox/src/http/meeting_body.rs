@@ -219,7 +219,7 @@ fn linked_records(
             .ok_or_else(|| {
                 invalid(format!(
                     "{at}.record_id: record with ID \"{raw}\" not found in object \"{}\".",
-                    kind.slug()
+                    store.object_slug(kind)
                 ))
             })?;
         if !links.contains(&(kind, record_id)) {

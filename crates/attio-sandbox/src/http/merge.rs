@@ -56,7 +56,7 @@ async fn merge(
         if store.record(kind, id).is_none() {
             return Err(ApiError::value_not_found_404(format!(
                 "Record with ID \"{id}\" not found in object \"{}\".",
-                kind.slug()
+                store.object_slug(kind)
             )));
         }
     }

@@ -221,7 +221,7 @@ async fn remove(
 pub(super) fn note_json(store: &WorkspaceStore, note: &Note) -> Value {
     json!({
         "id": { "workspace_id": store.workspace.id, "note_id": note.id },
-        "parent_object": note.object.slug(),
+        "parent_object": store.object_slug(note.object),
         "parent_record_id": note.record_id,
         "title": note.title,
         "meeting_id": note.meeting_id,

@@ -36,7 +36,7 @@ pub(super) struct StoreSchema<'a>(pub &'a WorkspaceStore);
 impl Schema for StoreSchema<'_> {
     fn subject(&self, key: &str) -> Option<Subject> {
         if let Some(object) = self.0.object(key) {
-            return Some(Subject::Object(object.kind.slug().to_owned()));
+            return Some(Subject::Object(object.api_slug.clone()));
         }
         self.0.list(key).map(|l| Subject::List(l.id.to_string()))
     }
@@ -102,7 +102,7 @@ fn entry_values(store: &WorkspaceStore, entry: &Entry) -> (Value, Values) {
     add_pseudo(
         &mut values,
         "parent_record",
-        json!({ "target_object": entry.object.slug(), "target_record_id": entry.record_id,
+        json!({ "target_object": store.object_slug(entry.object), "target_record_id": entry.record_id,
                 "attribute_type": "record-reference" }),
     );
     add_pseudo(
@@ -216,7 +216,7 @@ async fn records(
         .filter(|r| r.object == kind)
         .map(|r| record_values(store, r))
         .collect();
-    let subject = Subject::Object(kind.slug().to_owned());
+    let subject = Subject::Object(store.object_slug(kind).to_owned());
     let resolve = |object: &str, id: &str| resolve_in(store, object, id);
     let data = query.run(&StoreSchema(store), &subject, items, &resolve)?;
     Ok(Json(json!({ "data": data })))

@@ -44,13 +44,17 @@ pub(super) fn record_changes(
     append: bool,
 ) -> Result<RecordChanges, ApiError> {
     let parent = AttributeParent::Object(object);
-    let (unique_slug, unique_field) = object.unique_attribute();
+    // Custom objects have no unique system attribute: every attribute is an ordinary one.
+    let (unique_slug, unique_field) = object.unique_attribute().unwrap_or(("", ""));
     let mut changes = RecordChanges::default();
     for (key, value) in values {
         let attribute = writable(store, parent, &key)?;
         if attribute.is_system && attribute.api_slug == "name" {
             changes.name = Some(name(object, value)?);
-        } else if attribute.is_system && attribute.api_slug == unique_slug {
+        } else if attribute.is_system
+            && !unique_slug.is_empty()
+            && attribute.api_slug == unique_slug
+        {
             let mut uniques = if append {
                 current.map(|r| r.uniques.clone()).unwrap_or_default()
             } else {
@@ -92,7 +96,9 @@ fn name(object: ObjectKind, value: Value) -> Result<String, ApiError> {
     let invalid = || {
         ApiError::validation(match object {
             ObjectKind::People => "name must be a string or [{first_name, last_name, full_name}].",
-            ObjectKind::Companies => "name must be a string or [{\"value\": \"…\"}].",
+            ObjectKind::Companies | ObjectKind::Custom(_) => {
+                "name must be a string or [{\"value\": \"…\"}]."
+            }
         })
     };
     let value = match value {
@@ -287,7 +293,7 @@ fn record_reference(store: &WorkspaceStore, value: &Value) -> Option<Value> {
         }
         _ => return None,
     };
-    Some(json!({ "target_object": object.slug(), "target_record_id": id }))
+    Some(json!({ "target_object": store.object_slug(object), "target_record_id": id }))
 }
 
 const LOCATION_FIELDS: &[&str] = &[
@@ -580,7 +586,9 @@ pub(super) fn system_ids(store: &WorkspaceStore, object: ObjectKind) -> (Uuid, U
     let parent = AttributeParent::Object(object);
     (
         store.attribute_id(parent, "name"),
-        store.attribute_id(parent, object.unique_attribute().0),
+        object
+            .unique_attribute()
+            .map_or(Uuid::nil(), |(slug, _)| store.attribute_id(parent, slug)),
     )
 }
 
@@ -606,7 +614,7 @@ pub(super) fn record_json(store: &WorkspaceStore, record: &Record) -> Value {
         "web_url": format!(
             "https://app.attio.com/{}/{}/{}",
             store.workspace.slug,
-            record.object.slug(),
+            store.object_slug(record.object),
             record.id
         ),
         "values": Value::Object(values),

@@ -53,7 +53,7 @@ pub(super) fn referenced_record(
     store.record(kind, id).ok_or_else(|| {
         ApiError::value_not_found(format!(
             "Record with ID \"{id}\" not found in object \"{}\".",
-            kind.slug()
+            store.object_slug(kind)
         ))
     })
 }

@@ -153,7 +153,7 @@ fn run(store: &WorkspaceStore, search: Search) -> Result<Vec<Value>, ApiError> {
             let (rendered, values) = record_values(store, record);
             let fields = SearchFields::of(&values);
             if let Some(tier) = fields.rank(&search.query) {
-                let hit = hit_json(*kind, rendered["id"].clone(), &fields);
+                let hit = hit_json(store, *kind, rendered["id"].clone(), &fields);
                 hits.push((tier, object_rank, position, hit));
             }
         }
@@ -167,12 +167,12 @@ fn run(store: &WorkspaceStore, search: Search) -> Result<Vec<Value>, ApiError> {
 }
 
 /// One result, in the document's shape for people or companies (no record images).
-fn hit_json(kind: ObjectKind, id: Value, fields: &SearchFields) -> Value {
+fn hit_json(store: &WorkspaceStore, kind: ObjectKind, id: Value, fields: &SearchFields) -> Value {
     let mut hit = json!({
         "id": id,
         "record_text": fields.record_text(),
         "record_image": null,
-        "object_slug": kind.slug(),
+        "object_slug": store.object_slug(kind),
     });
     if let Some(map) = hit.as_object_mut() {
         match kind {
@@ -183,6 +183,8 @@ fn hit_json(kind: ObjectKind, id: Value, fields: &SearchFields) -> Value {
             ObjectKind::Companies => {
                 map.insert("domains".to_owned(), json!(fields.domains));
             }
+            // The document's shape for records of any other object: the four common fields.
+            ObjectKind::Custom(_) => {}
         }
     }
     hit

@@ -145,25 +145,25 @@ fn linked_records_named(
                 "Each linked record needs target_object and exactly one of target_record_id or a unique attribute.",
             ));
         };
-        let (unique_slug, unique_field) = kind.unique_attribute();
+        let (unique_slug, unique_field) = kind.unique_attribute().unwrap_or(("", ""));
         let record = if key == "target_record_id" {
             let id = value
                 .as_str()
                 .and_then(|s| Uuid::parse_str(s).ok())
                 .ok_or_else(|| ApiError::validation("target_record_id must be a UUID."))?;
             referenced_record(store, kind, id)?
-        } else if key == unique_slug {
+        } else if !unique_slug.is_empty() && key == unique_slug {
             let wanted = single_unique_value(value, unique_slug, unique_field)?;
             store.record_by_unique_value(kind, &wanted).ok_or_else(|| {
                 ApiError::value_not_found(format!(
                     "No record in object \"{}\" has {unique_slug} \"{wanted}\".",
-                    kind.slug()
+                    store.object_slug(kind)
                 ))
             })?
         } else {
             return Err(ApiError::validation(format!(
                 "\"{key}\" is not a unique attribute of object \"{}\"; use target_record_id or {unique_slug}.",
-                kind.slug()
+                store.object_slug(kind)
             )));
         };
         let link = LinkedRecord {

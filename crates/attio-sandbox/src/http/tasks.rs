@@ -62,10 +62,7 @@ async fn list(
     let store = auth.store(&sandbox);
     let query = ListQuery::parse(&store, &params)?;
     let tasks = store.list_tasks(&query.filter, query.sort, query.offset, query.limit);
-    let data: Vec<Value> = tasks
-        .iter()
-        .map(|t| task_json(store.workspace.id, t))
-        .collect();
+    let data: Vec<Value> = tasks.iter().map(|t| task_json(&store, t)).collect();
     Ok(Json(json!({ "data": data })))
 }
 
@@ -76,7 +73,7 @@ async fn show(
 ) -> Result<Json<Value>, ApiError> {
     let store = auth.store(&sandbox);
     let task = find(&store, path)?;
-    Ok(Json(json!({ "data": task_json(store.workspace.id, task) })))
+    Ok(Json(json!({ "data": task_json(&store, task) })))
 }
 
 async fn create(
@@ -87,9 +84,7 @@ async fn create(
     let mut store = auth.store(&sandbox);
     let new = parse_create(&store, body)?;
     let task = store.create_task(new, auth.actor(), now());
-    Ok(Json(
-        json!({ "data": task_json(store.workspace.id, &task) }),
-    ))
+    Ok(Json(json!({ "data": task_json(&store, &task) })))
 }
 
 async fn update(
@@ -104,9 +99,7 @@ async fn update(
     let task = store
         .update_task(id, patch, auth.actor(), now())
         .ok_or_else(|| not_found(&id.to_string()))?;
-    Ok(Json(
-        json!({ "data": task_json(store.workspace.id, &task) }),
-    ))
+    Ok(Json(json!({ "data": task_json(&store, &task) })))
 }
 
 async fn remove(
@@ -133,15 +126,15 @@ fn not_found(id: &str) -> ApiError {
 }
 
 /// The Task object of attio-api.md 3.2, plus `completed_at`.
-pub(super) fn task_json(workspace_id: Uuid, task: &Task) -> Value {
+pub(super) fn task_json(store: &WorkspaceStore, task: &Task) -> Value {
     json!({
-        "id": { "workspace_id": workspace_id, "task_id": task.id },
+        "id": { "workspace_id": store.workspace.id, "task_id": task.id },
         "content_plaintext": task.content,
         "deadline_at": task.deadline_at.map(format),
         "is_completed": task.is_completed,
         "completed_at": task.completed_at.map(format),
         "linked_records": task.linked_records.iter().map(|l| json!({
-            "target_object_id": l.object.slug(),
+            "target_object_id": store.object_slug(l.object),
             "target_record_id": l.record_id,
         })).collect::<Vec<_>>(),
         "assignees": task.assignees.iter().map(|id| json!({

@@ -118,26 +118,23 @@ pub(crate) struct Member {
     pub created_at: OffsetDateTime,
 }
 
-/// The two standard objects tasks can link to.
+/// Which object a record belongs to: one of the two standard objects, or a custom object
+/// (by its id) created with `POST /v2/objects`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum ObjectKind {
     People,
     Companies,
+    Custom(Uuid),
 }
 
 impl ObjectKind {
-    pub fn slug(self) -> &'static str {
+    /// The unique system attribute a record can be matched by instead of its id: emails for
+    /// people, domains for companies; custom objects have none.
+    pub fn unique_attribute(self) -> Option<(&'static str, &'static str)> {
         match self {
-            ObjectKind::People => "people",
-            ObjectKind::Companies => "companies",
-        }
-    }
-
-    /// The unique attribute a linked record can be matched by instead of its id.
-    pub fn unique_attribute(self) -> (&'static str, &'static str) {
-        match self {
-            ObjectKind::People => ("email_addresses", "email_address"),
-            ObjectKind::Companies => ("domains", "domain"),
+            ObjectKind::People => Some(("email_addresses", "email_address")),
+            ObjectKind::Companies => Some(("domains", "domain")),
+            ObjectKind::Custom(_) => None,
         }
     }
 }
@@ -145,6 +142,9 @@ impl ObjectKind {
 pub(crate) struct Object {
     pub id: Uuid,
     pub kind: ObjectKind,
+    pub api_slug: String,
+    pub singular_noun: String,
+    pub plural_noun: String,
     pub created_at: time::OffsetDateTime,
 }
 

@@ -28,7 +28,9 @@ impl WorkspaceStore {
         let parent = AttributeParent::Object(object);
         (
             self.attribute_id(parent, "name"),
-            self.attribute_id(parent, object.unique_attribute().0),
+            object
+                .unique_attribute()
+                .map_or(Uuid::nil(), |(slug, _)| self.attribute_id(parent, slug)),
         )
     }
 

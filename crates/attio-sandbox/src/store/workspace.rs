@@ -124,7 +124,100 @@ impl WorkspaceStore {
         let id = Uuid::parse_str(slug_or_id).ok();
         self.objects
             .iter()
-            .find(|o| o.kind.slug() == slug_or_id || Some(o.id) == id)
+            .find(|o| o.api_slug == slug_or_id || Some(o.id) == id)
+    }
+
+    /// Creates a custom object; `Err` names the slug or noun another object already has
+    /// (compared without case, as Attio asks for unique slugs and names).
+    pub fn create_object(
+        &mut self,
+        api_slug: String,
+        singular_noun: String,
+        plural_noun: String,
+        now: time::OffsetDateTime,
+    ) -> Result<&Object, String> {
+        if let Some(taken) = self.name_taken(
+            None,
+            Some(&api_slug),
+            Some(&singular_noun),
+            Some(&plural_noun),
+        ) {
+            return Err(taken);
+        }
+        let id = Uuid::new_v4();
+        self.objects.push(Object {
+            id,
+            kind: ObjectKind::Custom(id),
+            api_slug,
+            singular_noun,
+            plural_noun,
+            created_at: now,
+        });
+        Ok(&self.objects[self.objects.len() - 1])
+    }
+
+    /// Changes an object's slug and nouns (`None` leaves one alone); `Err` names a slug or noun
+    /// another object has.
+    pub fn update_object(
+        &mut self,
+        id: Uuid,
+        api_slug: Option<String>,
+        singular_noun: Option<String>,
+        plural_noun: Option<String>,
+    ) -> Result<Option<&Object>, String> {
+        if let Some(taken) = self.name_taken(
+            Some(id),
+            api_slug.as_deref(),
+            singular_noun.as_deref(),
+            plural_noun.as_deref(),
+        ) {
+            return Err(taken);
+        }
+        let Some(object) = self.objects.iter_mut().find(|o| o.id == id) else {
+            return Ok(None);
+        };
+        if let Some(slug) = api_slug {
+            object.api_slug = slug;
+        }
+        if let Some(noun) = singular_noun {
+            object.singular_noun = noun;
+        }
+        if let Some(noun) = plural_noun {
+            object.plural_noun = noun;
+        }
+        Ok(Some(object))
+    }
+
+    fn name_taken(
+        &self,
+        except: Option<Uuid>,
+        slug: Option<&str>,
+        singular: Option<&str>,
+        plural: Option<&str>,
+    ) -> Option<String> {
+        let same = |a: &str, b: Option<&str>| b.is_some_and(|b| a.eq_ignore_ascii_case(b));
+        self.objects
+            .iter()
+            .filter(|o| Some(o.id) != except)
+            .find_map(|o| {
+                if same(&o.api_slug, slug) {
+                    slug.map(str::to_owned)
+                } else if same(&o.singular_noun, singular) || same(&o.plural_noun, singular) {
+                    singular.map(str::to_owned)
+                } else if same(&o.singular_noun, plural) || same(&o.plural_noun, plural) {
+                    plural.map(str::to_owned)
+                } else {
+                    None
+                }
+            })
+    }
+
+    /// The api slug of an object (empty for one that does not exist, which no caller has).
+    pub fn object_slug(&self, kind: ObjectKind) -> &str {
+        self.objects
+            .iter()
+            .find(|o| o.kind == kind)
+            .map_or("", |o| o.api_slug.as_str())
     }
 
     pub fn record(&self, kind: ObjectKind, id: Uuid) -> Option<&Record> {
