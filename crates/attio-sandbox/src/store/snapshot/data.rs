@@ -71,28 +71,46 @@ impl From<ActorState> for Actor {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum ObjectSlug {
-    People,
-    Companies,
+/// Which object: `"people"`, `"companies"`, or a custom object's id.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ObjectSlug(ObjectKind);
+
+impl Serialize for ObjectSlug {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            ObjectKind::People => serializer.serialize_str("people"),
+            ObjectKind::Companies => serializer.serialize_str("companies"),
+            ObjectKind::Custom(id) => id.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ObjectSlug {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.as_str() {
+            "people" => Ok(ObjectSlug(ObjectKind::People)),
+            "companies" => Ok(ObjectSlug(ObjectKind::Companies)),
+            other => Uuid::parse_str(other)
+                .map(|id| ObjectSlug(ObjectKind::Custom(id)))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "\"{other}\" is not \"people\", \"companies\" or a custom object's id"
+                    ))
+                }),
+        }
+    }
 }
 
 impl From<ObjectKind> for ObjectSlug {
     fn from(kind: ObjectKind) -> Self {
-        match kind {
-            ObjectKind::People => ObjectSlug::People,
-            ObjectKind::Companies => ObjectSlug::Companies,
-        }
+        ObjectSlug(kind)
     }
 }
 
 impl From<ObjectSlug> for ObjectKind {
     fn from(slug: ObjectSlug) -> Self {
-        match slug {
-            ObjectSlug::People => ObjectKind::People,
-            ObjectSlug::Companies => ObjectKind::Companies,
-        }
+        slug.0
     }
 }
 
@@ -120,6 +138,9 @@ pub(crate) struct MemberState {
 pub(crate) struct ObjectState {
     id: Uuid,
     kind: ObjectSlug,
+    api_slug: String,
+    singular_noun: String,
+    plural_noun: String,
     created_at: Ts,
 }
 
@@ -338,12 +359,23 @@ impl WorkspaceState {
         if name.trim().is_empty() || slug.is_empty() {
             return Err(format!("{at}: name and slug must not be empty"));
         }
-        for kind in [ObjectSlug::People, ObjectSlug::Companies] {
-            if objects.iter().filter(|o| o.kind == kind).count() != 1 {
+        for (kind, name) in [
+            (ObjectKind::People, "people"),
+            (ObjectKind::Companies, "companies"),
+        ] {
+            if objects.iter().filter(|o| o.kind == kind.into()).count() != 1 {
                 return Err(format!(
-                    "{at}.objects: the workspace needs exactly one \"{}\" object",
-                    ObjectKind::from(kind).slug()
+                    "{at}.objects: the workspace needs exactly one \"{name}\" object"
                 ));
+            }
+        }
+        for (i, object) in objects.iter().enumerate() {
+            if let ObjectKind::Custom(kind) = object.kind.into() {
+                if kind != object.id {
+                    return Err(format!(
+                        "{at}.objects[{i}].kind: a custom object's kind is its own id"
+                    ));
+                }
             }
         }
         let webhooks = webhooks
@@ -415,11 +447,17 @@ fn object_out(object: &Object) -> ObjectState {
     let Object {
         id,
         kind,
+        api_slug,
+        singular_noun,
+        plural_noun,
         created_at,
     } = object;
     ObjectState {
         id: *id,
         kind: (*kind).into(),
+        api_slug: api_slug.clone(),
+        singular_noun: singular_noun.clone(),
+        plural_noun: plural_noun.clone(),
         created_at: Ts(*created_at),
     }
 }
@@ -428,6 +466,9 @@ fn object_in(state: ObjectState) -> Object {
     Object {
         id: state.id,
         kind: state.kind.into(),
+        api_slug: state.api_slug,
+        singular_noun: state.singular_noun,
+        plural_noun: state.plural_noun,
         created_at: state.created_at.0,
     }
 }

@@ -101,6 +101,39 @@ async fn what_the_api_changed_survives_a_restart_and_the_webhook_signs_with_its_
         let (status, body) = t.call(Method::PATCH, &record, &key, Some(&body)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
+    // A custom object with an attribute and a record of its own.
+    let project = json!({"data": {"api_slug": "projects", "singular_noun": "Project",
+        "plural_noun": "Projects"}});
+    let (status, body) = t
+        .call(Method::POST, "/v2/objects", &key, Some(&project))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let code = json!({"data": {"title": "Code", "description": null, "api_slug": "code",
+        "type": "text", "is_required": false, "is_unique": true, "is_multiselect": false,
+        "config": {}}});
+    let (status, body) = t
+        .call(
+            Method::POST,
+            "/v2/objects/projects/attributes",
+            &key,
+            Some(&code),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let apollo = json!({"data": {"values": {"code": "APOLLO"}}});
+    let (status, body) = t
+        .call(
+            Method::POST,
+            "/v2/objects/projects/records",
+            &key,
+            Some(&apollo),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let project_record = format!(
+        "/v2/objects/projects/records/{}",
+        body["data"]["id"]["record_id"].as_str().expect("id")
+    );
     let history = format!("{record}/attributes/job_title/values?show_historic=true");
     let (_, history_before) = t.get(&history, &key).await;
     let (_, self_before) = t.get("/v2/self", &oauth).await;
@@ -123,6 +156,9 @@ async fn what_the_api_changed_survives_a_restart_and_the_webhook_signs_with_its_
         Some(2),
         "{history_after}"
     );
+    let (status, body) = t.get(&project_record, &key).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["values"]["code"][0]["value"], "APOLLO");
 
     // The OAuth token from the real /authorize + /oauth/token flow still works, as itself.
     let (status, self_after) = t.get("/v2/self", &oauth).await;
