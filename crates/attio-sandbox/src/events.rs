@@ -5,7 +5,31 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
 use sha2::Sha256;
 
-use crate::store::Actor;
+use uuid::Uuid;
+
+/// Who made a change, as Attio's `created_by_actor` and webhook `actor` report it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Actor {
+    WorkspaceMember(Uuid),
+    ApiToken(Uuid),
+    System,
+}
+
+impl Actor {
+    pub fn type_and_id(self) -> (&'static str, Option<Uuid>) {
+        match self {
+            Actor::WorkspaceMember(id) => ("workspace-member", Some(id)),
+            Actor::ApiToken(id) => ("api-token", Some(id)),
+            Actor::System => ("system", None),
+        }
+    }
+
+    /// `{"type": ..., "id": ...}`; the id of `system` is `null`.
+    pub fn event_json(self) -> Value {
+        let (kind, id) = self.type_and_id();
+        json!({ "type": kind, "id": id })
+    }
+}
 
 /// Every event type a webhook can subscribe to, exactly the enum of Attio's API.
 pub const EVENT_TYPES: [&str; 27] = [

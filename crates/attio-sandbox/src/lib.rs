@@ -161,7 +161,7 @@ impl Sandbox {
     /// event emitted inside a Tokio runtime (or when [`Sandbox::serve`] starts).
     pub fn new(config: Config) -> Sandbox {
         Sandbox {
-            shared: Arc::new(Shared::new(config)),
+            shared: Arc::new(Shared::new(config, delivery::worker::start)),
         }
     }
 
@@ -177,7 +177,11 @@ impl Sandbox {
     /// The file is never replaced by a new seed in that case.
     pub fn open(config: Config, data_dir: impl AsRef<Path>) -> Result<Sandbox, StateError> {
         Ok(Sandbox {
-            shared: Arc::new(Shared::open(config, data_dir.as_ref())?),
+            shared: Arc::new(Shared::open(
+                config,
+                data_dir.as_ref(),
+                delivery::worker::start,
+            )?),
         })
     }
 

@@ -14,11 +14,9 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-pub(crate) use crm::Crm;
-
 use crate::ids::SeedIds;
 use crate::store::{
-    AccessLevel, Actor, LinkedRecord, Member, Object, ObjectKind, Record, Task, ValueHistory,
+    AccessLevel, Actor, LinkedRecord, Member, Object, ObjectKind, Record, Seed, Task, ValueHistory,
     Workspace, Written,
 };
 
@@ -124,16 +122,6 @@ const BOTH_TASKS: &[&str] = &[
 
 /// How many tasks the seed creates.
 pub(crate) const TASK_COUNT: usize = 48;
-
-pub(crate) struct Seed {
-    pub workspace: Workspace,
-    pub members: Vec<Member>,
-    pub objects: Vec<Object>,
-    pub records: Vec<Record>,
-    pub tasks: Vec<Task>,
-    /// Attributes, lists, entries, notes, comments and meetings.
-    pub crm: Crm,
-}
 
 /// What a seeded workspace holds besides its members: people (name, email), companies (name,
 /// domain; two people per company, in order) and how many tasks.

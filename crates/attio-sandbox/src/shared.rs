@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
-use crate::delivery::{worker, DeliverySettings};
+use crate::delivery::DeliverySettings;
 use crate::faults::Faults;
 use crate::persist::{Persistence, StateError};
 use crate::store::{Store, WorkspaceKey, WorkspaceStore};
@@ -24,8 +24,15 @@ pub(crate) const BACKGROUND_DELAY: Duration = Duration::from_millis(100);
 /// How long after a failed save the next attempt is made.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
+/// Starts the task that delivers one workspace's messages to one target URL (the delivery
+/// worker). Passed in by the sandbox, which knows both this state and the worker, so that the
+/// state does not depend on the worker that depends on it.
+pub(crate) type StartWorker =
+    fn(&tokio::runtime::Handle, Weak<Shared>, WorkspaceKey, u64, String, Arc<tokio::sync::Notify>);
+
 pub(crate) struct Shared {
     store: Mutex<Store>,
+    start_worker: StartWorker,
     /// Fault rules and rate-limit windows: switches of the test harness, outside the store so
     /// that counting a request is not a change of state to save.
     faults: Mutex<Faults>,
@@ -46,14 +53,18 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// The demo seed, in memory.
-    pub fn new(config: Config) -> Shared {
+    pub fn new(config: Config, start_worker: StartWorker) -> Shared {
         let settings = DeliverySettings::from(&config);
         let store = Store::new(seed::demo(), config.apps.clone(), config.code_ttl, settings);
-        Shared::with_store(config, store, None)
+        Shared::with_store(config, store, None, start_worker)
     }
 
     /// The state saved in `dir`, or the demo seed (then written there at once).
-    pub fn open(config: Config, dir: &Path) -> Result<Shared, StateError> {
+    pub fn open(
+        config: Config,
+        dir: &Path,
+        start_worker: StartWorker,
+    ) -> Result<Shared, StateError> {
         let settings = DeliverySettings::from(&config);
         let (persist, snapshot) = Persistence::open(dir)?;
         let store = match snapshot {
@@ -74,10 +85,20 @@ impl Shared {
                 store
             }
         };
-        Ok(Shared::with_store(config, store, Some(persist)))
+        Ok(Shared::with_store(
+            config,
+            store,
+            Some(persist),
+            start_worker,
+        ))
     }
 
-    fn with_store(config: Config, store: Store, persist: Option<Persistence>) -> Shared {
+    fn with_store(
+        config: Config,
+        store: Store,
+        persist: Option<Persistence>,
+        start_worker: StartWorker,
+    ) -> Shared {
         let mut faults = Faults::default();
         faults.set_rate_limits(config.rate_limits);
         let settings = DeliverySettings::from(&config);
@@ -85,6 +106,7 @@ impl Shared {
             provider: config.provider.map(crate::provider::Provider::new),
             requests: Mutex::new(std::collections::HashMap::new()),
             store: Mutex::new(store),
+            start_worker,
             faults: Mutex::new(faults),
             settings,
             http: OnceLock::new(),
@@ -332,7 +354,7 @@ impl Drop for StoreGuard<'_> {
         for key in store.keys() {
             for (target, wake) in store.at_mut(key).delivery.start_unstarted() {
                 let shared = Arc::downgrade(self.shared);
-                runtime.spawn(worker::run(shared, key, epoch, target, wake));
+                (self.shared.start_worker)(&runtime, shared, key, epoch, target, wake);
             }
         }
     }

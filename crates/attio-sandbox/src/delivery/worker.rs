@@ -19,7 +19,19 @@ use crate::Sandbox;
 /// The User-Agent of Attio's older docs (whether Attio still sends it is unconfirmed).
 const USER_AGENT: &str = "Attio 2.0 (https://attio.com/developers/using-webhooks)";
 
-pub(crate) async fn run(
+/// Spawns [`run`] on `runtime`: the [`crate::shared::StartWorker`] the sandbox gives its state.
+pub(crate) fn start(
+    runtime: &tokio::runtime::Handle,
+    shared: Weak<Shared>,
+    workspace: WorkspaceKey,
+    epoch: u64,
+    target: String,
+    wake: Arc<Notify>,
+) {
+    runtime.spawn(run(shared, workspace, epoch, target, wake));
+}
+
+async fn run(
     shared: Weak<Shared>,
     workspace: WorkspaceKey,
     epoch: u64,

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::extract::MaybeJson;
+use super::extract::{is_loopback, MaybeJson};
 use super::workspaces::workspace_not_found;
 use super::{console, controls, faults, state, workspaces};
 use crate::scopes::is_known;
@@ -44,10 +44,6 @@ async fn loopback_only(request: Request, next: Next) -> Response {
         ApiError::forbidden("Sandbox controls are only available from the local machine.")
             .into_response()
     }
-}
-
-pub(super) fn is_loopback(peer: Option<SocketAddr>) -> bool {
-    peer.is_some_and(|addr| addr.ip().to_canonical().is_loopback())
 }
 
 async fn unknown() -> ApiError {

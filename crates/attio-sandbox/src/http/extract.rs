@@ -255,3 +255,9 @@ pub(crate) fn path_uuid(path: Result<Path<String>, PathRejection>) -> Result<Uui
 pub(crate) fn path_pair(path: Result<Path<(String, String)>, PathRejection>) -> (String, String) {
     path.map(|Path(pair)| pair).unwrap_or_default()
 }
+
+/// Whether a peer is the local machine (an IPv4-mapped loopback address included). Unknown
+/// peers are not.
+pub(crate) fn is_loopback(peer: Option<std::net::SocketAddr>) -> bool {
+    peer.is_some_and(|addr| addr.ip().to_canonical().is_loopback())
+}

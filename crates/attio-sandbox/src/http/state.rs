@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use super::admin::is_loopback;
 use super::error::ApiError;
+use super::extract::is_loopback;
 use super::extract::{body_rejection, MaybeJson};
 use crate::store::Snapshot;
 use crate::Sandbox;

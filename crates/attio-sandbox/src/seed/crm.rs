@@ -10,19 +10,9 @@ use uuid::Uuid;
 
 use crate::ids::SeedIds;
 use crate::store::{
-    AccessLevel, Actor, Attribute, AttributeParent, Comment, CommentTarget, Entry, List, Meeting,
-    Member, Note, ObjectKind, Record, Thread, ValueHistory, Written,
+    AccessLevel, Actor, Attribute, AttributeParent, Comment, CommentTarget, Crm, Entry, List,
+    Meeting, Member, Note, ObjectKind, Record, Thread, ValueHistory, Written,
 };
-
-pub(crate) struct Crm {
-    pub attributes: Vec<Attribute>,
-    pub lists: Vec<List>,
-    pub entries: Vec<Entry>,
-    pub notes: Vec<Note>,
-    pub threads: Vec<Thread>,
-    pub comments: Vec<Comment>,
-    pub meetings: Vec<Meeting>,
-}
 
 const CONFIGURED: OffsetDateTime = datetime!(2025-01-13 09:45:00 UTC);
 

@@ -8,6 +8,7 @@ mod attributes;
 mod auth;
 mod calls;
 mod comments;
+mod contents;
 mod history;
 mod lists;
 mod notes;
@@ -17,6 +18,8 @@ mod tasks;
 mod webhooks;
 mod workspace;
 
+/// Who made a change: defined with the events that report it.
+pub(crate) use crate::events::Actor;
 pub(crate) use attributes::{
     Attribute, AttributeError, AttributeParent, AttributePatch, Choice, ChoicePatch, NewAttribute,
 };
@@ -25,6 +28,7 @@ pub(crate) use calls::{
     CallRecording, ExternalRef, Meeting, NewMeeting, Participant, ParticipantStatus,
 };
 pub(crate) use comments::{Comment, CommentTarget, Thread};
+pub(crate) use contents::{Crm, Seed};
 pub(crate) use history::{ValueHistory, Written};
 pub(crate) use lists::{Entry, List, ListPatch, NewList};
 pub(crate) use notes::{NewNote, Note};
@@ -42,37 +46,12 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::delivery::{Deliveries, DeliverySettings};
-use crate::seed::Seed;
 use crate::OAuthApp;
-
-/// Who made a change, as Attio's `created_by_actor` and webhook `actor` report it.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Actor {
-    WorkspaceMember(Uuid),
-    ApiToken(Uuid),
-    System,
-}
-
-impl Actor {
-    pub fn type_and_id(self) -> (&'static str, Option<Uuid>) {
-        match self {
-            Actor::WorkspaceMember(id) => ("workspace-member", Some(id)),
-            Actor::ApiToken(id) => ("api-token", Some(id)),
-            Actor::System => ("system", None),
-        }
-    }
-
-    /// `{"type": ..., "id": ...}`; the id of `system` is `null`.
-    pub fn event_json(self) -> Value {
-        let (kind, id) = self.type_and_id();
-        json!({ "type": kind, "id": id })
-    }
-}
 
 pub(crate) struct Workspace {
     pub id: Uuid,

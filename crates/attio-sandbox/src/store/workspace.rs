@@ -6,13 +6,13 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::Seed;
 use super::{
     AccessLevel, Actor, Attribute, CallRecording, Comment, Entry, List, Meeting, Member, Note,
     Object, ObjectKind, Record, Task, Thread, Webhook, Workspace,
 };
 use crate::delivery::Deliveries;
 use crate::events::Event;
-use crate::seed::Seed;
 
 pub(crate) struct WorkspaceStore {
     pub workspace: Workspace,

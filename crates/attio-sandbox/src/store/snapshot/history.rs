@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::data::ActorState;
+use super::refs::ActorState;
 use super::Ts;
 use crate::store::history::PastValue;
 use crate::store::{ValueHistory, Written};

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::data::{ActorState, ObjectSlug};
+use super::refs::{ActorState, ObjectSlug};
 use super::Ts;
 use crate::store::{CallRecording, ExternalRef, Meeting, Participant, ParticipantStatus};
 

@@ -12,6 +12,7 @@ mod auth;
 mod data;
 mod history;
 mod meetings;
+mod refs;
 mod webhooks;
 
 use std::time::{Instant, SystemTime};
