@@ -186,15 +186,25 @@ async fn create(
     };
     let choice = store
         .add_choice(attribute, choice)
-        .map_err(|e| conflict(&target, e))?
-        .ok_or_else(|| ApiError::not_found("Attribute not found."))?;
+        .map_err(|e| conflict(&target, e))?;
+    answer(&store, attribute, choice)
+}
+
+/// `{"data": option or status}` for a choice of the attribute `attribute_id`.
+fn answer(
+    store: &WorkspaceStore,
+    attribute_id: Uuid,
+    choice: Option<Choice>,
+) -> Result<Json<Value>, ApiError> {
+    let missing = || ApiError::not_found("Attribute not found.");
+    let choice = choice.ok_or_else(missing)?;
     let attribute = store
         .attributes
         .iter()
-        .find(|a| a.id == attribute)
-        .ok_or_else(|| ApiError::not_found("Attribute not found."))?;
+        .find(|a| a.id == attribute_id)
+        .ok_or_else(missing)?;
     Ok(Json(
-        json!({ "data": choice_json(&store, attribute, &choice) }),
+        json!({ "data": choice_json(store, attribute, &choice) }),
     ))
 }
 
@@ -242,16 +252,8 @@ async fn update(
     let attribute_id = attribute.id;
     let choice = store
         .update_choice(attribute_id, choice_id, patch)
-        .map_err(|e| conflict(&target, e))?
-        .ok_or_else(|| ApiError::not_found("Attribute not found."))?;
-    let attribute = store
-        .attributes
-        .iter()
-        .find(|a| a.id == attribute_id)
-        .ok_or_else(|| ApiError::not_found("Attribute not found."))?;
-    Ok(Json(
-        json!({ "data": choice_json(&store, attribute, &choice) }),
-    ))
+        .map_err(|e| conflict(&target, e))?;
+    answer(&store, attribute_id, choice)
 }
 
 fn conflict(target: &Target, error: AttributeError) -> ApiError {
