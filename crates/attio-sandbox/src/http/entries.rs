@@ -35,9 +35,7 @@ pub(super) fn router() -> Router<Sandbox> {
         .route("/v2/lists/{list}/entries", post(create).put(assert))
         .route(
             "/v2/lists/{list}/entries/{entry_id}",
-            // The sandbox's entry values hold one value each, so PUT (overwrite multiselect
-            // values) and PATCH (append to them) do the same.
-            get(show).patch(update).put(update).delete(remove),
+            get(show).patch(patch).put(replace).delete(remove),
         )
 }
 
@@ -106,7 +104,8 @@ fn create_or_assert(
         )));
     }
     referenced_record(&store, kind, record_id)?;
-    let values = entry_values(&store, list.id, values)?;
+    // An assert overwrites multiselect values of an entry it finds, as PUT does.
+    let values = entry_values(&store, list.id, values, None, false)?;
     if assert {
         let existing: Vec<Uuid> = store
             .entries
@@ -150,11 +149,32 @@ async fn show(
     Ok(Json(json!({ "data": entry_json(&store, entry) })))
 }
 
-async fn update(
+/// `PATCH`: multiselect values are added to the entry's.
+async fn patch(
+    auth: Authorized<WriteEntries>,
+    state: State<Sandbox>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    ApiJson(body): ApiJson,
+) -> Result<Json<Value>, ApiError> {
+    update(auth, state, path, body, true)
+}
+
+/// `PUT`: multiselect values replace the entry's.
+async fn replace(
+    auth: Authorized<WriteEntries>,
+    state: State<Sandbox>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    ApiJson(body): ApiJson,
+) -> Result<Json<Value>, ApiError> {
+    update(auth, state, path, body, false)
+}
+
+fn update(
     auth: Authorized<WriteEntries>,
     State(sandbox): State<Sandbox>,
     path: Result<Path<(String, String)>, PathRejection>,
-    ApiJson(body): ApiJson,
+    body: Value,
+    append: bool,
 ) -> Result<Json<Value>, ApiError> {
     let keys = path_pair(path);
     let mut data = Fields::data(body)?;
@@ -170,7 +190,14 @@ async fn update(
     let (list_id, entry_id) = find(&store, &keys)?;
     // The document's one 400 for entry updates is `immutable_value`: other refusals of the
     // values are the generic `validation_type`.
-    let values = entry_values(&store, list_id, values).map_err(ApiError::into_validation)?;
+    let values = entry_values(
+        &store,
+        list_id,
+        values,
+        store.entry(list_id, entry_id),
+        append,
+    )
+    .map_err(ApiError::into_validation)?;
     let entry = store
         .update_entry(list_id, entry_id, values, auth.actor())
         .ok_or_else(|| entry_not_found(&keys.1))?;

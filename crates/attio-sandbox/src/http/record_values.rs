@@ -67,27 +67,69 @@ pub(super) fn record_changes(
             }
             changes.uniques = Some(uniques);
         } else {
-            changes
-                .values
-                .push((attribute.id, scalar(store, attribute, value)?));
+            let current = current.and_then(|r| r.values.get(&attribute.id));
+            changes.values.push((
+                attribute.id,
+                attribute_value(store, attribute, value, current, append)?,
+            ));
         }
     }
     Ok(changes)
 }
 
-/// Parses an entry's `entry_values` against the list's attributes.
+/// Parses an entry's `entry_values` against the list's attributes. With `append` (PATCH), new
+/// values of multiselect attributes are added to `current`'s; otherwise they replace them.
 pub(super) fn entry_values(
     store: &WorkspaceStore,
     list_id: Uuid,
     values: Map<String, Value>,
+    current: Option<&Entry>,
+    append: bool,
 ) -> Result<Vec<(Uuid, Option<Value>)>, ApiError> {
     values
         .into_iter()
         .map(|(key, value)| {
             let attribute = writable(store, AttributeParent::List(list_id), &key)?;
-            Ok((attribute.id, scalar(store, attribute, value)?))
+            let now = current.and_then(|e| e.values.get(&attribute.id));
+            Ok((
+                attribute.id,
+                attribute_value(store, attribute, value, now, append)?,
+            ))
         })
         .collect()
+}
+
+/// The stored form of an ordinary attribute's new value. A multiselect attribute keeps an array
+/// of values (a bare value or an array of them; with `append`, added to `current`'s, without
+/// repeats); any other attribute keeps one.
+fn attribute_value(
+    store: &WorkspaceStore,
+    attribute: &Attribute,
+    value: Value,
+    current: Option<&Value>,
+    append: bool,
+) -> Result<Option<Value>, ApiError> {
+    if !attribute.is_multiselect {
+        return scalar(store, attribute, value);
+    }
+    let items = match value {
+        Value::Array(items) => items,
+        Value::Null => Vec::new(),
+        other => vec![other],
+    };
+    let mut kept: Vec<Value> = match (append, current) {
+        (true, Some(Value::Array(items))) => items.clone(),
+        (true, Some(one)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    for item in items {
+        if let Some(stored) = scalar(store, attribute, item)? {
+            if !kept.contains(&stored) {
+                kept.push(stored);
+            }
+        }
+    }
+    Ok((!kept.is_empty()).then_some(Value::Array(kept)))
 }
 
 /// A person's name (`"Ada Lovelace"` or `[{first_name, last_name, full_name}]`) or a company's

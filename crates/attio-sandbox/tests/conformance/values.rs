@@ -208,3 +208,146 @@ async fn an_update_starts_a_new_value_and_the_old_one_is_history() {
         .await;
     assert_eq!(page["data"][0]["value"], "Admiral", "{page}");
 }
+
+#[tokio::test]
+async fn multiselect_values_are_added_by_patch_and_replaced_by_put_on_records_and_entries() {
+    let t = crate::spawn().await;
+    let key = t.key();
+    let tags = json!({"data": {"title": "Tags", "description": null, "api_slug": "tags", "type": "select",
+        "is_required": false, "is_unique": false, "is_multiselect": true, "config": {}}});
+    let (status, answer) = t
+        .call(
+            Method::POST,
+            "/v2/objects/people/attributes",
+            &key,
+            Some(&tags),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    for title in ["Alpha", "Beta", "Gamma"] {
+        let (status, answer) = t
+            .call(
+                Method::POST,
+                "/v2/objects/people/attributes/tags/options",
+                &key,
+                Some(&json!({"data": {"title": title}})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let titles = |record: &Value| -> Vec<String> {
+        record["data"]["values"]["tags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .map(|v| v["option"]["title"].as_str().expect("a title").to_owned())
+            .collect()
+    };
+    let (_, created) = t
+        .call(
+            Method::POST,
+            "/v2/objects/people/records",
+            &key,
+            Some(&json!({"data": {"values": {"name": "Ada", "tags": ["Alpha", "Beta"]}}})),
+        )
+        .await;
+    assert_eq!(titles(&created), ["Alpha", "Beta"]);
+    let path = format!(
+        "/v2/objects/people/records/{}",
+        created["data"]["id"]["record_id"].as_str().unwrap()
+    );
+    let (_, patched) = t
+        .call(
+            Method::PATCH,
+            &path,
+            &key,
+            Some(&json!({"data": {"values": {"tags": ["Gamma", "Alpha"]}}})),
+        )
+        .await;
+    assert_eq!(
+        titles(&patched),
+        ["Alpha", "Beta", "Gamma"],
+        "PATCH adds, without repeats"
+    );
+    let (_, put) = t
+        .call(
+            Method::PUT,
+            &path,
+            &key,
+            Some(&json!({"data": {"values": {"tags": "Beta"}}})),
+        )
+        .await;
+    assert_eq!(titles(&put), ["Beta"], "PUT replaces");
+    let (status, found) = t
+        .call(
+            Method::POST,
+            "/v2/objects/people/records/query",
+            &key,
+            Some(&json!({"filter": {"tags": "Beta"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["data"].as_array().map(Vec::len), Some(1), "{found}");
+
+    // A multiselect list attribute on an entry behaves the same.
+    let (_, lists) = t.get("/v2/lists", &key).await;
+    let list = lists["data"]
+        .as_array()
+        .and_then(|all| all.iter().find(|l| l["parent_object"][0] == "people"))
+        .map(|l| l["api_slug"].as_str().unwrap().to_owned())
+        .expect("a list of people");
+    let labels = json!({"data": {"title": "Labels", "description": null, "api_slug": "labels", "type": "text",
+        "is_required": false, "is_unique": false, "is_multiselect": true, "config": {}}});
+    let (status, answer) = t
+        .call(
+            Method::POST,
+            &format!("/v2/lists/{list}/attributes"),
+            &key,
+            Some(&labels),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let record = created["data"]["id"]["record_id"].clone();
+    let (status, entry) = t
+        .call(
+            Method::POST,
+            &format!("/v2/lists/{list}/entries"),
+            &key,
+            Some(
+                &json!({"data": {"parent_record_id": record, "parent_object": "people",
+                "entry_values": {"labels": ["warm"]}}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{entry}");
+    let entry_path = format!(
+        "/v2/lists/{list}/entries/{}",
+        entry["data"]["id"]["entry_id"].as_str().unwrap()
+    );
+    let labels_of = |entry: &Value| -> Vec<String> {
+        entry["data"]["entry_values"]["labels"]
+            .as_array()
+            .expect("labels")
+            .iter()
+            .map(|v| v["value"].as_str().expect("text").to_owned())
+            .collect()
+    };
+    let (_, patched) = t
+        .call(
+            Method::PATCH,
+            &entry_path,
+            &key,
+            Some(&json!({"data": {"entry_values": {"labels": ["vip"]}}})),
+        )
+        .await;
+    assert_eq!(labels_of(&patched), ["warm", "vip"]);
+    let (_, put) = t
+        .call(
+            Method::PUT,
+            &entry_path,
+            &key,
+            Some(&json!({"data": {"entry_values": {"labels": ["cold"]}}})),
+        )
+        .await;
+    assert_eq!(labels_of(&put), ["cold"]);
+}
