@@ -112,7 +112,10 @@ async fn a_sandbox_killed_during_a_burst_of_writes_restarts_with_every_answered_
                 .expect("tasks"),
         )
         .await;
-        if body["data"].as_array().is_some_and(|d| d.len() >= 48 + 100 + 16) {
+        if body["data"]
+            .as_array()
+            .is_some_and(|d| d.len() >= 48 + 100 + 16)
+        {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "writes go through");
