@@ -25,6 +25,45 @@ struct Envelope<T> {
     data: T,
 }
 
+/// The fields of a task that `PATCH /v2/tasks/{id}` may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TaskUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_completed: Option<bool>,
+    /// `Some(None)` removes the deadline; a deadline is an ISO 8601 timestamp.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline_at: Option<Option<String>>,
+    /// The whole new set of assignees (workspace members).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "member_assignees"
+    )]
+    pub assignees: Option<Vec<Uuid>>,
+}
+
+impl TaskUpdate {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Assignees as the write schema has them: `{referenced_actor_type, referenced_actor_id}`.
+fn member_assignees<S: serde::Serializer>(
+    members: &Option<Vec<Uuid>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let members = members.as_deref().unwrap_or_default();
+    let mut seq = serializer.serialize_seq(Some(members.len()))?;
+    for id in members {
+        seq.serialize_element(&json!({
+            "referenced_actor_type": "workspace-member",
+            "referenced_actor_id": id,
+        }))?;
+    }
+    seq.end()
+}
+
 /// One page of `GET /v2/tasks`.
 pub struct TaskPage {
     pub tasks: Vec<Task>,
@@ -174,6 +213,25 @@ impl Client {
     pub async fn get_task(&self, task_id: Uuid) -> Result<Task, AttioError> {
         let page: Envelope<Task> = self
             .get_json(self.url(&format!("/v2/tasks/{task_id}")))
+            .await?;
+        Ok(page.data)
+    }
+
+    /// `PATCH /v2/tasks/{id}` with the fields of `update` that are set; Attio's answer is the
+    /// task as it now is. A write is not retried on a 429 here (see
+    /// [`Client::with_rate_limit_retries`]): the caller decides, usually by telling the user.
+    pub async fn update_task(
+        &self,
+        task_id: Uuid,
+        update: &TaskUpdate,
+    ) -> Result<Task, AttioError> {
+        let body = json!({ "data": update });
+        let page: Envelope<Task> = self
+            .send_json(
+                Method::PATCH,
+                self.url(&format!("/v2/tasks/{task_id}")),
+                Some(&body),
+            )
             .await?;
         Ok(page.data)
     }

@@ -11,7 +11,7 @@ mod oauth;
 mod secret;
 pub mod webhooks;
 
-pub use client::{Client, Observer, TaskPage, TASK_PAGE_LIMIT};
+pub use client::{Client, Observer, TaskPage, TaskUpdate, TASK_PAGE_LIMIT};
 pub use error::{AttioError, ErrorBody};
 pub use model::{
     Actor, Assignee, LinkedRecord, Record, RecordId, SelfInfo, Task, TaskId, TokenInfo,

@@ -17,10 +17,12 @@ use crate::crypto::{random_token, Cipher, KeyMaterial};
 use crate::state::AppState;
 use crate::store::Backend;
 
-/// The scopes Taskr needs: tasks and the members they are assigned to (and, for the next step,
-/// webhooks). The embedded sandbox's app is configured with exactly these.
+/// The scopes Taskr asks for: tasks (read-write, so that tasks can be completed and edited from
+/// Taskr; with `task:read` only, the pages say why those controls are missing), the members
+/// they are assigned to, and webhooks. The embedded sandbox's app is configured with exactly
+/// these.
 pub const ATTIO_SCOPES: &[&str] = &[
-    "task:read",
+    "task:read-write",
     "user_management:read",
     "object_configuration:read",
     "record_permission:read",

@@ -36,8 +36,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use uuid::Uuid;
 
 use crate::store::{
-    ActivityPage, ActivityQuery, Backlog, InboxHealth, Link, Store, StoreResult, TaskFilter,
-    TaskList, TaskQuery, User, UserId, Workspace, WorkspaceId,
+    ActivityPage, ActivityQuery, Backlog, InboxHealth, Link, Store, StoreResult, TaskList,
+    TaskQuery, User, UserId, Workspace, WorkspaceId,
 };
 
 /// Live sessions kept at most (about 100 bytes each).
@@ -163,7 +163,7 @@ struct SessionCopy {
 #[derive(Default)]
 struct WorkspaceCopies {
     head: Option<Arc<WorkspaceHead>>,
-    tasks: HashMap<(TaskFilter, u32, u32), Arc<Page<TaskList>>>,
+    tasks: HashMap<TaskQuery, Arc<Page<TaskList>>>,
     activity: HashMap<(Option<String>, u32, u32), Arc<Page<ActivityPage>>>,
     health: Option<InboxHealth>,
     backlog: Option<Backlog>,
@@ -387,16 +387,21 @@ impl ReadModel {
         .await
     }
 
-    /// One page of the workspace's cached tasks.
+    /// One page of the workspace's cached tasks. The results of a search are not kept: any text
+    /// can be searched for, and keeping each would only push out the pages everyone views.
     pub async fn tasks(
         &self,
         store: &dyn Store,
         id: WorkspaceId,
         query: &TaskQuery,
     ) -> StoreResult<Arc<Page<TaskList>>> {
-        let key = (query.filter, query.limit, query.offset);
+        if query.search.is_some() {
+            return Ok(Arc::new(Page::new(store.tasks(id, query).await?)));
+        }
+        let key = query.clone();
+        let lookup = query;
         self.read_through(
-            |maps| maps.workspaces.get(&id)?.tasks.get(&key).cloned(),
+            |maps| maps.workspaces.get(&id)?.tasks.get(lookup).cloned(),
             async { Ok(Arc::new(Page::new(store.tasks(id, query).await?))) },
             |maps, page| {
                 maps.room_for_page();
@@ -478,12 +483,24 @@ impl ReadModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::TaskFilter;
+
+    fn page_query(offset: u32) -> TaskQuery {
+        TaskQuery {
+            filter: TaskFilter::All,
+            search: None,
+            sort: Default::default(),
+            limit: 50,
+            offset,
+        }
+    }
 
     fn user(id: i64) -> SessionCopy {
         SessionCopy {
             user: User {
                 id: UserId(id),
                 username: format!("user{id}"),
+                time_zone: None,
             },
             expires_at: i64::MAX,
         }
@@ -569,7 +586,7 @@ mod tests {
             for id in [a, b] {
                 maps.room_for_page();
                 maps.workspace(id).tasks.insert(
-                    (TaskFilter::All, 50, 0),
+                    page_query(0),
                     Arc::new(Page::new(TaskList {
                         tasks: Vec::new(),
                         total: 0,
@@ -599,7 +616,7 @@ mod tests {
         for page in 0..(MAX_PAGES as u32 * 2 + 7) {
             maps.room_for_page();
             maps.workspace(id).tasks.insert(
-                (TaskFilter::All, 50, page * 50),
+                page_query(page * 50),
                 Arc::new(Page::new(TaskList {
                     tasks: Vec::new(),
                     total: 0,

@@ -220,12 +220,27 @@ impl ApiError {
     }
 
     /// An injected server error (the body shape of Attio's 5xx is undocumented).
+    /// An answer of the fault rules: 5xx as Attio's `api_error`, and the 4xx an operation may
+    /// answer with the `type` and `code` Attio gives them (403 as a missing permission, 404 as
+    /// a resource that is gone).
     pub fn injected(status: u16) -> Self {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let (kind, code) = match status.as_u16() {
+            400 => ("invalid_request_error", "validation_type"),
+            401 | 403 => ("auth_error", "unauthorized"),
+            404 => ("invalid_request_error", "not_found"),
+            409 => ("invalid_request_error", "uniqueness_conflict"),
+            _ if status.is_client_error() => ("invalid_request_error", "injected"),
+            _ => ("api_error", "internal_server_error"),
+        };
         Self::new(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            "api_error",
-            "internal_server_error",
-            "An internal error occurred (injected by the sandbox's fault rules).".to_owned(),
+            status,
+            kind,
+            code,
+            format!(
+                "{} (injected by the sandbox's fault rules).",
+                status.canonical_reason().unwrap_or("An error")
+            ),
         )
     }
 

@@ -151,7 +151,16 @@ async fn add(
         path_prefix,
         latency: Duration::from_millis(integer(&mut fields, "latency_ms", 0, 60_000)?.unwrap_or(0)),
         error_rate: rate(&mut fields, "error_rate")?,
-        error_status: integer(&mut fields, "error_status", 500, 599)?.map_or(500, |s| s as u16),
+        error_status: match integer(&mut fields, "error_status", 400, 599)? {
+            // A 429 has its own rate and `Retry-After`.
+            Some(429) => {
+                return Err(ApiError::validation(
+                    "body.error_status cannot be 429; use rate_limit_rate for 429s.",
+                ))
+            }
+            Some(status) => status as u16,
+            None => 500,
+        },
         rate_limit_rate: rate(&mut fields, "rate_limit_rate")?,
         retry_after: Duration::from_secs(
             integer(&mut fields, "retry_after_secs", 1, 3600)?.unwrap_or(1),

@@ -155,7 +155,9 @@ async fn bad_fault_rules_are_rejected_with_a_message() {
         json!({}),
         json!({"path_prefix": "v2"}),
         json!({"path_prefix": "/v2", "error_rate": 2}),
-        json!({"path_prefix": "/v2", "error_status": 404}),
+        json!({"path_prefix": "/v2", "error_status": 399}),
+        json!({"path_prefix": "/v2", "error_status": 429}),
+        json!({"path_prefix": "/v2", "error_status": 600}),
         json!({"path_prefix": "/v2", "latency_ms": -1}),
         json!({"path_prefix": "/v2", "times": 0}),
         json!({"path_prefix": "/v2", "typo": 1}),
@@ -258,4 +260,59 @@ async fn tokens_can_be_revoked_one_by_one_or_all_at_once() {
         .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     }
+}
+
+#[tokio::test]
+async fn injected_client_errors_carry_attios_type_and_code_and_429_is_refused() {
+    let t = spawn().await;
+    let key = t.key();
+    let (_, tasks) = t.get("/v2/tasks?limit=1", &key).await;
+    let task = tasks["data"][0]["id"]["task_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let was_completed = tasks["data"][0]["is_completed"].as_bool().unwrap();
+    let path = format!("/v2/tasks/{task}");
+    add_fault(
+        &t,
+        json!({"path_prefix": path, "error_rate": 1.0, "error_status": 404, "times": 1}),
+    )
+    .await;
+    let (status, error) = t.get(&path, &key).await;
+    assert_flat_error(status, &error, (404, "invalid_request_error", "not_found"));
+    assert_eq!(t.get(&path, &key).await.0, StatusCode::OK, "once only");
+
+    add_fault(
+        &t,
+        json!({"path_prefix": path, "error_rate": 1.0, "error_status": 403, "times": 1}),
+    )
+    .await;
+    // PATCH documents no 403, so the answer is read here without the schema check.
+    let response = reqwest::Client::new()
+        .patch(t.url(&path))
+        .bearer_auth(&key)
+        .json(&json!({"data": {"is_completed": !was_completed}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(
+        (&error["type"], &error["code"], &error["status_code"]),
+        (&json!("auth_error"), &json!("unauthorized"), &json!(403))
+    );
+    let (_, unchanged) = t.get(&path, &key).await;
+    assert_eq!(
+        unchanged["data"]["is_completed"], was_completed,
+        "nothing applied"
+    );
+
+    let (status, refused) = control(
+        &t,
+        Method::POST,
+        "/_sandbox/faults",
+        Some(json!({"path_prefix": "/v2/", "error_rate": 1.0, "error_status": 429})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
 }

@@ -6,21 +6,23 @@ pub(super) const INSERT_USER: &str =
      VALUES ($1, $2, $3, $4, $5) RETURNING id";
 
 pub(super) const USERS_WITHOUT_SKELETON: &str =
-    "SELECT id, username FROM users WHERE username_skeleton IS NULL ORDER BY id";
+    "SELECT id, username, time_zone FROM users WHERE username_skeleton IS NULL ORDER BY id";
 
 pub(super) const SET_USERNAME_KEYS: &str =
     "UPDATE users SET username_key = $1, username_skeleton = $2 WHERE id = $3";
 
 pub(super) const USER_BY_USERNAME_KEY: &str =
-    "SELECT id, username, password_hash FROM users WHERE username_key = $1";
+    "SELECT id, username, time_zone, password_hash FROM users WHERE username_key = $1";
 
-pub(super) const USER_BY_ID: &str = "SELECT id, username FROM users WHERE id = $1";
+pub(super) const USER_BY_ID: &str = "SELECT id, username, time_zone FROM users WHERE id = $1";
+
+pub(super) const SET_TIME_ZONE: &str = "UPDATE users SET time_zone = $1 WHERE id = $2";
 
 pub(super) const INSERT_SESSION: &str =
     "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
 
 pub(super) const SESSION_USER: &str =
-    "SELECT u.id, u.username, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
+    "SELECT u.id, u.username, u.time_zone, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
      WHERE s.id_hash = $1 AND s.expires_at > $2";
 
 pub(super) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id_hash = $1";
@@ -78,6 +80,7 @@ macro_rules! impl_account_store {
                         Ok(id) => Ok(User {
                             id: UserId(id),
                             username: username.to_owned(),
+                            time_zone: None,
                         }),
                         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                             // Two sign-ups raced past `username_in_use`; say which rule stopped it.
@@ -135,6 +138,19 @@ macro_rules! impl_account_store {
                         .fetch_optional(&self.pool)
                         .await?;
                     row.as_ref().map(user_from_row).transpose()
+                }
+
+                async fn set_time_zone(
+                    &self,
+                    user: UserId,
+                    time_zone: Option<&str>,
+                ) -> StoreResult<()> {
+                    sqlx::query(SET_TIME_ZONE)
+                        .bind(time_zone)
+                        .bind(user.0)
+                        .execute(self.writer())
+                        .await?;
+                    Ok(())
                 }
 
                 async fn create_session(

@@ -57,6 +57,9 @@ impl std::fmt::Display for UserId {
 pub struct User {
     pub id: UserId,
     pub username: String,
+    /// The IANA time zone the user's pages show times in; `None`: not chosen (UTC, or the
+    /// browser's zone once its script has reported it).
+    pub time_zone: Option<String>,
 }
 
 /// A live session: whose it is and when it ends (unix seconds).
@@ -143,9 +146,23 @@ pub enum TaskFilter {
     Completed,
 }
 
-#[derive(Debug, Clone)]
+/// The order of a page of tasks; open tasks always come before completed ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TaskSort {
+    /// Oldest first: Attio's own order.
+    #[default]
+    Created,
+    Newest,
+    /// Soonest deadline first; tasks without one last.
+    Deadline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TaskQuery {
     pub filter: TaskFilter,
+    /// Words the task's content must contain (any case).
+    pub search: Option<String>,
+    pub sort: TaskSort,
     pub limit: u32,
     pub offset: u32,
 }
@@ -175,6 +192,8 @@ pub trait AccountStore: Send + Sync {
         -> StoreResult<bool>;
     async fn user_by_username_key(&self, key: &str) -> StoreResult<Option<UserWithPassword>>;
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
+    /// Sets (or, with `None`, clears) the user's time zone, an IANA name checked by the caller.
+    async fn set_time_zone(&self, user: UserId, time_zone: Option<&str>) -> StoreResult<()>;
 
     async fn create_session(
         &self,
@@ -267,6 +286,11 @@ pub trait CacheStore: Send + Sync {
     async fn task_count(&self, workspace: WorkspaceId) -> StoreResult<u64>;
     /// One cached task of a workspace; `None` for an id of another workspace.
     async fn task(&self, workspace: WorkspaceId, task: Uuid) -> StoreResult<Option<attio::Task>>;
+    /// Writes one task as Attio just answered it (after a change Taskr made), unless it belongs
+    /// to another workspace.
+    async fn put_task(&self, workspace: WorkspaceId, task: &attio::Task) -> StoreResult<()>;
+    /// Removes one task (Attio answered that it no longer exists).
+    async fn remove_task(&self, workspace: WorkspaceId, task: Uuid) -> StoreResult<()>;
 }
 
 /// The durable webhook inbox and the activity feed.

@@ -175,6 +175,7 @@ pub(super) fn user_from_row(row: &impl StoreRow) -> StoreResult<User> {
     Ok(User {
         id: UserId(row.int("id")?),
         username: row.text("username")?,
+        time_zone: row.opt_text("time_zone")?,
     })
 }
 

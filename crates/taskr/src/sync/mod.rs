@@ -10,6 +10,7 @@ pub mod health;
 pub mod inbox_writer;
 pub mod receive;
 pub mod registration;
+pub mod task_writes;
 pub mod worker;
 
 pub use backfill::{

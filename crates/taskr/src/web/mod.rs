@@ -4,12 +4,15 @@ mod accounts;
 mod activity;
 mod attio;
 mod client_addr;
+pub mod clock;
 pub mod connections;
 mod deliveries;
 mod live;
 mod ops;
 mod sequence;
 pub mod session;
+mod settings;
+mod task_changes;
 mod tasks;
 
 use std::time::Duration;
@@ -71,6 +74,19 @@ impl Notice {
             "connection-removed" => ("success", "The connection is removed and was revoked at the provider."),
             "connection-removed-unrevoked" => ("error", "The connection is removed here, but the provider could not be told to revoke it."),
             "enrolled" => ("success", "The contact was added to the sequence."),
+            "task-completed" => ("success", "The task is completed in Attio."),
+            "task-reopened" => ("success", "The task is open again in Attio."),
+            "task-saved" => ("success", "The task is saved in Attio."),
+            "task-unchanged" => ("info", "Nothing was changed, so nothing was sent to Attio."),
+            "task-read-only" => ("error", "Taskr's access to this workspace is read-only (it lacks the task:read-write scope), so the task was not changed."),
+            "task-gone" => ("error", "That task no longer exists in Attio, so it was removed from this list."),
+            "task-denied" => ("error", "Attio refused the change (403 Forbidden); nothing was changed. Taskr's access may lack a permission."),
+            "task-rejected" => ("error", "Attio did not accept the change; nothing was changed."),
+            "task-rate-limited" => ("error", "Attio is limiting how fast Taskr may write (429 Too Many Requests); nothing was changed. Try again in a few seconds."),
+            "task-attio-error" => ("error", "Attio had a problem (a 5xx error) and did not change the task; nothing was changed. Try again shortly."),
+            "task-unreachable" => ("error", "Attio could not be reached, so the task was not changed. Try again shortly."),
+            "task-failed" => ("error", "Taskr could not change the task; nothing was changed."),
+            "settings-saved" => ("success", "Your settings are saved."),
             _ => return None,
         };
         Some(Self { kind, message })
@@ -103,6 +119,16 @@ async fn live_script() -> impl IntoResponse {
     )
 }
 
+async fn zone_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/zone.js"),
+    )
+}
+
 async fn not_found() -> Response {
     error_page(
         StatusCode::NOT_FOUND,
@@ -120,6 +146,8 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::router())
         .merge(attio::router())
         .merge(tasks::router())
+        .merge(task_changes::router())
+        .merge(settings::router())
         .merge(activity::router())
         .merge(live::router())
         .merge(connections::router())
@@ -134,6 +162,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .route("/static/taskr.css", get(stylesheet))
         .route("/static/live.js", get(live_script))
+        .route("/static/zone.js", get(zone_script))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

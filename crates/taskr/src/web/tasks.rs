@@ -11,14 +11,18 @@ use axum::Router;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::clock::{Clock, Deadline};
 use super::{render, Nav, Notice, Visitor};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::store::{LinkStatus, TaskFilter, TaskQuery, User};
+use crate::store::{LinkStatus, TaskFilter, TaskQuery, TaskSort, User};
 use crate::sync::health;
+use crate::sync::task_writes::{can_write, WRITE_SCOPE};
 use crate::sync::{self, SyncOutcome};
 
 const PAGE_SIZE: u32 = 50;
+/// The longest search text accepted (characters).
+const MAX_SEARCH: usize = 200;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -30,8 +34,48 @@ pub fn router() -> Router<AppState> {
 #[derive(Deserialize, Default)]
 struct PageQuery {
     filter: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
     page: Option<String>,
     notice: Option<String>,
+}
+
+/// What a view of the list is: filter, search and order, as the URL carries them so that a view
+/// can be bookmarked. Defaults are left out of the URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ListView {
+    filter: &'static str,
+    search: Option<String>,
+    sort: &'static str,
+}
+
+impl ListView {
+    /// The list's address with this view, on `page` (the first when `None`).
+    fn href(&self, page: Option<u32>) -> String {
+        self.href_with(self.filter, self.sort, page)
+    }
+
+    fn href_with(&self, filter: &str, sort: &str, page: Option<u32>) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        if filter != "all" {
+            query.append_pair("filter", filter);
+        }
+        if let Some(search) = &self.search {
+            query.append_pair("q", search);
+        }
+        if sort != SORTS[0].0 {
+            query.append_pair("sort", sort);
+        }
+        if let Some(page) = page.filter(|p| *p > 1) {
+            query.append_pair("page", &page.to_string());
+        }
+        let query = query.finish();
+        if query.is_empty() {
+            "/tasks".to_owned()
+        } else {
+            format!("/tasks?{query}")
+        }
+    }
 }
 
 #[derive(Template)]
@@ -49,9 +93,15 @@ struct ConnectPage {
 }
 
 struct FilterLink {
+    label: &'static str,
+    href: String,
+    active: bool,
+}
+
+struct SortChoice {
     key: &'static str,
     label: &'static str,
-    active: bool,
+    selected: bool,
 }
 
 struct RecordView {
@@ -60,21 +110,28 @@ struct RecordView {
 }
 
 struct TaskView {
+    id: Uuid,
     content: String,
     sequence_href: Option<String>,
     assignees: Vec<String>,
-    deadline: Option<String>,
-    overdue: bool,
+    deadline: Option<Deadline>,
+    /// A deadline Taskr cannot read as a date, shown as it came.
+    deadline_raw: Option<String>,
     completed: bool,
     linked_records: Vec<RecordView>,
 }
 
-/// The rows of the tasks table: rendered once for each cached page and day, and kept with
-/// the page (`read_model::Page::rendered`).
+/// The rows of the tasks table: rendered once for each cached page and what else they depend
+/// on (the user's day and zone, whether they may change tasks), and kept with the page
+/// (`read_model::Page::rendered`). Nothing in them is the user's own: the buttons submit the
+/// page's one action form, which carries the CSRF token.
 #[derive(Template)]
 #[template(path = "task_rows.html")]
 struct TaskRows {
     tasks: Vec<TaskView>,
+    writable: bool,
+    /// Where the edit page sends the user back to (this list view).
+    return_to: String,
 }
 
 #[derive(Template)]
@@ -92,6 +149,15 @@ struct TasksPage {
     live_delayed: bool,
     filters: Vec<FilterLink>,
     filter_key: &'static str,
+    search: String,
+    sorts: Vec<SortChoice>,
+    /// This view's own address (the action form returns here).
+    list_href: String,
+    writable: bool,
+    write_scope: &'static str,
+    time_zone: String,
+    /// The user has no zone yet: the page's script may report the browser's.
+    zone_unset: bool,
     has_tasks: bool,
     /// `TaskRows`, already rendered and escaped.
     rows: std::sync::Arc<str>,
@@ -99,9 +165,16 @@ struct TasksPage {
     total: u64,
     shown_from: u64,
     shown_to: u64,
-    prev_page: Option<u32>,
-    next_page: Option<u32>,
+    prev_href: Option<String>,
+    next_href: Option<String>,
 }
+
+/// The orders offered, the default first.
+const SORTS: [(&str, &str, TaskSort); 3] = [
+    ("created", "Oldest first", TaskSort::Created),
+    ("newest", "Newest first", TaskSort::Newest),
+    ("deadline", "Deadline", TaskSort::Deadline),
+];
 
 const FILTERS: [(&str, &str); 4] = [
     ("all", "All"),
@@ -110,8 +183,8 @@ const FILTERS: [(&str, &str); 4] = [
     ("completed", "Completed"),
 ];
 
-fn parse_query(query: &PageQuery) -> Result<(&'static str, u32), AppError> {
-    let key = match query.filter.as_deref().unwrap_or("all") {
+fn parse_query(query: &PageQuery) -> Result<(ListView, u32), AppError> {
+    let filter = match query.filter.as_deref().unwrap_or("all") {
         "" | "all" => "all",
         "mine" => "mine",
         "open" => "open",
@@ -122,32 +195,38 @@ fn parse_query(query: &PageQuery) -> Result<(&'static str, u32), AppError> {
             ))
         }
     };
-    let page = super::parse_page(query.page.as_deref())?;
-    Ok((key, page))
-}
-
-fn format_unix(ts: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(ts)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_else(|| "at an unknown time".to_owned())
-}
-
-/// Deadlines come as a date or a timestamp; both show as a date, and a past one is overdue.
-fn format_deadline(raw: &str, completed: bool, today: time::Date) -> (String, bool) {
-    let date_format = time::macros::format_description!("[year]-[month]-[day]");
-    let shown = time::macros::format_description!("[month repr:short] [day padding:none], [year]");
-    match raw
-        .get(..10)
-        .and_then(|d| time::Date::parse(d, &date_format).ok())
+    let sort = match query.sort.as_deref().filter(|s| !s.is_empty()) {
+        None => SORTS[0].0,
+        Some(raw) => SORTS
+            .iter()
+            .find(|(key, _, _)| *key == raw)
+            .map(|(key, _, _)| *key)
+            .ok_or_else(|| {
+                AppError::BadRequest("Unknown order; use created, newest or deadline.".into())
+            })?,
+    };
+    let search = query
+        .q
+        .as_deref()
+        .map(|q| q.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|q| !q.is_empty());
+    if search
+        .as_ref()
+        .is_some_and(|q| q.chars().count() > MAX_SEARCH || q.chars().any(char::is_control))
     {
-        Some(date) => (
-            date.format(&shown).unwrap_or_else(|_| raw.to_owned()),
-            !completed && date < today,
-        ),
-        None => (raw.to_owned(), false),
+        return Err(AppError::BadRequest(format!(
+            "The search text must be at most {MAX_SEARCH} characters, without control characters."
+        )));
     }
+    let page = super::parse_page(query.page.as_deref())?;
+    Ok((
+        ListView {
+            filter,
+            search,
+            sort,
+        },
+        page,
+    ))
 }
 
 fn record_label(object: &str) -> &str {
@@ -163,7 +242,7 @@ fn task_view(
     task: &attio::Task,
     names: &HashMap<Uuid, String>,
     sequences: bool,
-    today: time::Date,
+    clock: &Clock,
 ) -> TaskView {
     let assignees = task
         .assignees
@@ -180,24 +259,25 @@ fn task_view(
             },
         )
         .collect();
-    let (deadline, overdue) = match task.deadline_at.as_deref() {
-        Some(raw) if !raw.is_empty() => {
-            let (shown, overdue) = format_deadline(raw, task.is_completed, today);
-            (Some(shown), overdue)
-        }
-        _ => (None, false),
-    };
+    let raw_deadline = task
+        .deadline_at
+        .as_deref()
+        .filter(|raw| !raw.trim().is_empty());
+    let deadline = raw_deadline.and_then(|raw| clock.deadline(raw, task.is_completed));
     let links_person = task
         .linked_records
         .iter()
         .any(|r| r.target_object_id == "people");
     TaskView {
+        id: task.id.task_id,
         sequence_href: (sequences && links_person)
             .then(|| format!("/tasks/{}/sequence", task.id.task_id)),
         content: task.content_plaintext.clone(),
         assignees,
+        deadline_raw: raw_deadline
+            .filter(|_| deadline.is_none())
+            .map(str::to_owned),
         deadline,
-        overdue,
         completed: task.is_completed,
         linked_records: task
             .linked_records
@@ -245,7 +325,7 @@ async fn user_home(
     query: &PageQuery,
     notice: Option<Notice>,
 ) -> Result<Response, AppError> {
-    let (filter_key, page) = parse_query(query)?;
+    let (view, page) = parse_query(query)?;
     let reads = state.coordinator.read_model();
     let store = state.store.as_ref();
     let link = reads.link(store, user.id).await?;
@@ -271,7 +351,7 @@ async fn user_home(
     };
     let workspace = &head.workspace;
 
-    let filter = match filter_key {
+    let filter = match view.filter {
         "open" => TaskFilter::Open,
         "completed" => TaskFilter::Completed,
         // A user whose member is unknown has, by definition, nothing assigned.
@@ -285,6 +365,11 @@ async fn user_home(
             link.workspace_id,
             &TaskQuery {
                 filter,
+                search: view.search.clone(),
+                sort: SORTS
+                    .iter()
+                    .find(|(key, _, _)| *key == view.sort)
+                    .map_or(TaskSort::Created, |(_, _, sort)| *sort),
                 limit: PAGE_SIZE,
                 offset,
             },
@@ -309,26 +394,36 @@ async fn user_home(
     let live_delayed = health.delayed.is_some();
     let live_status = health.delayed.unwrap_or(webhook_status);
     let shown = list.tasks.len() as u64;
-    // What the rows depend on besides the page: the day (overdue or not) and the sequencer.
+    // What the rows depend on besides the page: the user's day and zone (deadlines in words),
+    // whether they may change tasks, and the sequencer.
     let sequences = super::sequence::enabled(state);
-    let today = time::OffsetDateTime::now_utc().date();
-    let rows = list.rendered(
-        i64::from(today.to_julian_day()) * 2 + i64::from(sequences),
-        |list| {
-            TaskRows {
-                tasks: list
-                    .tasks
-                    .iter()
-                    .map(|t| task_view(t, &head.member_names, sequences, today))
-                    .collect(),
-            }
-            .render()
-        },
-    )?;
+    let writable = can_write(&link);
+    let clock = Clock::for_user(user.time_zone.as_deref());
+    let list_href = view.href(Some(page));
+    let rows_key = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (clock.today(), clock.zone().name(), sequences, writable).hash(&mut hasher);
+        hasher.finish() as i64
+    };
+    let rows = list.rendered(rows_key, |list| {
+        TaskRows {
+            tasks: list
+                .tasks
+                .iter()
+                .map(|t| task_view(t, &head.member_names, sequences, &clock))
+                .collect(),
+            writable,
+            return_to: list_href.clone(),
+        }
+        .render()
+    })?;
     let page_view = TasksPage {
         nav: Nav::new(visitor, notice),
         workspace_name: workspace.info.name.clone(),
-        last_synced: workspace.last_synced_at.map(format_unix),
+        last_synced: workspace
+            .last_synced_at
+            .map(|secs| clock.instant_ms(secs.saturating_mul(1000))),
         sync_stale: health.sync_stale.then(|| {
             format!(
                 "older than the reconcile interval (Taskr reconciles every {})",
@@ -342,13 +437,28 @@ async fn user_home(
         filters: FILTERS
             .iter()
             .map(|(key, label)| FilterLink {
-                key,
                 label,
-                active: *key == filter_key,
+                href: view.href_with(key, view.sort, None),
+                active: *key == view.filter,
             })
             .collect(),
-        filter_key,
-        empty_message: match filter_key {
+        filter_key: view.filter,
+        search: view.search.clone().unwrap_or_default(),
+        sorts: SORTS
+            .iter()
+            .map(|(key, label, _)| SortChoice {
+                key,
+                label,
+                selected: *key == view.sort,
+            })
+            .collect(),
+        list_href,
+        writable,
+        write_scope: WRITE_SCOPE,
+        time_zone: clock.zone().name().to_owned(),
+        zone_unset: user.time_zone.is_none(),
+        empty_message: match view.filter {
+            _ if view.search.is_some() => "No tasks match this search.",
             "mine" => "No tasks are assigned to you.",
             "open" => "No open tasks. Nice.",
             "completed" => "No completed tasks yet.",
@@ -362,8 +472,8 @@ async fn user_home(
         total: list.total,
         shown_from: if shown == 0 { 0 } else { u64::from(offset) + 1 },
         shown_to: u64::from(offset) + shown,
-        prev_page: (page > 1).then(|| page - 1),
-        next_page: (u64::from(offset) + shown < list.total).then(|| page + 1),
+        prev_href: (page > 1).then(|| view.href(Some(page - 1))),
+        next_href: (u64::from(offset) + shown < list.total).then(|| view.href(Some(page + 1))),
     };
     render(&page_view)
 }
@@ -386,40 +496,76 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deadlines_show_as_dates_and_past_open_ones_are_overdue() {
-        let today = time::macros::date!(2026 - 12 - 01);
-        assert_eq!(
-            format_deadline("2023-01-01", false, today),
-            ("Jan 1, 2023".to_owned(), true)
-        );
-        assert_eq!(
-            format_deadline("2023-01-01T15:00:00.000000000Z", true, today),
-            ("Jan 1, 2023".to_owned(), false)
-        );
-        assert!(!format_deadline("2999-12-31", false, today).1);
-        assert!(!format_deadline("2026-12-01", false, today).1, "due today");
-        assert!(format_deadline("2026-11-30", false, today).1);
-        assert_eq!(
-            format_deadline("soon", false, today),
-            ("soon".to_owned(), false)
-        );
-    }
-
-    #[test]
     fn page_queries_are_validated() {
         let q = |filter: Option<&str>, page: Option<&str>| PageQuery {
             filter: filter.map(str::to_owned),
             page: page.map(str::to_owned),
-            notice: None,
+            ..Default::default()
         };
-        assert_eq!(parse_query(&q(None, None)).unwrap(), ("all", 1));
+        let parsed = |query: &PageQuery| {
+            parse_query(query).map(|(view, page)| (view.filter, view.sort, view.search, page))
+        };
+        assert_eq!(parsed(&q(None, None)).unwrap(), ("all", "created", None, 1));
         assert_eq!(
-            parse_query(&q(Some("mine"), Some("3"))).unwrap(),
-            ("mine", 3)
+            parsed(&q(Some("mine"), Some("3"))).unwrap(),
+            ("mine", "created", None, 3)
         );
+        let searched = PageQuery {
+            q: Some("  call   Ada ".into()),
+            sort: Some("deadline".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            parsed(&searched).unwrap(),
+            ("all", "deadline", Some("call Ada".to_owned()), 1)
+        );
+        let blank = PageQuery {
+            q: Some("   ".into()),
+            ..Default::default()
+        };
+        assert_eq!(parsed(&blank).unwrap().2, None, "blank is no search");
+        for bad in [
+            PageQuery {
+                sort: Some("random".into()),
+                ..Default::default()
+            },
+            PageQuery {
+                q: Some("x".repeat(MAX_SEARCH + 1)),
+                ..Default::default()
+            },
+            PageQuery {
+                q: Some("a\u{0}b".into()),
+                ..Default::default()
+            },
+        ] {
+            assert!(parse_query(&bad).is_err());
+        }
         assert!(parse_query(&q(Some("everything"), None)).is_err());
         assert!(parse_query(&q(None, Some("0"))).is_err());
         assert!(parse_query(&q(None, Some("-1"))).is_err());
         assert!(parse_query(&q(None, Some("abc"))).is_err());
+    }
+
+    #[test]
+    fn a_view_is_its_url_and_leaves_defaults_out() {
+        let view = ListView {
+            filter: "open",
+            search: Some("Acme & co".into()),
+            sort: "deadline",
+        };
+        assert_eq!(
+            view.href(Some(2)),
+            "/tasks?filter=open&q=Acme+%26+co&sort=deadline&page=2"
+        );
+        assert_eq!(
+            view.href_with("all", "created", None),
+            "/tasks?q=Acme+%26+co"
+        );
+        let plain = ListView {
+            filter: "all",
+            search: None,
+            sort: "created",
+        };
+        assert_eq!(plain.href(Some(1)), "/tasks");
     }
 }

@@ -68,6 +68,8 @@ async fn person_task(app: &TestApp, username: &str) -> uuid::Uuid {
             workspace,
             &TaskQuery {
                 filter: TaskFilter::All,
+                search: None,
+                sort: Default::default(),
                 limit: 500,
                 offset: 0,
             },

@@ -22,6 +22,8 @@ mod read_model;
 mod security;
 mod startup;
 mod sync;
+mod task_changes;
+mod task_views;
 mod tasks;
 mod webhooks;
 mod workspaces;

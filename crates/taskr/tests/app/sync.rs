@@ -205,6 +205,8 @@ async fn reconciliation_catches_a_missed_deletion_and_re_creates_a_deleted_webho
             link.workspace_id,
             &taskr::store::TaskQuery {
                 filter: taskr::store::TaskFilter::All,
+                search: None,
+                sort: Default::default(),
                 limit: 1,
                 offset: 0,
             },

@@ -13,7 +13,35 @@ on_both_backends!(
     sessions_end_at_their_expiry_and_on_log_out,
     oauth_states_are_taken_once,
     purging_removes_only_what_has_expired,
+    a_users_time_zone_is_kept_and_read_with_their_session,
 );
+
+async fn a_users_time_zone_is_kept_and_read_with_their_session(store: Arc<dyn Store>) {
+    let user = store
+        .create_user("Zoe", "zoe", "zoe", "hash", 1)
+        .await
+        .unwrap();
+    assert_eq!(user.time_zone, None);
+    store
+        .create_session(b"zone-session", user.id, 1, 100)
+        .await
+        .unwrap();
+    store
+        .set_time_zone(user.id, Some("Asia/Tokyo"))
+        .await
+        .unwrap();
+    let session = store.session(b"zone-session", 2).await.unwrap().unwrap();
+    assert_eq!(session.user.time_zone.as_deref(), Some("Asia/Tokyo"));
+    let by_id = store.user_by_id(user.id).await.unwrap().unwrap();
+    assert_eq!(by_id.time_zone.as_deref(), Some("Asia/Tokyo"));
+    let by_key = store.user_by_username_key("zoe").await.unwrap().unwrap();
+    assert_eq!(by_key.user.time_zone.as_deref(), Some("Asia/Tokyo"));
+    store.set_time_zone(user.id, None).await.unwrap();
+    assert_eq!(
+        store.user_by_id(user.id).await.unwrap().unwrap().time_zone,
+        None
+    );
+}
 
 async fn users_are_found_by_key_and_by_id(store: Arc<dyn Store>) {
     let alice = store

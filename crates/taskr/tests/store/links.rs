@@ -93,6 +93,8 @@ async fn deleting_the_last_link_deletes_the_workspace_and_its_cache(store: Arc<d
     assert!(store.webhook_for_workspace(ws.id).await.unwrap().is_none());
     let query = TaskQuery {
         filter: TaskFilter::All,
+        search: None,
+        sort: Default::default(),
         limit: 10,
         offset: 0,
     };

@@ -9,12 +9,10 @@ use uuid::Uuid;
 
 use super::{from_json, to_json, SqliteStore};
 use crate::store::cache_sql::{
-    plan_sync, CACHED_TASKS, DELETE_MEMBERS, DELETE_TASK, DELETE_TASK_ASSIGNEES, MARK_SYNCED,
-    TASK_COUNT, TASK_DATA, UPSERT_TASK,
+    plan_sync, task_listing, TaskKeys, CACHED_TASKS, DELETE_MEMBERS, DELETE_TASK,
+    DELETE_TASK_ASSIGNEES, MARK_SYNCED, TASK_COUNT, TASK_DATA, UPSERT_TASK,
 };
-use crate::store::{
-    CacheDiff, CacheStore, StoreResult, TaskFilter, TaskList, TaskQuery, WorkspaceId,
-};
+use crate::store::{CacheDiff, CacheStore, StoreResult, TaskList, TaskQuery, WorkspaceId};
 
 /// Writes one task (and its assignee index) into the cache.
 pub(super) async fn upsert_task(
@@ -23,12 +21,15 @@ pub(super) async fn upsert_task(
     task: &attio::Task,
 ) -> StoreResult<()> {
     let task_id = task.id.task_id.to_string();
+    let keys = TaskKeys::of(task);
     sqlx::query(UPSERT_TASK)
         .bind(workspace)
         .bind(&task_id)
         .bind(task.is_completed)
         .bind(&task.created_at)
         .bind(to_json(task)?)
+        .bind(&keys.content)
+        .bind(&keys.deadline)
         .execute(&mut *conn)
         .await?;
     sqlx::query(DELETE_TASK_ASSIGNEES)
@@ -96,12 +97,13 @@ impl CacheStore for SqliteStore {
         let ws = workspace.to_string();
         let mut tx = self.writer().begin().await?;
         replace_members(&mut tx, &ws, members).await?;
-        let existing: HashMap<String, String> = sqlx::query_as::<_, (String, String)>(CACHED_TASKS)
-            .bind(&ws)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .collect();
+        let existing: HashMap<String, Option<String>> =
+            sqlx::query_as::<_, (String, Option<String>)>(CACHED_TASKS)
+                .bind(&ws)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
         let plan = plan_sync(existing, tasks)?;
         for task in plan.upserts {
             upsert_task(&mut tx, &ws, task).await?;
@@ -124,34 +126,16 @@ impl CacheStore for SqliteStore {
 
     #[tracing::instrument(skip_all, fields(%workspace))]
     async fn tasks(&self, workspace: WorkspaceId, query: &TaskQuery) -> StoreResult<TaskList> {
-        // One statement shape per filter; the workspace id is always in the condition.
-        let (condition, member) = match query.filter {
-            TaskFilter::All => ("1 = 1", None),
-            TaskFilter::Open => ("t.is_completed = 0", None),
-            TaskFilter::Completed => ("t.is_completed = 1", None),
-            TaskFilter::AssignedTo(member) => (
-                "EXISTS (SELECT 1 FROM task_assignees a WHERE a.workspace_id = t.workspace_id
-                         AND a.task_id = t.task_id AND a.member_id = ?)",
-                Some(member.to_string()),
-            ),
-        };
-        let from = format!("FROM tasks t WHERE t.workspace_id = ? AND {condition}");
+        let listing = task_listing(query, "");
         let ws = workspace.to_string();
-        let count_sql = format!("SELECT COUNT(*) {from}");
-        let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(&ws);
-        if let Some(member) = &member {
-            count = count.bind(member);
+        let mut count = sqlx::query_scalar::<_, i64>(&listing.count).bind(&ws);
+        for param in &listing.params {
+            count = count.bind(param);
         }
         let total = count.fetch_one(&self.pool).await?;
-
-        // Open tasks first, then by creation time, oldest first (Attio's own default order).
-        let list_sql = format!(
-            "SELECT t.data {from} ORDER BY t.is_completed ASC, t.created_at ASC, t.task_id
-             LIMIT ? OFFSET ?"
-        );
-        let mut list = sqlx::query_scalar::<_, String>(&list_sql).bind(&ws);
-        if let Some(member) = &member {
-            list = list.bind(member);
+        let mut list = sqlx::query_scalar::<_, String>(&listing.list).bind(&ws);
+        for param in &listing.params {
+            list = list.bind(param);
         }
         let rows = list
             .bind(i64::from(query.limit))
@@ -193,5 +177,20 @@ impl CacheStore for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         row.as_deref().map(from_json).transpose()
+    }
+
+    async fn put_task(&self, workspace: WorkspaceId, task: &attio::Task) -> StoreResult<()> {
+        if task.id.workspace_id != workspace.0 {
+            return Ok(());
+        }
+        let mut tx = self.writer().begin().await?;
+        upsert_task(&mut tx, &workspace.to_string(), task).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn remove_task(&self, workspace: WorkspaceId, task: Uuid) -> StoreResult<()> {
+        let mut conn = self.writer().acquire().await?;
+        delete_task(&mut conn, &workspace.to_string(), task).await
     }
 }
