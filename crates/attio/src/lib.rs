@@ -27,14 +27,18 @@ pub use webhooks::{
 pub const DEFAULT_APP_URL: &str = "https://app.attio.com";
 pub const DEFAULT_API_URL: &str = "https://api.attio.com";
 
-/// Builds the HTTP client every Attio call goes through: rustls, bounded time, no redirects
-/// (an API that redirects is a misconfiguration we want to see, not follow).
-pub fn http_client() -> reqwest::Client {
+/// Builds the HTTP client every Attio call (and every call to a connection provider) goes
+/// through: rustls, bounded time, no redirects (an API that redirects is a misconfiguration we
+/// want to see, not follow; a token endpoint that redirects would send secrets wherever it
+/// points).
+///
+/// Building fails only when the TLS backend cannot be set up. The caller stops there: going on
+/// with a default client would quietly drop the timeouts and follow redirects.
+pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(std::time::Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("taskr/", env!("CARGO_PKG_VERSION")))
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
 }

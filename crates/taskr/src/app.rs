@@ -137,7 +137,8 @@ impl Application {
                 );
             }
         }
-        let http = attio::http_client();
+        let http = attio::http_client()
+            .context("building the HTTP client for Attio and the connection providers")?;
         let metrics = crate::metrics::Metrics::new();
         let redirect_uri = settings.attio_redirect_uri();
 

@@ -32,7 +32,7 @@ fn app(sandbox: &SpawnedSandbox, secret: &str) -> OAuthApp {
         Url::parse(&sandbox.base_url()).unwrap(),
         "client-tests",
         secret,
-        attio::http_client(),
+        attio::http_client().unwrap(),
     )
 }
 
@@ -40,7 +40,7 @@ fn client(sandbox: &SpawnedSandbox, token: &str) -> Client {
     Client::new(
         Url::parse(&sandbox.base_url()).unwrap(),
         AccessToken::new(token),
-        attio::http_client(),
+        attio::http_client().unwrap(),
     )
 }
 
@@ -178,10 +178,56 @@ async fn http_failures_map_to_typed_errors() {
     let unreachable = Client::new(
         Url::parse("http://127.0.0.1:9").unwrap(),
         AccessToken::new("t"),
-        attio::http_client(),
+        attio::http_client().unwrap(),
     );
     let error = unreachable.self_info().await.unwrap_err();
     assert!(error.is_transient(), "{error:?}");
+}
+
+#[tokio::test]
+async fn the_shared_http_client_shows_redirects_instead_of_following_them() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let followed = Arc::new(AtomicUsize::new(0));
+    let counter = followed.clone();
+    let app = axum::Router::new()
+        .route(
+            "/start",
+            axum::routing::get(|| async {
+                (
+                    axum::http::StatusCode::FOUND,
+                    [(axum::http::header::LOCATION, "/target")],
+                )
+            }),
+        )
+        .route(
+            "/target",
+            axum::routing::get(move |headers: axum::http::HeaderMap| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async move { format!("{:?}", headers.get("user-agent")) }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let http = attio::http_client().expect("the client builds");
+    let response = http.get(format!("{base}/start")).send().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::FOUND);
+    assert_eq!(
+        followed.load(Ordering::SeqCst),
+        0,
+        "the redirect was followed"
+    );
+    let agent = http
+        .get(format!("{base}/target"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(agent.contains("taskr/"), "{agent}");
 }
 
 /// A receiver on port 0 that keeps each delivery's raw body and signature.

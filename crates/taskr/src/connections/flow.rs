@@ -44,6 +44,16 @@ impl From<crate::store::StoreError> for FlowError {
     }
 }
 
+/// The callback registered at the provider, as oauth2 takes it.
+fn callback_url(
+    public_url: &Url,
+    provider: &ProviderName,
+) -> Result<oauth::RedirectUrl, FlowError> {
+    oauth::RedirectUrl::new(redirect_uri(public_url, provider)).map_err(|e| {
+        FlowError::Internal(anyhow::Error::from(e).context("the connections callback URL"))
+    })
+}
+
 /// The provider, and the owner a connection of `scope` would have for this user.
 fn target<'a>(
     connections: &'a Connections,
@@ -93,13 +103,14 @@ pub async fn begin_oauth(
         .cipher()
         .mac(crate::crypto::purposes::CONNECTION_STATE, state.as_bytes())
         .to_vec();
-    let verifier = oauth::new_verifier();
+    let (challenge, verifier) = oauth::new_pkce();
     connections
         .store()
         .put_connection_flow(&ConnectionFlow {
-            verifier: connections
-                .cipher()
-                .seal(verifier.as_bytes(), &contexts::flow_verifier(&state_hash)),
+            verifier: connections.cipher().seal(
+                verifier.secret().as_bytes(),
+                &contexts::flow_verifier(&state_hash),
+            ),
             state_hash,
             session_hash,
             user_id: ctx.user,
@@ -111,9 +122,9 @@ pub async fn begin_oauth(
         .await?;
     Ok(oauth::authorize_url(
         config,
-        &redirect_uri(public_url, &provider.name),
+        &callback_url(public_url, &provider.name)?,
         &state,
-        config.pkce.then_some(verifier.as_str()),
+        config.pkce.then_some(challenge),
     ))
 }
 
@@ -190,8 +201,8 @@ pub async fn complete_oauth(
         connections.http(),
         config,
         code,
-        &redirect_uri(public_url, name),
-        config.pkce.then_some(verifier.as_str()),
+        &callback_url(public_url, name)?,
+        config.pkce.then(|| oauth::PkceCodeVerifier::new(verifier)),
     )
     .await
     .map_err(|e| {
@@ -206,8 +217,8 @@ pub async fn complete_oauth(
             owner,
             ctx.user,
             NewValue {
-                value: &tokens.access_token,
-                refresh: tokens.refresh_token.as_deref(),
+                value: tokens.access_token.secret(),
+                refresh: tokens.refresh_token.as_ref().map(|t| t.secret().as_str()),
                 expires_at: tokens.expires_in.map(|d| crate::now() + d.as_secs() as i64),
                 scope: tokens.scope,
             },
@@ -280,19 +291,17 @@ pub async fn disconnect(
     if let Some((config, url)) = revocation {
         // Revoking the refresh token ends the whole grant; the access token is revoked too in
         // case the provider treats them separately.
-        let mut parts = Vec::new();
+        let mut tokens = Vec::new();
         if let Some(refresh) = &record.refresh {
-            parts.push((
+            tokens.push(oauth::Revocable::Refresh(oauth::RefreshToken::new(
                 connections.open_part(&record, refresh, "refresh")?,
-                "refresh_token",
-            ));
+            )));
         }
-        parts.push((
+        tokens.push(oauth::Revocable::Access(oauth::AccessToken::new(
             connections.open_part(&record, &record.value, "value")?,
-            "access_token",
-        ));
-        for (token, hint) in parts {
-            if let Err(e) = oauth::revoke(connections.http(), config, url, &token, hint).await {
+        )));
+        for token in tokens {
+            if let Err(e) = oauth::revoke(connections.http(), config, url, token).await {
                 tracing::warn!(provider = %name, error = %e, "could not revoke at the provider");
                 revoked = false;
             }

@@ -138,6 +138,31 @@ fn url_field(provider: &str, field: &str, value: Option<&str>) -> Result<Url, St
     Ok(url)
 }
 
+/// Whether `url` names this machine: `localhost`, a loopback address, or the unspecified address
+/// a listener bound to all interfaces reports (the embedded sandbox's URL when
+/// `TASKR_SANDBOX_LISTEN` is `0.0.0.0:…`).
+pub fn is_this_machine(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        None => false,
+    }
+}
+
+/// RFC 7009 requires https for revocation; plain http is only for a provider on this machine
+/// (a local test server), as the OAuth client allows (see `oauth::revoke`).
+fn revocation_field(provider: &str, value: &str) -> Result<Url, String> {
+    let url = url_field(provider, "revocation_url", Some(value))?;
+    if url.scheme() != "https" && !is_this_machine(&url) {
+        return Err(format!(
+            "provider {provider:?}: revocation_url: must be an https URL (RFC 7009); plain http \
+             is only accepted for localhost"
+        ));
+    }
+    Ok(url)
+}
+
 fn validate(raw: RawProvider, env: &dyn Fn(&str) -> Option<String>) -> Result<Provider, String> {
     // `name` stays the text, for the messages below; `provider_name` is what it names.
     let name = raw.name.trim().to_owned();
@@ -220,7 +245,7 @@ fn validate(raw: RawProvider, env: &dyn Fn(&str) -> Option<String>) -> Result<Pr
                 revocation_url: raw
                     .revocation_url
                     .as_deref()
-                    .map(|u| url_field(&name, "revocation_url", Some(u)))
+                    .map(|u| revocation_field(&name, u))
                     .transpose()?,
                 client_id,
                 client_secret: Redacted(client_secret),
@@ -340,6 +365,7 @@ mod tests {
             (base("kind = \"oauth2\"\nauthorize_url = \"https://a\"\ntoken_url = \"https://t\"\nclient_id = \"c\"\nclient_secret_env = \"MISSING\""), "MISSING is not set"),
             (base("kind = \"oauth2\"\nauthorize_url = \"https://a\"\ntoken_url = \"https://t\"\nclient_secret = \"s\""), "client_id is required"),
             (base("kind = \"oauth2\"\nauthorize_url = \"https://a\"\ntoken_url = \"https://t\"\nclient_id = \"c\"\nclient_secret = \"s\"\n[provider.extra_authorize_params]\nstate = \"x\""), "state is set by Taskr"),
+            (base("kind = \"oauth2\"\nauthorize_url = \"https://a\"\ntoken_url = \"https://t\"\nclient_id = \"c\"\nclient_secret = \"s\"\nrevocation_url = \"http://auth.example.com/revoke\""), "revocation_url: must be an https URL"),
             (base("kind = \"secret\"\npattern = \"(\""), "pattern"),
             (base("kind = \"secret\"\ntoken_url = \"https://t\""), "only for kind"),
             (base("kind = \"secret\"\ncolour = \"red\""), "unknown field"),
@@ -351,6 +377,29 @@ mod tests {
         for (text, expected) in cases {
             let error = parse(&text, &env).expect_err(&text);
             assert!(error.contains(expected), "{text}\n→ {error}");
+        }
+    }
+
+    #[test]
+    fn a_plain_http_revocation_url_is_accepted_only_on_this_machine() {
+        let with = |url: &str| {
+            format!(
+                "[[provider]]\nname = \"p\"\nkind = \"oauth2\"\nuser = true\n\
+                 authorize_url = \"https://a\"\ntoken_url = \"https://t\"\nclient_id = \"c\"\n\
+                 client_secret = \"s\"\nrevocation_url = \"{url}\""
+            )
+        };
+        for url in [
+            "https://auth.example.com/revoke",
+            "http://localhost:8080/revoke",
+            "http://127.0.0.1:9/revoke",
+            "http://[::1]:9/revoke",
+        ] {
+            assert!(parse(&with(url), &env).is_ok(), "{url}");
+        }
+        for url in ["http://auth.example.com/revoke", "http://10.0.0.7/revoke"] {
+            let error = parse(&with(url), &env).expect_err(url);
+            assert!(error.contains("must be an https URL"), "{url}: {error}");
         }
     }
 

@@ -576,6 +576,7 @@ impl Connections {
         )
         .map_err(anyhow::Error::from)?;
         tracing::info!(connection = current.id, provider = %current.provider, "refreshing a connection");
+        let refresh_token = oauth::RefreshToken::new(refresh_token);
         let refreshed = oauth::refresh(&self.http, config, &refresh_token).await;
         self.count_refresh(match &refreshed {
             Ok(_) => "refreshed",
@@ -586,19 +587,19 @@ impl Connections {
             Ok(tokens) => {
                 let update = TokenUpdate {
                     value: self.cipher.seal(
-                        tokens.access_token.as_bytes(),
+                        tokens.access_token.secret().as_bytes(),
                         &value_context(&current.provider, &current.owner, "value"),
                     ),
                     // No new refresh token in the answer: the old one stays.
-                    refresh: tokens.refresh_token.as_deref().map(|t| {
+                    refresh: tokens.refresh_token.as_ref().map(|t| {
                         self.cipher.seal(
-                            t.as_bytes(),
+                            t.secret().as_bytes(),
                             &value_context(&current.provider, &current.owner, "refresh"),
                         )
                     }),
                     expires_at: tokens.expires_in.map(|d| crate::now() + d.as_secs() as i64),
                     scope: tokens.scope,
-                    hint: hint(&tokens.access_token),
+                    hint: hint(tokens.access_token.secret()),
                 };
                 let stored = self
                     .store

@@ -5,6 +5,7 @@ mod accounts;
 mod attio_link;
 mod backlog;
 mod browser;
+mod connection_faults;
 mod connections;
 mod crash;
 mod database;
