@@ -2,7 +2,9 @@
 // its live regions. Without JavaScript the pages still work; they just do not update by themselves.
 (function () {
   "use strict";
-  if (!document.querySelector("[data-live]") || !window.EventSource) return;
+  // Only regions in the body: the marker this script sets on <html> must never count as one.
+  function regions(doc) { return doc.body ? doc.body.querySelectorAll("[data-live]") : []; }
+  if (!regions(document).length || !window.EventSource) return;
   var pending = null;
   function refresh() {
     if (pending) return;
@@ -12,8 +14,8 @@
         .then(function (response) { return response.ok ? response.text() : null; })
         .then(function (html) {
           if (!html) return;
-          var fresh = new DOMParser().parseFromString(html, "text/html").querySelectorAll("[data-live]");
-          var current = document.querySelectorAll("[data-live]");
+          var fresh = regions(new DOMParser().parseFromString(html, "text/html"));
+          var current = regions(document);
           if (fresh.length !== current.length) return;
           current.forEach(function (region, i) { region.replaceWith(fresh[i]); });
         })
@@ -24,5 +26,6 @@
   source.addEventListener("tasks", refresh);
   source.addEventListener("activity", refresh);
   source.addEventListener("health", refresh);
-  document.documentElement.dataset.live = "connected";
+  // For people and tests to see that the page follows changes (not a region: see `regions`).
+  document.documentElement.dataset.liveStream = "connected";
 })();

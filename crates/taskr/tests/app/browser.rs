@@ -1,6 +1,6 @@
 //! A browser smoke test: headless Chromium through chromedriver signs up, connects Attio,
-//! approves on the sandbox's consent page, sees the tasks, and sees a task created in the
-//! sandbox appear without reloading. Skips, saying why, where no
+//! approves on the sandbox's consent page, sees the tasks, then completes a task on one open
+//! page and sees it struck through on a second open page without reloading. Skips, saying why, where no
 //! chromedriver is installed (`.ci/run` installs it and sets
 //! `TASKR_REQUIRE_BROWSER`, which turns the skip into a failure).
 
@@ -92,6 +92,10 @@ async fn a_person_signs_up_connects_attio_and_sees_tasks_in_a_real_browser() {
         .await
         .expect("a chromium session");
 
+    let live_task = app.create_task("Browser live task").await["data"]["id"]["task_id"]
+        .as_str()
+        .expect("task id")
+        .to_owned();
     let run = async {
         browser.goto(&app.url("/")).await?;
         browser
@@ -132,11 +136,54 @@ async fn a_person_signs_up_connects_attio_and_sees_tasks_in_a_real_browser() {
             .for_element(Locator::Css("table.tasks"))
             .await?;
         let page = browser.source().await?;
-        Ok::<_, fantoccini::error::CmdError>((consent, page))
+
+        // Two pages open on the same view; a task completed on one is struck through on the
+        // other without a reload (and appears on both live when Attio's webhook brings it).
+        let view = app.url("/tasks?q=Browser+live+task");
+        let first = browser.window().await?;
+        browser.goto(&view).await?;
+        let row = format!("tr#task-{live_task}");
+        browser.wait().for_element(Locator::Css(&row)).await?;
+        let second = browser.new_window(false).await?;
+        browser.switch_to_window(second.handle).await?;
+        browser.goto(&view).await?;
+        browser
+            .wait()
+            .for_element(Locator::Css(&format!(
+                "button[formaction='/tasks/{live_task}/complete']"
+            )))
+            .await?
+            .click()
+            .await?;
+        let done = format!("tr.done#task-{live_task}");
+        browser.wait().for_element(Locator::Css(&done)).await?;
+        browser.switch_to_window(first).await?;
+        let following = browser
+            .execute(
+                "return document.documentElement.dataset.liveStream;",
+                vec![],
+            )
+            .await?;
+        assert_eq!(following, "connected", "the first page follows changes");
+        browser.wait().for_element(Locator::Css(&done)).await?;
+        let struck = browser
+            .find(Locator::Css(&format!("{done} td.content")))
+            .await?
+            .css_value("text-decoration-line")
+            .await?;
+        Ok::<_, fantoccini::error::CmdError>((consent, page, struck))
     };
     let result = run.await;
     let _ = browser.close().await;
-    let (consent, page) = result.expect("the browser journey");
+    let (consent, page, struck) = result.expect("the browser journey");
+    assert_eq!(
+        struck, "line-through",
+        "the completed task is struck through"
+    );
+    let attio = app
+        .sandbox_get(&format!("/v2/tasks/{live_task}"), &app.api_key())
+        .await;
+    assert_eq!(attio["data"]["is_completed"], true, "completed in Attio");
     assert!(consent.contains("Taskr"), "consent page names the app");
     assert!(page.contains("Attio is connected"));
     assert!(page.contains(&app.sandbox.sandbox.workspace_name()));
