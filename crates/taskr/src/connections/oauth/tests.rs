@@ -506,3 +506,28 @@ async fn revocation_over_plain_http_is_refused_off_this_machine() {
     assert!(error.contains("https"), "{error}");
     assert!(provider.seen().is_empty());
 }
+
+#[tokio::test]
+async fn a_token_answer_labelled_other_than_json_is_still_read() {
+    let (provider, config) = provider().await;
+    for label in [Some("text/plain; charset=utf-8"), Some("text/html"), None] {
+        provider.answer(Answer {
+            content_type: label,
+            ..json(200, r#"{"access_token":"at-3","token_type":"bearer"}"#)
+        });
+        let tokens = refresh(&http(), &config, &RefreshToken::new("rt-1".to_owned()))
+            .await
+            .unwrap_or_else(|e| panic!("{label:?}: {e}"));
+        assert_eq!(tokens.access_token.secret(), "at-3", "{label:?}");
+    }
+    // A body that is not JSON at all is still an unreadable answer.
+    provider.answer(Answer {
+        content_type: Some("text/html"),
+        ..json(200, "<html>login</html>")
+    });
+    assert!(
+        refresh(&http(), &config, &RefreshToken::new("rt-1".to_owned()))
+            .await
+            .is_err()
+    );
+}

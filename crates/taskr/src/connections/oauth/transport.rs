@@ -115,6 +115,25 @@ impl<'c> AsyncHttpClient<'c> for Transport {
             // revocation endpoint answering 204, say).
             if status.is_success() {
                 *response.status_mut() = StatusCode::OK;
+                // oauth2 refuses a token answer labelled other than JSON; Taskr has always read
+                // the body (some providers label JSON `text/plain` or `text/html`), so a body
+                // that is a JSON object is passed on labelled as what it is.
+                let labelled_json = response
+                    .headers()
+                    .get(oauth2::http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.trim_start().starts_with("application/json"));
+                if !labelled_json
+                    && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(
+                        response.body(),
+                    )
+                    .is_ok()
+                {
+                    response.headers_mut().insert(
+                        oauth2::http::header::CONTENT_TYPE,
+                        oauth2::http::HeaderValue::from_static("application/json"),
+                    );
+                }
             }
             Ok(response)
         })
