@@ -17,14 +17,20 @@ use crate::crypto::{random_token, Cipher, KeyMaterial};
 use crate::state::AppState;
 use crate::store::Backend;
 
-/// The scopes Taskr needs: tasks and the members they are assigned to (and, for the next step,
-/// webhooks). The embedded sandbox's app is configured with exactly these.
+/// The scopes Taskr needs: tasks, the members they are assigned to and the records they link,
+/// webhooks, and the names of what events are about. The embedded sandbox's app is configured
+/// with exactly these.
 pub const ATTIO_SCOPES: &[&str] = &[
     "task:read",
     "user_management:read",
     "object_configuration:read",
     "record_permission:read",
     "webhook:read-write",
+    // To name what events are about: note titles, list and list-attribute names, meeting
+    // titles. A link made without them still works; the feed then says "a note".
+    "note:read",
+    "list_configuration:read",
+    "meeting:read",
 ];
 
 pub struct Application {
@@ -153,6 +159,7 @@ impl Application {
                         client_secret.0.clone(),
                         http.clone(),
                     ),
+                    app_url: app_url.clone(),
                     api_url: api_url.clone(),
                     redirect_uri,
                     http,
@@ -195,6 +202,7 @@ impl Application {
                             client_secret,
                             http.clone(),
                         ),
+                        app_url: base.clone(),
                         api_url: base,
                         redirect_uri,
                         http,

@@ -13,8 +13,9 @@ use uuid::Uuid;
 
 use super::{render, Nav, Notice, Visitor};
 use crate::error::AppError;
+use crate::naming::Naming;
 use crate::state::AppState;
-use crate::store::{LinkStatus, TaskFilter, TaskQuery, User};
+use crate::store::{CachedRecord, LinkStatus, TaskFilter, TaskQuery, User};
 use crate::sync::health;
 use crate::sync::{self, SyncOutcome};
 
@@ -54,8 +55,12 @@ struct FilterLink {
     active: bool,
 }
 
+/// A linked record: "Initech · Company", linked into Attio, or said to be deleted.
 struct RecordView {
     label: String,
+    href: Option<String>,
+    /// "(deleted in Attio)", "(merged)".
+    note: Option<&'static str>,
     id: String,
 }
 
@@ -150,18 +155,31 @@ fn format_deadline(raw: &str, completed: bool, today: time::Date) -> (String, bo
     }
 }
 
-fn record_label(object: &str) -> &str {
-    match object {
-        "people" => "Person",
-        "companies" => "Company",
-        "deals" => "Deal",
-        other => other,
-    }
+/// The records a task links, named from the cache (read with the page).
+fn linked_records(
+    task: &attio::Task,
+    records: &HashMap<Uuid, CachedRecord>,
+    naming: &Naming<'_>,
+) -> Vec<RecordView> {
+    task.linked_records
+        .iter()
+        .map(|link| {
+            let id = link.target_record_id;
+            let view = naming.record(&link.target_object_id, id, records.get(&id));
+            RecordView {
+                label: view.label(),
+                note: view.note(),
+                href: view.href,
+                id: id.to_string(),
+            }
+        })
+        .collect()
 }
 
 fn task_view(
     task: &attio::Task,
     names: &HashMap<Uuid, String>,
+    records: Vec<RecordView>,
     sequences: bool,
     today: time::Date,
 ) -> TaskView {
@@ -199,17 +217,7 @@ fn task_view(
         deadline,
         overdue,
         completed: task.is_completed,
-        linked_records: task
-            .linked_records
-            .iter()
-            .map(|r| {
-                let id = r.target_record_id.to_string();
-                RecordView {
-                    label: format!("{} {}", record_label(&r.target_object_id), &id[..8]),
-                    id,
-                }
-            })
-            .collect(),
+        linked_records: records,
     }
 }
 
@@ -312,6 +320,11 @@ async fn user_home(
     // What the rows depend on besides the page: the day (overdue or not) and the sequencer.
     let sequences = super::sequence::enabled(state);
     let today = time::OffsetDateTime::now_utc().date();
+    let naming = Naming {
+        app_url: &state.sync.attio.app_url,
+        workspace_slug: &workspace.info.slug,
+        objects: &head.objects,
+    };
     let rows = list.rendered(
         i64::from(today.to_julian_day()) * 2 + i64::from(sequences),
         |list| {
@@ -319,7 +332,10 @@ async fn user_home(
                 tasks: list
                     .tasks
                     .iter()
-                    .map(|t| task_view(t, &head.member_names, sequences, today))
+                    .map(|t| {
+                        let records = linked_records(t, &list.records, &naming);
+                        task_view(t, &head.member_names, records, sequences, today)
+                    })
                     .collect(),
             }
             .render()
