@@ -2,7 +2,7 @@
 //! backend (PostgreSQL) can be added beside SQLite without touching them. Every query of
 //! user-owned data takes the owner's id.
 //!
-//! The API is split by concern into eight traits; `Store` is all of them. Callers import
+//! The API is split by concern into nine traits; `Store` is all of them. Callers import
 //! `crate::store::prelude::*` to call any of it.
 
 mod accounts_sql;

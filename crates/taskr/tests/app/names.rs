@@ -924,3 +924,31 @@ async fn a_link_without_the_new_scopes_still_shows_the_feed_without_those_names(
         "nothing is asked that the link may not read"
     );
 }
+
+#[tokio::test]
+async fn names_from_attio_are_escaped_on_the_tasks_page_and_in_the_feed() {
+    let (app, browser) = connected(TestOptions {
+        worker: false,
+        ..Default::default()
+    })
+    .await;
+    let key = app.api_key();
+    let initech = record_named(&app, &key, "companies", "Initech").await;
+    call(
+        &app,
+        &key,
+        Method::PATCH,
+        &format!("/v2/objects/companies/records/{initech}"),
+        Some(json!({"data": {"values": {"name": "<img src=x onerror=alert(1)>"}}})),
+    )
+    .await;
+    settle_and_drain(&app).await;
+    for path in ["/tasks", "/activity"] {
+        let html = app.page(&browser, path).await;
+        assert!(
+            html.contains("&#60;img src=x onerror=alert(1)&#62;"),
+            "{path}: {html}"
+        );
+        assert!(!html.contains("<img src=x"), "{path}");
+    }
+}
