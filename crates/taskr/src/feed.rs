@@ -146,12 +146,22 @@ impl Words<'_> {
         self.cx.names.name(kind, id?)
     }
 
-    /// `note “Title”`, or `a note` when the name is unknown.
+    /// `note “Title”`; `a note` when the name is unknown, `a note (deleted)` when all Taskr
+    /// knows is that Attio deleted it.
     fn thing(&self, kind: NameKind, id: Option<String>, deleting: bool, what: &str) -> String {
-        match self.name(kind, id).and_then(|n| quoted(n, deleting)) {
-            Some(name) => format!("{what} {name}"),
-            None if what.starts_with(['a', 'e', 'i', 'o', 'u']) => format!("an {what}"),
-            None => format!("a {what}"),
+        let cached = self.name(kind, id);
+        if let Some(name) = cached.and_then(|n| quoted(n, deleting)) {
+            return format!("{what} {name}");
+        }
+        let article = if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        if cached.is_some_and(|n| n.deleted) && !deleting {
+            format!("{article} {what} (deleted)")
+        } else {
+            format!("{article} {what}")
         }
     }
 
@@ -606,6 +616,24 @@ mod tests {
                 "{event_type}"
             );
         }
+    }
+
+    #[test]
+    fn a_thing_deleted_before_taskr_could_name_it_is_said_to_be_deleted() {
+        let mut names = Names::default();
+        let (key, mut note) = name(NameKind::Note, NOTE, "unused");
+        note.name = None;
+        note.deleted = true;
+        names.names.insert(key, note);
+        let system = serde_json::json!({"type": "system", "id": null});
+        assert_eq!(
+            say(&entry("note.created", system.clone()), &names),
+            "Attio created a note (deleted) on Person 00000000"
+        );
+        assert_eq!(
+            say(&entry("note.deleted", system), &names),
+            "Attio deleted a note from Person 00000000"
+        );
     }
 
     #[test]
