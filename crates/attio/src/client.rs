@@ -21,8 +21,8 @@ const RATE_LIMIT_RETRIES: u32 = 3;
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Deserialize)]
-struct Envelope<T> {
-    data: T,
+pub(crate) struct Envelope<T> {
+    pub data: T,
 }
 
 /// The fields of a task that `PATCH /v2/tasks/{id}` may change; `None` leaves a field as it is.
@@ -121,13 +121,24 @@ impl Client {
         self
     }
 
-    fn url(&self, path: &str) -> Url {
+    pub(crate) fn url(&self, path: &str) -> Url {
         let mut url = self.api_url.clone();
         url.set_path(path);
         url
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T, AttioError> {
+    /// The API URL with these path segments, each escaped (ids and slugs come from events and
+    /// tasks: a `/` or `?` in one must not reach another path).
+    pub(crate) fn url_of(&self, segments: &[&str]) -> Result<Url, AttioError> {
+        let mut url = self.url("/");
+        url.path_segments_mut()
+            .map_err(|_| AttioError::Decode("API URL cannot be a base".into()))?
+            .clear()
+            .extend(segments);
+        Ok(url)
+    }
+
+    pub(crate) async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T, AttioError> {
         self.send_json(Method::GET, url, None).await
     }
 
@@ -238,10 +249,7 @@ impl Client {
 
     /// One record of an object (`people`, `companies`, or an object id).
     pub async fn get_record(&self, object: &str, record_id: Uuid) -> Result<Record, AttioError> {
-        let mut url = self.url("/v2/objects");
-        url.path_segments_mut()
-            .map_err(|_| AttioError::Decode("API URL cannot be a base".into()))?
-            .extend([object, "records", &record_id.to_string()]);
+        let url = self.url_of(&["v2", "objects", object, "records", &record_id.to_string()])?;
         let page: Envelope<Record> = self.get_json(url).await?;
         Ok(page.data)
     }

@@ -4,6 +4,7 @@
 //! The wire formats follow `shared/attio-api.md`. Where that reference marks a detail as
 //! unconfirmed, the types here accept every plausible form rather than fail on a surprise.
 
+mod catalog;
 mod client;
 mod error;
 mod model;
@@ -11,11 +12,12 @@ mod oauth;
 mod secret;
 pub mod webhooks;
 
+pub use catalog::{Attribute, List, Meeting, Note, Object, ObjectId};
 pub use client::{Client, Observer, TaskPage, TaskUpdate, TASK_PAGE_LIMIT};
 pub use error::{AttioError, ErrorBody};
 pub use model::{
-    Actor, Assignee, LinkedRecord, Record, RecordId, SelfInfo, Task, TaskId, TokenInfo,
-    WorkspaceMember, WorkspaceMemberId,
+    scope_granted, Actor, Assignee, LinkedRecord, Record, RecordId, SelfInfo, Task, TaskId,
+    TokenInfo, WorkspaceMember, WorkspaceMemberId,
 };
 pub use oauth::{AuthorizeRequest, OAuthApp};
 pub use secret::AccessToken;

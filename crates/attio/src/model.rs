@@ -96,6 +96,9 @@ impl WorkspaceMember {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Record {
     pub id: RecordId,
+    /// The record's page in Attio's web app (required in Attio's document; defaulted here).
+    #[serde(default)]
+    pub web_url: Option<String>,
     #[serde(default)]
     pub values: serde_json::Map<String, serde_json::Value>,
 }
@@ -174,12 +177,19 @@ impl TokenInfo {
 
     /// True when the token carries `scope`, or its `:read-write` form for a `:read` scope.
     pub fn has_scope(&self, scope: &str) -> bool {
-        let write = scope
-            .strip_suffix(":read")
-            .map(|base| format!("{base}:read-write"));
-        self.scopes()
-            .any(|s| s == scope || Some(s) == write.as_deref())
+        scope_granted(&self.scope, scope)
     }
+}
+
+/// Whether a space-separated scope list (as `/v2/self` reports it) grants `scope`: the scope
+/// itself, or its `:read-write` form for a `:read` scope.
+pub fn scope_granted(scopes: &str, scope: &str) -> bool {
+    let write = scope
+        .strip_suffix(":read")
+        .map(|base| format!("{base}:read-write"));
+    scopes
+        .split_whitespace()
+        .any(|s| s == scope || Some(s) == write.as_deref())
 }
 
 /// `/v2/self`: `{"active": false}` for a dead token, the full identity otherwise.

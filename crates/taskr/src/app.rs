@@ -19,14 +19,19 @@ use crate::store::Backend;
 
 /// The scopes Taskr asks for: tasks (read-write, so that tasks can be completed and edited from
 /// Taskr; with `task:read` only, the pages say why those controls are missing), the members
-/// they are assigned to, and webhooks. The embedded sandbox's app is configured with exactly
-/// these.
+/// they are assigned to and the records they link, webhooks, and the names of what events are
+/// about. The embedded sandbox's app is configured with exactly these.
 pub const ATTIO_SCOPES: &[&str] = &[
     "task:read-write",
     "user_management:read",
     "object_configuration:read",
     "record_permission:read",
     "webhook:read-write",
+    // To name what events are about: note titles, list and list-attribute names, meeting
+    // titles. A link made without them still works; the feed then says "a note".
+    "note:read",
+    "list_configuration:read",
+    "meeting:read",
 ];
 
 pub struct Application {
@@ -156,6 +161,7 @@ impl Application {
                         client_secret.0.clone(),
                         http.clone(),
                     ),
+                    app_url: app_url.clone(),
                     api_url: api_url.clone(),
                     redirect_uri,
                     http,
@@ -198,6 +204,7 @@ impl Application {
                             client_secret,
                             http.clone(),
                         ),
+                        app_url: base.clone(),
                         api_url: base,
                         redirect_uri,
                         http,

@@ -11,6 +11,8 @@ use crate::store::{Link, UserId};
 /// Everything needed to talk to one Attio (the real one or the sandbox).
 pub struct AttioGateway {
     pub oauth: OAuthApp,
+    /// Attio's web app (the host of `/authorize`): where links to records go.
+    pub app_url: Url,
     pub api_url: Url,
     pub redirect_uri: String,
     pub http: reqwest::Client,

@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use uuid::Uuid;
 
+use crate::naming::Objects;
 use crate::store::{
     ActivityPage, ActivityQuery, Backlog, InboxHealth, Link, Store, StoreResult, TaskList,
     TaskQuery, User, UserId, Workspace, WorkspaceId,
@@ -117,6 +118,8 @@ pub struct WorkspaceHead {
     pub webhook_status: Option<String>,
     /// Member display names by member id.
     pub member_names: HashMap<Uuid, String>,
+    /// The workspace's objects (their nouns), found by id or by slug.
+    pub objects: Objects,
 }
 
 #[derive(Clone, Default)]
@@ -164,7 +167,7 @@ struct SessionCopy {
 struct WorkspaceCopies {
     head: Option<Arc<WorkspaceHead>>,
     tasks: HashMap<TaskQuery, Arc<Page<TaskList>>>,
-    activity: HashMap<(Option<String>, u32, u32), Arc<Page<ActivityPage>>>,
+    activity: HashMap<ActivityQuery, Arc<Page<ActivityPage>>>,
     health: Option<InboxHealth>,
     backlog: Option<Backlog>,
 }
@@ -348,7 +351,7 @@ impl ReadModel {
         .await
     }
 
-    /// The workspace, its webhook's status and its members' names.
+    /// The workspace, its webhook's status, its members' names and its objects.
     pub async fn head(
         &self,
         store: &dyn Store,
@@ -372,10 +375,12 @@ impl ReadModel {
                     .into_iter()
                     .map(|m| (m.id.workspace_member_id, m.display_name()))
                     .collect();
+                let objects = Objects::new(store.objects(id).await?);
                 Ok(Some(Arc::new(WorkspaceHead {
                     workspace,
                     webhook_status,
                     member_names,
+                    objects,
                 })))
             },
             |maps, head| {
@@ -420,7 +425,7 @@ impl ReadModel {
         id: WorkspaceId,
         query: &ActivityQuery,
     ) -> StoreResult<Arc<Page<ActivityPage>>> {
-        let key = (query.event_type.clone(), query.limit, query.offset);
+        let key = query.clone();
         let lookup = key.clone();
         self.read_through(
             |maps| maps.workspaces.get(&id)?.activity.get(&lookup).cloned(),
@@ -585,13 +590,9 @@ mod tests {
             let mut maps = model.lock();
             for id in [a, b] {
                 maps.room_for_page();
-                maps.workspace(id).tasks.insert(
-                    page_query(0),
-                    Arc::new(Page::new(TaskList {
-                        tasks: Vec::new(),
-                        total: 0,
-                    })),
-                );
+                maps.workspace(id)
+                    .tasks
+                    .insert(page_query(0), Arc::new(Page::new(TaskList::default())));
                 maps.workspace(id).backlog = Some(Backlog::default());
             }
         }
@@ -617,10 +618,7 @@ mod tests {
             maps.room_for_page();
             maps.workspace(id).tasks.insert(
                 page_query(page * 50),
-                Arc::new(Page::new(TaskList {
-                    tasks: Vec::new(),
-                    total: 0,
-                })),
+                Arc::new(Page::new(TaskList::default())),
             );
             assert!(maps.pages <= MAX_PAGES);
             assert_eq!(maps.pages, maps.workspaces[&id].pages());

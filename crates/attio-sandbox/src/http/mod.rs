@@ -23,6 +23,7 @@ mod notes;
 mod objects;
 mod paging;
 mod query;
+mod record_page;
 mod record_values;
 mod recordings;
 mod records;
@@ -76,6 +77,7 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(recordings::router())
         .merge(scim::router())
         .merge(admin::router())
+        .merge(record_page::router())
         .route("/static/sandbox.css", get(stylesheet))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

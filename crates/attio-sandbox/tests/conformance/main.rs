@@ -21,6 +21,7 @@ mod persistence;
 mod properties;
 mod query;
 mod receiver;
+mod record_page;
 mod recordings;
 mod records;
 mod schema;

@@ -158,9 +158,14 @@ pub(super) fn task_listing(query: &TaskQuery, collate: &str) -> TaskListing {
     }
     if let Some(search) = query.search.as_deref().filter(|s| !s.is_empty()) {
         params.push(contains_pattern(&fold(search)));
+        let n = params.len() + 1;
+        // The task's content, or the name of a record it links.
         conditions.push(format!(
-            "t.content_key LIKE ${} ESCAPE '\\'",
-            params.len() + 1
+            "(t.content_key LIKE ${n} ESCAPE '\\'
+              OR EXISTS (SELECT 1 FROM task_records tr JOIN records r
+                           ON r.workspace_id = tr.workspace_id AND r.record_id = tr.record_id
+                         WHERE tr.workspace_id = t.workspace_id AND tr.task_id = t.task_id
+                           AND r.name_key LIKE ${n} ESCAPE '\\'))"
         ));
     }
     let from = format!("FROM tasks t WHERE {}", conditions.join(" AND "));

@@ -2,7 +2,7 @@
 //! backend (PostgreSQL) can be added beside SQLite without touching them. Every query of
 //! user-owned data takes the owner's id.
 //!
-//! The API is split by concern into seven traits; `Store` is all of them. Callers import
+//! The API is split by concern into nine traits; `Store` is all of them. Callers import
 //! `crate::store::prelude::*` to call any of it.
 
 mod accounts_sql;
@@ -12,8 +12,10 @@ mod database_url;
 mod ids;
 mod leases_sql;
 mod links_sql;
+mod names_types;
 mod ops_sql;
 mod postgres;
+mod records_sql;
 mod rows;
 mod sqlite;
 mod sync_types;
@@ -28,6 +30,7 @@ pub use crate::crypto::contexts;
 pub use connection_types::*;
 pub use database_url::{Backend, DatabaseUrl};
 pub use ids::*;
+pub use names_types::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use sync_types::*;
@@ -167,9 +170,12 @@ pub struct TaskQuery {
     pub offset: u32,
 }
 
+#[derive(Default)]
 pub struct TaskList {
     pub tasks: Vec<attio::Task>,
     pub total: u64,
+    /// The cached records the page's tasks link, by record id (read with the page).
+    pub records: std::collections::HashMap<Uuid, CachedRecord>,
 }
 
 /// Users, sessions and pending OAuth states.
@@ -291,6 +297,49 @@ pub trait CacheStore: Send + Sync {
     async fn put_task(&self, workspace: WorkspaceId, task: &attio::Task) -> StoreResult<()>;
     /// Removes one task (Attio answered that it no longer exists).
     async fn remove_task(&self, workspace: WorkspaceId, task: Uuid) -> StoreResult<()>;
+}
+
+/// The names of what tasks and events refer to: linked records, objects, notes, lists,
+/// attributes, meetings. Events mark what to read (`InboxStore::inbox_apply`, with their
+/// batch); a reader asks for what is wanted and saves what Attio answered.
+#[async_trait]
+pub trait NameStore: Send + Sync {
+    /// Writes marks outside a delivery batch (the backfill's, a test's).
+    async fn mark_names(&self, workspace: WorkspaceId, marks: &[NameMark]) -> StoreResult<()>;
+    /// What is wanted from Attio and due at `now_ms`: at most `limit` records and `limit`
+    /// other names, those waiting longest first.
+    async fn wanted_names(
+        &self,
+        workspace: WorkspaceId,
+        now_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Wanted>;
+    /// Saves what Attio answered; says whether it changed what pages show.
+    async fn save_reads(
+        &self,
+        workspace: WorkspaceId,
+        reads: &Reads,
+        now_ms: i64,
+    ) -> StoreResult<ReadsChanged>;
+    /// Reconciliation: wants again up to `limit` records that tasks link and that were last
+    /// read before `read_before_ms` (or never), oldest read first, and every name a missing
+    /// scope kept from being read (a new link may have it); returns how many records.
+    async fn refresh_names(
+        &self,
+        workspace: WorkspaceId,
+        read_before_ms: i64,
+        limit: u32,
+    ) -> StoreResult<u64>;
+    /// The workspace's objects.
+    async fn objects(&self, workspace: WorkspaceId) -> StoreResult<Vec<ObjectInfo>>;
+    /// The cached records among `ids` (of this workspace only).
+    async fn records(
+        &self,
+        workspace: WorkspaceId,
+        ids: &[Uuid],
+    ) -> StoreResult<std::collections::HashMap<Uuid, CachedRecord>>;
+    /// The cached names among `keys` (of this workspace only).
+    async fn names(&self, workspace: WorkspaceId, keys: &[NameKey]) -> StoreResult<Names>;
 }
 
 /// The durable webhook inbox and the activity feed.
@@ -518,6 +567,7 @@ pub trait Store:
     AccountStore
     + LinkStore
     + CacheStore
+    + NameStore
     + InboxStore
     + LeaseStore
     + ConnectionStore
@@ -530,6 +580,7 @@ impl<T> Store for T where
     T: AccountStore
         + LinkStore
         + CacheStore
+        + NameStore
         + InboxStore
         + LeaseStore
         + ConnectionStore
@@ -543,6 +594,6 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         AccountStore, CacheStore, ConnectionStore, InboxStore, KeyStore, LeaseStore, LinkStore,
-        OpsStore, Store,
+        NameStore, OpsStore, Store,
     };
 }

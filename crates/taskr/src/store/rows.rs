@@ -8,9 +8,10 @@ use uuid::Uuid;
 use super::{BadProviderName, ProviderName, WorkspaceId};
 
 use super::{
-    Activity, ConnectionFlow, ConnectionRecord, ConnectionStatus, InboxRow, Link, LinkStatus,
-    OAuthState, Owner, OwnerKind, StoreError, StoreResult, UpstreamProblem, User, UserId,
-    UserWithPassword, WebhookRecord, Workspace, WorkspaceInfo,
+    Activity, CachedName, CachedRecord, ConnectionFlow, ConnectionRecord, ConnectionStatus,
+    InboxRow, Link, LinkStatus, NameKey, OAuthState, ObjectInfo, Owner, OwnerKind, StoreError,
+    StoreResult, UpstreamProblem, User, UserId, UserWithPassword, WebhookRecord, Workspace,
+    WorkspaceInfo,
 };
 use crate::crypto::Sealed;
 
@@ -22,6 +23,8 @@ pub(super) trait StoreRow {
     fn opt_int(&self, column: &str) -> StoreResult<Option<i64>>;
     fn bytes(&self, column: &str) -> StoreResult<Vec<u8>>;
     fn opt_bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// A boolean column (INTEGER 0/1 on SQLite, BOOLEAN on PostgreSQL).
+    fn flag(&self, column: &str) -> StoreResult<bool>;
 }
 
 impl<R> StoreRow for R
@@ -31,7 +34,11 @@ where
     for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
 {
+    fn flag(&self, column: &str) -> StoreResult<bool> {
+        Ok(self.try_get(column)?)
+    }
     fn text(&self, column: &str) -> StoreResult<String> {
         Ok(self.try_get(column)?)
     }
@@ -226,18 +233,101 @@ pub(super) fn inbox_row_from_row(row: &impl StoreRow) -> StoreResult<InboxRow> {
 
 /// An activity entry joined with its task's cached JSON (column `task`, NULL when gone).
 pub(super) fn activity_from_row(row: &impl StoreRow) -> StoreResult<Activity> {
+    let event_type = row.text("event_type")?;
+    let subject_kind = row.opt_text("subject_kind")?;
+    let subject_id = row.opt_text("subject_id")?;
+    let event = match row.opt_text("event")? {
+        Some(raw) => Some(from_json(&raw)?),
+        None => event_from_columns(&event_type, subject_kind.as_deref(), subject_id.as_deref()),
+    };
     Ok(Activity {
         id: row.int("id")?,
-        event_type: row.text("event_type")?,
+        event_type,
         actor_type: row.opt_text("actor_type")?,
         actor_id: row.opt_text("actor_id")?,
-        subject_kind: row.opt_text("subject_kind")?,
-        subject_id: row.opt_text("subject_id")?,
+        subject_kind,
+        subject_id,
         task: row
             .opt_text("task")?
             .as_deref()
             .map(from_json)
             .transpose()?,
         occurred_ms: row.int("occurred_ms")?,
+        event,
+    })
+}
+
+/// The event of a feed entry stored before whole events were kept, from the columns it has
+/// (its type and subject): enough for its sentence to name what those name.
+fn event_from_columns(
+    event_type: &str,
+    kind: Option<&str>,
+    id: Option<&str>,
+) -> Option<attio::WebhookEvent> {
+    let mut ids = serde_json::Map::new();
+    if let (Some(kind), Some(id)) = (kind, id) {
+        let key = match kind {
+            "task" => "task_id",
+            "member" => "workspace_member_id",
+            "note" => "note_id",
+            "comment" => "comment_id",
+            "list" => "list_id",
+            "list-entry" => "entry_id",
+            "attribute" => "attribute_id",
+            "call-recording" => "call_recording_id",
+            other => match other.strip_prefix("record:") {
+                Some(object) => {
+                    ids.insert("object_id".into(), object.into());
+                    "record_id"
+                }
+                None => return None,
+            },
+        };
+        ids.insert(key.into(), id.into());
+    }
+    serde_json::from_value(serde_json::json!({"event_type": event_type, "id": ids})).ok()
+}
+
+pub(super) fn record_from_row(row: &impl StoreRow) -> StoreResult<CachedRecord> {
+    Ok(CachedRecord {
+        record_id: parse_uuid(&row.text("record_id")?)?,
+        object: row.text("object")?,
+        object_id: row
+            .opt_text("object_id")?
+            .as_deref()
+            .map(parse_uuid)
+            .transpose()?,
+        name: row.opt_text("name")?,
+        web_url: row.opt_text("web_url")?,
+        deleted: row.flag("deleted")?,
+        merged_into: row
+            .opt_text("merged_into")?
+            .as_deref()
+            .map(parse_uuid)
+            .transpose()?,
+        fetched_ms: row.opt_int("fetched_ms")?,
+        problem: row.opt_text("problem")?,
+    })
+}
+
+pub(super) fn name_from_row(row: &impl StoreRow) -> StoreResult<CachedName> {
+    Ok(CachedName {
+        key: NameKey {
+            kind: super::records_sql::parse_kind(&row.text("kind")?)?,
+            id: row.text("id")?,
+        },
+        parent: row.opt_text("parent")?,
+        name: row.opt_text("name")?,
+        deleted: row.flag("deleted")?,
+        problem: row.opt_text("problem")?,
+    })
+}
+
+pub(super) fn object_from_row(row: &impl StoreRow) -> StoreResult<ObjectInfo> {
+    Ok(ObjectInfo {
+        object_id: parse_uuid(&row.text("object_id")?)?,
+        api_slug: row.text("api_slug")?,
+        singular_noun: row.text("singular_noun")?,
+        plural_noun: row.text("plural_noun")?,
     })
 }

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use crate::store::WorkspaceId;
+use crate::store::{EventFamily, NameMark, Names, WorkspaceId};
 
 use crate::crypto::Sealed;
 
@@ -50,6 +50,14 @@ pub struct NewActivity {
     pub subject_kind: Option<String>,
     pub subject_id: Option<String>,
     pub occurred_ms: i64,
+    /// The event as delivered (JSON), so that its sentence can name what it refers to.
+    pub event: Option<String>,
+}
+
+impl NewActivity {
+    pub fn family(&self) -> EventFamily {
+        EventFamily::of(&self.event_type)
+    }
 }
 
 /// What the worker applies for one workspace in one transaction.
@@ -60,6 +68,8 @@ pub struct AppliedBatch {
     pub deletions: Vec<Uuid>,
     pub members: Option<Vec<attio::WorkspaceMember>>,
     pub activities: Vec<NewActivity>,
+    /// What the events change in the names cache, in order (after the task writes).
+    pub marks: Vec<NameMark>,
     pub done: Vec<i64>,
 }
 
@@ -84,9 +94,13 @@ pub struct Backlog {
     pub last_error: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ActivityQuery {
+    /// One event type (links from before the family filter).
     pub event_type: Option<String>,
+    pub family: Option<EventFamily>,
+    /// Events by this workspace member (the actor's id).
+    pub actor: Option<Uuid>,
     pub limit: u32,
     pub offset: u32,
 }
@@ -102,11 +116,15 @@ pub struct Activity {
     /// The cached task the event refers to, when it is a task that still exists.
     pub task: Option<attio::Task>,
     pub occurred_ms: i64,
+    /// The event as delivered; `None` for entries stored before events were kept.
+    pub event: Option<attio::WebhookEvent>,
 }
 
 pub struct ActivityPage {
     pub entries: Vec<Activity>,
     pub total: u64,
+    /// The names the entries refer to, read with them.
+    pub names: Names,
 }
 
 /// What Attio answered the last time Taskr read a workspace, when that was not a success.

@@ -1,6 +1,9 @@
 //! Filling the workspace cache from Attio: a full backfill of members and tasks, one at a time
-//! per workspace. A token that Attio reports inactive, or answers 401/403 for, marks the link
-//! broken so that the user is asked to reconnect.
+//! per workspace, then the names they need (the objects list, and the records tasks link:
+//! those never read, and a bounded number of the others again, oldest read first, so that a
+//! rename or deletion missed while webhooks were down is caught by the next reconciliation).
+//! A token that Attio reports inactive, or answers 401/403 for, marks the link broken so that
+//! the user is asked to reconnect.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,8 +13,16 @@ use attio::SelfInfo;
 
 use crate::attio_gateway::open_token;
 use crate::live::{Change, LiveEvent};
-use crate::store::{LinkStatus, UpstreamProblem, UserId, WorkspaceId};
+use crate::store::{LinkStatus, NameKey, NameRead, Reads, UpstreamProblem, UserId, WorkspaceId};
+use crate::sync::names::{self, Pace};
 use crate::sync::SyncService;
+
+/// Linked records read again by each full sync at most (oldest read first): every linked
+/// record of a workspace with fewer is re-read at each reconciliation; a bigger one is covered
+/// over several.
+const RECORDS_REFRESHED_PER_SYNC: u32 = 500;
+/// Names read by each full sync at most (the records it wants again, and any never read).
+const NAME_READS_PER_SYNC: usize = 2_000;
 
 /// How long a request waits for a sync before it lets it finish in the background.
 pub const WAIT_FOR_SYNC: Duration = Duration::from_secs(5);
@@ -114,6 +125,12 @@ async fn sync_with_link(
                 "workspace synced"
             );
             crate::sync::health::record(state, workspace, None).await?;
+            if let Err(e) = sync_names(state, &client, workspace).await {
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "could not read the workspace's names"
+                );
+            }
             if let Err(e) = crate::sync::registration::check(state, &link).await {
                 tracing::warn!(
                     error = format!("{e:#}"),
@@ -159,6 +176,45 @@ async fn sync_with_link(
         .coordinator
         .publish(LiveEvent::new(workspace, Change::Health));
     outcome
+}
+
+/// The objects list, then the linked records (never read, or read longest ago) and whatever
+/// else the names cache wants. Names never fail a sync: what Attio does not answer stays
+/// wanted.
+async fn sync_names(
+    state: &SyncService,
+    client: &attio::Client,
+    workspace: WorkspaceId,
+) -> anyhow::Result<()> {
+    match client.list_objects().await {
+        Ok(objects) => {
+            let reads = Reads {
+                objects: Some(objects.into_iter().map(names::object_info).collect()),
+                names: vec![NameRead::Found {
+                    key: NameKey::objects(),
+                    name: "*".to_owned(),
+                    parent: None,
+                }],
+                ..Reads::default()
+            };
+            let changed = state
+                .store
+                .save_reads(workspace, &reads, crate::now_ms())
+                .await?;
+            if changed.records {
+                state
+                    .coordinator
+                    .publish(LiveEvent::new(workspace, Change::Tasks));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not read the workspace's objects"),
+    }
+    state
+        .store
+        .refresh_names(workspace, crate::now_ms(), RECORDS_REFRESHED_PER_SYNC)
+        .await?;
+    names::fill(state, workspace, NAME_READS_PER_SYNC, Pace::Backfill).await?;
+    Ok(())
 }
 
 /// The workspace has lost access only when none of its links works any more.

@@ -1,7 +1,8 @@
 //! The inbox worker: claims stored deliveries and applies them. `task.*` events refetch or
 //! delete the task (one read per task per batch, however many events name it, or pages of the
 //! task list when that costs fewer requests: see `fetch`), `workspace-member.created` refreshes
-//! the members, and every event lands in the activity feed.
+//! the members, every event lands in the activity feed, and what events and tasks refer to is
+//! marked in the names cache and then read (`sync::names`), never holding a row back.
 //!
 //! A row is done when everything it names was read; only the rows whose reads failed are put
 //! back, each on a schedule that fits why: a 429 waits exactly its `Retry-After`, a 5xx or a
@@ -10,7 +11,7 @@
 
 mod fetch;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use attio::webhooks::Subject;
@@ -19,7 +20,10 @@ use uuid::Uuid;
 
 use self::fetch::{Class, Failure};
 use crate::live::{Change, LiveEvent};
-use crate::store::{AppliedBatch, ClaimWrite, InboxRow, NewActivity, WorkspaceId};
+use crate::store::{
+    AppliedBatch, ClaimWrite, InboxRow, NameKey, NameKind, NameMark, NewActivity, WorkspaceId,
+};
+use crate::sync::names::{self, Pace};
 use crate::sync::SyncService;
 
 /// Rows claimed at once.
@@ -28,6 +32,9 @@ const BATCH: u32 = 200;
 const COALESCE: Duration = Duration::from_millis(20);
 /// Upper bound of the back-off between attempts.
 const MAX_BACKOFF_MS: i64 = 5 * 60_000;
+
+/// Names read after a batch at most (the rest waits for the next batch or reconciliation).
+const NAME_READS_PER_BATCH: usize = 100;
 
 /// The longest the worker sleeps without looking at the inbox.
 const IDLE_POLL: Duration = Duration::from_secs(1);
@@ -179,6 +186,7 @@ struct RowPlan<'a> {
     tasks: Vec<Uuid>,
     members: bool,
     activities: Vec<NewActivity>,
+    marks: Vec<NameMark>,
 }
 
 fn plan<'a>(row: &'a InboxRow, task_ops: &mut HashMap<Uuid, TaskOp>) -> RowPlan<'a> {
@@ -187,6 +195,7 @@ fn plan<'a>(row: &'a InboxRow, task_ops: &mut HashMap<Uuid, TaskOp>) -> RowPlan<
         tasks: Vec::new(),
         members: false,
         activities: Vec::new(),
+        marks: Vec::new(),
     };
     let payload: WebhookPayload = match serde_json::from_slice(&row.body) {
         Ok(payload) => payload,
@@ -220,6 +229,7 @@ fn plan<'a>(row: &'a InboxRow, task_ops: &mut HashMap<Uuid, TaskOp>) -> RowPlan<
             (EventType::WorkspaceMemberCreated, _) => plan.members = true,
             _ => {}
         }
+        plan.marks.extend(names::marks_of(event));
         let (subject_kind, subject_id) = subject_columns(event.subject());
         plan.activities.push(NewActivity {
             inbox_id: row.id,
@@ -230,6 +240,7 @@ fn plan<'a>(row: &'a InboxRow, task_ops: &mut HashMap<Uuid, TaskOp>) -> RowPlan<
             subject_kind,
             subject_id,
             occurred_ms: row.received_ms,
+            event: serde_json::to_string(event).ok(),
         });
     }
     plan
@@ -266,8 +277,19 @@ async fn apply_workspace(
             .collect(),
         ..Default::default()
     };
+    // A deleted task is no longer in the cache to be named from: its content is kept as a
+    // name, so that the feed still says which task it was.
+    for id in &batch.deletions {
+        if let Some(task) = state.store.task(workspace, *id).await? {
+            batch.marks.push(NameMark::Deleted {
+                key: NameKey::new(NameKind::Task, id),
+                name: Some(task.content_plaintext),
+            });
+        }
+    }
     let now = crate::now_ms();
     let mut retries: BTreeMap<(i64, String), Vec<i64>> = BTreeMap::new();
+    let mut marked: HashSet<NameMark> = batch.marks.iter().cloned().collect();
     // Whether the page's "waiting" count changes: a row is late for the first time, or a row
     // that was late is done.
     let mut health_changed = false;
@@ -284,6 +306,11 @@ async fn apply_workspace(
                 health_changed |= plan.row.attempts > 0;
                 batch.done.push(plan.row.id);
                 batch.activities.extend(plan.activities);
+                for mark in plan.marks {
+                    if marked.insert(mark.clone()) {
+                        batch.marks.push(mark);
+                    }
+                }
             }
             Some(failure) => {
                 health_changed |= plan.row.attempts == 0;
@@ -350,6 +377,10 @@ async fn apply_workspace(
     );
     if fetched.asked {
         crate::sync::health::record(state, workspace, fetched.problem).await?;
+    }
+    // What the batch named and the tasks it wrote link, read now (it publishes what changed).
+    if let Err(e) = names::fill(state, workspace, NAME_READS_PER_BATCH, Pace::Worker).await {
+        tracing::warn!(%workspace, error = format!("{e:#}"), "could not read names");
     }
     if any_done {
         state

@@ -1,5 +1,7 @@
-//! The activity feed: every event Attio delivered for the user's workspace, newest first,
-//! paged and filterable by event type; live like the tasks page.
+//! The activity feed: every event Attio delivered for the user's workspace, newest first, each
+//! told in a sentence (`crate::feed`) with its records linked into Attio; paged, filterable by
+//! event family and by member (both kept in the URL; `?type=` links from before still filter
+//! by one event type); live like the tasks page.
 
 use std::collections::HashMap;
 
@@ -11,19 +13,15 @@ use axum::Router;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::clock::Clock;
 use super::{render, Nav, Visitor};
 use crate::error::AppError;
+use crate::feed::{self, Part};
+use crate::naming::Naming;
 use crate::state::AppState;
-use crate::store::{Activity, ActivityQuery};
+use crate::store::{ActivityQuery, EventFamily};
 
 const PAGE_SIZE: u32 = 50;
-
-/// The filter's choices: every event type Attio sends, in alphabetical order.
-static EVENT_TYPES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
-    let mut types: Vec<&'static str> = attio::EventType::ALL.iter().map(|t| t.as_str()).collect();
-    types.sort_unstable();
-    types
-});
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/activity", get(activity_page))
@@ -33,15 +31,22 @@ pub fn router() -> Router<AppState> {
 struct ActivityParams {
     #[serde(rename = "type")]
     event_type: Option<String>,
+    family: Option<String>,
+    member: Option<String>,
     page: Option<String>,
+}
+
+/// A piece of a sentence: text, linked when it is a record Attio still has.
+struct PartView {
+    text: String,
+    href: Option<String>,
 }
 
 struct EntryView {
     when: String,
     event_type: String,
     known: bool,
-    actor: String,
-    subject: String,
+    parts: Vec<PartView>,
 }
 
 /// The rows of the feed: rendered once for each cached page and kept with it
@@ -52,14 +57,23 @@ struct ActivityRows {
     entries: Vec<EntryView>,
 }
 
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
 #[derive(Template)]
 #[template(path = "activity.html")]
 struct ActivityPage {
     nav: Nav,
     workspace_name: String,
-    event_types: &'static [&'static str],
-    selected_type: Option<String>,
-    type_param: String,
+    families: Vec<Choice>,
+    members: Vec<Choice>,
+    /// An exact event type from a link made before families (kept as the filter it was).
+    event_type: Option<String>,
+    /// The filters, URL-encoded, for the paging links.
+    filter_query: String,
     has_entries: bool,
     /// `ActivityRows`, already rendered and escaped.
     rows: std::sync::Arc<str>,
@@ -73,63 +87,81 @@ struct ActivityPage {
     next_page: Option<u32>,
 }
 
-fn format_ms(ms: i64) -> String {
-    let format =
-        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
-    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_default()
-}
-
-fn short(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
-}
-
-/// A member's name from a stored id (text, as Attio sent it).
-fn member_name<'a>(names: &'a HashMap<Uuid, String>, id: &str) -> Option<&'a String> {
-    names.get(&id.parse::<Uuid>().ok()?)
-}
-
-fn actor_name(entry: &Activity, names: &HashMap<Uuid, String>) -> String {
-    match (entry.actor_type.as_deref(), entry.actor_id.as_deref()) {
-        (Some("workspace-member"), Some(id)) => member_name(names, id)
-            .cloned()
-            .unwrap_or_else(|| format!("Member {}", short(id))),
-        (Some("api-token"), _) => "An API token".to_owned(),
-        (Some("app"), _) => "An app".to_owned(),
-        (Some("system"), _) => "Attio".to_owned(),
-        (Some(other), _) => other.to_owned(),
-        (None, _) => "Unknown".to_owned(),
-    }
-}
-
-fn subject_text(entry: &Activity, names: &HashMap<Uuid, String>) -> String {
-    let id = entry.subject_id.as_deref().unwrap_or_default();
-    match entry.subject_kind.as_deref() {
-        Some("task") => match &entry.task {
-            Some(task) => format!("Task “{}”", task.content_plaintext),
-            None => format!("Task {} (no longer in the workspace)", short(id)),
-        },
-        Some("member") => match member_name(names, id) {
-            Some(name) => format!("Member {name}"),
-            None => format!("Member {}", short(id)),
-        },
-        Some(kind) => {
-            let label = kind
-                .strip_prefix("record:")
-                .map(|object| format!("Record in {}", short(object)))
-                .unwrap_or_else(|| {
-                    let mut label = kind.replace('-', " ");
-                    if let Some(first) = label.get_mut(..1) {
-                        first.make_ascii_uppercase();
-                    }
-                    label
-                });
-            format!("{label} {}", short(id))
+/// The filters of a request, checked: what is not one of the choices is a 400 saying so.
+fn parse_filters(params: &ActivityParams) -> Result<ActivityQuery, AppError> {
+    let given = |raw: &Option<String>| {
+        raw.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let event_type = given(&params.event_type);
+    if let Some(t) = &event_type {
+        if t.len() > 100
+            || !t
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+        {
+            return Err(AppError::BadRequest("That is not an event type.".into()));
         }
-        None => "—".to_owned(),
     }
+    let family = match given(&params.family) {
+        None => None,
+        Some(raw) => Some(EventFamily::parse(&raw).ok_or_else(|| {
+            let known: Vec<&str> = EventFamily::ALL.iter().map(|f| f.as_str()).collect();
+            AppError::BadRequest(format!(
+                "Unknown event family; use one of {}.",
+                known.join(", ")
+            ))
+        })?),
+    };
+    let actor = match given(&params.member) {
+        None => None,
+        Some(raw) => Some(
+            Uuid::parse_str(&raw)
+                .map_err(|_| AppError::BadRequest("That is not a member id.".into()))?,
+        ),
+    };
+    Ok(ActivityQuery {
+        event_type,
+        family,
+        actor,
+        limit: PAGE_SIZE,
+        offset: 0,
+    })
+}
+
+/// The filters as a query string (without the page).
+fn filter_query(query: &ActivityQuery) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    if let Some(family) = query.family {
+        out.append_pair("family", family.as_str());
+    }
+    if let Some(actor) = query.actor {
+        out.append_pair("member", &actor.to_string());
+    }
+    if let Some(event_type) = &query.event_type {
+        out.append_pair("type", event_type);
+    }
+    out.finish()
+}
+
+/// The member filter's choices: every cached member, by name.
+fn member_choices(names: &HashMap<Uuid, String>, selected: Option<Uuid>) -> Vec<Choice> {
+    let mut members: Vec<(&Uuid, &String)> = names.iter().collect();
+    members.sort_by(|a, b| {
+        a.1.to_lowercase()
+            .cmp(&b.1.to_lowercase())
+            .then(a.0.cmp(b.0))
+    });
+    members
+        .into_iter()
+        .map(|(id, name)| Choice {
+            value: id.to_string(),
+            label: name.clone(),
+            selected: Some(*id) == selected,
+        })
+        .collect()
 }
 
 async fn activity_page(
@@ -150,46 +182,45 @@ async fn activity_page(
         return Ok(Redirect::to("/").into_response());
     };
     let workspace = &head.workspace;
-    let event_type = params
-        .event_type
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty());
-    if let Some(t) = &event_type {
-        if t.len() > 100
-            || !t
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
-        {
-            return Err(AppError::BadRequest("That is not an event type.".into()));
-        }
-    }
+    let mut query = parse_filters(&params)?;
     let page = super::parse_page(params.page.as_deref())?;
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
-    let feed = reads
-        .activity(
-            store,
-            workspace.info.id,
-            &ActivityQuery {
-                event_type: event_type.clone(),
-                limit: PAGE_SIZE,
-                offset,
-            },
-        )
-        .await?;
+    query.offset = offset;
+    let feed = reads.activity(store, workspace.info.id, &query).await?;
     let backlog = reads.backlog(store, workspace.info.id).await?;
-    let names = &head.member_names;
     let shown = feed.entries.len() as u64;
-    let rows = feed.rendered(0, |feed| {
+    let naming = Naming {
+        app_url: &state.sync.attio.app_url,
+        workspace_slug: &workspace.info.slug,
+        objects: &head.objects,
+    };
+    // The rows depend on the page and on the zone times are shown in.
+    let clock = Clock::for_user(user.time_zone.as_deref());
+    let rows = feed.rendered(clock.render_key(()), |feed| {
+        let cx = feed::Context {
+            members: &head.member_names,
+            names: &feed.names,
+            naming: &naming,
+        };
         ActivityRows {
             entries: feed
                 .entries
                 .iter()
                 .map(|e| EntryView {
-                    when: format_ms(e.occurred_ms),
+                    when: clock.instant_ms(e.occurred_ms),
                     known: attio::EventType::parse(&e.event_type).is_known(),
                     event_type: e.event_type.clone(),
-                    actor: actor_name(e, names),
-                    subject: subject_text(e, names),
+                    parts: feed::sentence(e, &cx)
+                        .0
+                        .iter()
+                        .map(|part| PartView {
+                            text: part.text(),
+                            href: match part {
+                                Part::Record { view, .. } => view.href.clone(),
+                                Part::Text(_) => None,
+                            },
+                        })
+                        .collect(),
                 })
                 .collect(),
         }
@@ -198,12 +229,17 @@ async fn activity_page(
     render(&ActivityPage {
         nav: Nav::new(&visitor, None),
         workspace_name: workspace.info.name.clone(),
-        event_types: &EVENT_TYPES,
-        type_param: event_type
-            .as_deref()
-            .map(|t| form_urlencoded::byte_serialize(t.as_bytes()).collect())
-            .unwrap_or_default(),
-        selected_type: event_type,
+        families: EventFamily::ALL
+            .iter()
+            .map(|f| Choice {
+                value: f.as_str().to_owned(),
+                label: f.label().to_owned(),
+                selected: query.family == Some(*f),
+            })
+            .collect(),
+        members: member_choices(&head.member_names, query.actor),
+        filter_query: filter_query(&query),
+        event_type: query.event_type.clone(),
         has_entries: shown > 0,
         rows,
         backlog_waiting: backlog.waiting,
@@ -215,4 +251,40 @@ async fn activity_page(
         prev_page: (page > 1).then(|| page - 1),
         next_page: (u64::from(offset) + shown < feed.total).then(|| page + 1),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(family: Option<&str>, member: Option<&str>, t: Option<&str>) -> ActivityParams {
+        ActivityParams {
+            event_type: t.map(str::to_owned),
+            family: family.map(str::to_owned),
+            member: member.map(str::to_owned),
+            page: None,
+        }
+    }
+
+    #[test]
+    fn filters_are_checked_and_kept_in_the_url() {
+        let member = Uuid::from_u128(5);
+        let query = parse_filters(&params(Some("note"), Some(&member.to_string()), None)).unwrap();
+        assert_eq!(query.family, Some(EventFamily::Note));
+        assert_eq!(query.actor, Some(member));
+        assert_eq!(filter_query(&query), format!("family=note&member={member}"));
+        let old = parse_filters(&params(None, Some(""), Some("task.created"))).unwrap();
+        assert_eq!(old.event_type.as_deref(), Some("task.created"));
+        assert_eq!(filter_query(&old), "type=task.created");
+        for (what, bad) in [
+            ("an unknown family", params(Some("notes"), None, None)),
+            (
+                "a member that is not an id",
+                params(None, Some("alice"), None),
+            ),
+            ("a type with markup", params(None, None, Some("<script>"))),
+        ] {
+            assert!(parse_filters(&bad).is_err(), "{what}");
+        }
+    }
 }

@@ -60,6 +60,15 @@ impl Clock {
         self.zone
     }
 
+    /// A key for HTML made with this clock and `extra` (whatever else it depends on): equal
+    /// for the same zone, day and `extra`, so a rendering can be kept until one of them changes.
+    pub fn render_key(&self, extra: impl std::hash::Hash) -> i64 {
+        use std::hash::Hasher;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hash::hash(&(self.today(), self.zone.name(), extra), &mut hasher);
+        hasher.finish() as i64
+    }
+
     /// Today's date where the user is.
     pub fn today(&self) -> NaiveDate {
         self.now.with_timezone(&self.zone).date_naive()

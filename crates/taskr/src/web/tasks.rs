@@ -14,8 +14,9 @@ use uuid::Uuid;
 use super::clock::{Clock, Deadline};
 use super::{render, Nav, Notice, Visitor};
 use crate::error::AppError;
+use crate::naming::Naming;
 use crate::state::AppState;
-use crate::store::{LinkStatus, TaskFilter, TaskQuery, TaskSort, User};
+use crate::store::{CachedRecord, LinkStatus, TaskFilter, TaskQuery, TaskSort, User};
 use crate::sync::health;
 use crate::sync::task_writes::{can_write, WRITE_SCOPE};
 use crate::sync::{self, SyncOutcome};
@@ -104,8 +105,12 @@ struct SortChoice {
     selected: bool,
 }
 
+/// A linked record: "Initech · Company", linked into Attio, or said to be deleted.
 struct RecordView {
     label: String,
+    href: Option<String>,
+    /// "(deleted in Attio)", "(merged)".
+    note: Option<&'static str>,
     id: String,
 }
 
@@ -229,18 +234,31 @@ fn parse_query(query: &PageQuery) -> Result<(ListView, u32), AppError> {
     ))
 }
 
-fn record_label(object: &str) -> &str {
-    match object {
-        "people" => "Person",
-        "companies" => "Company",
-        "deals" => "Deal",
-        other => other,
-    }
+/// The records a task links, named from the cache (read with the page).
+fn linked_records(
+    task: &attio::Task,
+    records: &HashMap<Uuid, CachedRecord>,
+    naming: &Naming<'_>,
+) -> Vec<RecordView> {
+    task.linked_records
+        .iter()
+        .map(|link| {
+            let id = link.target_record_id;
+            let view = naming.record(&link.target_object_id, id, records.get(&id));
+            RecordView {
+                label: view.label(),
+                note: view.note(),
+                href: view.href,
+                id: id.to_string(),
+            }
+        })
+        .collect()
 }
 
 fn task_view(
     task: &attio::Task,
     names: &HashMap<Uuid, String>,
+    records: Vec<RecordView>,
     sequences: bool,
     clock: &Clock,
 ) -> TaskView {
@@ -279,17 +297,7 @@ fn task_view(
             .map(str::to_owned),
         deadline,
         completed: task.is_completed,
-        linked_records: task
-            .linked_records
-            .iter()
-            .map(|r| {
-                let id = r.target_record_id.to_string();
-                RecordView {
-                    label: format!("{} {}", record_label(&r.target_object_id), &id[..8]),
-                    id,
-                }
-            })
-            .collect(),
+        linked_records: records,
     }
 }
 
@@ -400,18 +408,21 @@ async fn user_home(
     let writable = can_write(&link);
     let clock = Clock::for_user(user.time_zone.as_deref());
     let list_href = view.href(Some(page));
-    let rows_key = {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        (clock.today(), clock.zone().name(), sequences, writable).hash(&mut hasher);
-        hasher.finish() as i64
+    let rows_key = clock.render_key((sequences, writable));
+    let naming = Naming {
+        app_url: &state.sync.attio.app_url,
+        workspace_slug: &workspace.info.slug,
+        objects: &head.objects,
     };
     let rows = list.rendered(rows_key, |list| {
         TaskRows {
             tasks: list
                 .tasks
                 .iter()
-                .map(|t| task_view(t, &head.member_names, sequences, &clock))
+                .map(|t| {
+                    let records = linked_records(t, &list.records, &naming);
+                    task_view(t, &head.member_names, records, sequences, &clock)
+                })
                 .collect(),
             writable,
             return_to: list_href.clone(),

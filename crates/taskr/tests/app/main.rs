@@ -16,6 +16,7 @@ mod health;
 mod helpers;
 mod instances;
 mod limits;
+mod names;
 mod ops;
 mod properties;
 mod proxy;

@@ -181,7 +181,7 @@ async fn the_feed_shows_a_stored_delivery_at_once_and_its_entry_once_applied() {
     )
     .await;
     let page = app.page(&browser, "/activity").await;
-    assert!(page.contains("Task “Told in the feed”"), "{page}");
+    assert!(page.contains("created task “Told in the feed”"), "{page}");
     assert!(!page.contains("waiting to be applied"), "{page}");
 }
 

@@ -152,7 +152,7 @@ async fn a_change_in_the_sandbox_reaches_an_open_page_without_a_reload() {
         .await
         .contains("Made in Attio just now"));
     let feed = app.page(&client, "/activity").await;
-    assert!(feed.contains("Task “Made in Attio just now”"));
+    assert!(feed.contains("Alice Moreau created task “Made in Attio just now”"));
     assert!(
         feed.contains("Alice Moreau"),
         "the actor is resolved to the member's name"

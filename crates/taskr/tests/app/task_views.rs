@@ -164,6 +164,19 @@ async fn times_follow_the_users_zone_chosen_or_reported_by_the_browser() {
     assert!(settings.contains("<option value=\"America/New_York\" selected>"));
     let page = app.page(&client, "/tasks?q=zoned").await;
     assert!(page.contains("Times are shown in America/New_York"));
+    // The feed's times too (the task's creation arrives as a webhook).
+    crate::helpers::wait_until(
+        "the feed shows times in New York's zone",
+        std::time::Duration::from_secs(20),
+        || {
+            let (app, client) = (&app, &client);
+            async move {
+                let feed = app.page(client, "/activity").await;
+                feed.contains(" EST<") || feed.contains(" EDT<")
+            }
+        },
+    )
+    .await;
 
     // Bad zones are refused with a clear error and change nothing.
     let response = app
@@ -183,4 +196,86 @@ async fn times_follow_the_users_zone_chosen_or_reported_by_the_browser() {
         .page(&client, "/tasks")
         .await
         .contains("America/New_York"));
+}
+
+#[tokio::test]
+async fn search_also_finds_tasks_by_the_names_of_the_records_they_link() {
+    let app = TestApp::spawn().await;
+    let client = app.user("seeker").await;
+    app.connect(&client).await;
+    let companies: serde_json::Value = Client::new()
+        .post(format!(
+            "{}/v2/objects/companies/records/query",
+            app.sandbox.base_url()
+        ))
+        .bearer_auth(app.api_key())
+        .json(&json!({"limit": 1}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let company = &companies["data"][0];
+    let record_id = company["id"]["record_id"].as_str().unwrap();
+    let name = company["values"]["name"][0]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = Client::new()
+        .post(format!("{}/v2/tasks", app.sandbox.base_url()))
+        .bearer_auth(app.api_key())
+        .json(&json!({"data": {
+            "content": "Quarterly check-in", "format": "plaintext", "deadline_at": null,
+            "is_completed": false, "assignees": [],
+            "linked_records": [{"target_object": "companies", "target_record_id": record_id}]
+        }}))
+        .send()
+        .await
+        .unwrap();
+    let task: serde_json::Value = response.json().await.unwrap();
+    let id = task["data"]["id"]["task_id"].as_str().unwrap().to_owned();
+    app.post_form(&client, "/tasks/sync", &[]).await;
+
+    // Part of the company's name, in other case: found through the record, not the content.
+    let part: String = name
+        .chars()
+        .skip(1)
+        .take(4)
+        .collect::<String>()
+        .to_uppercase();
+    let url = format!(
+        "/tasks?q={}",
+        url::form_urlencoded::byte_serialize(part.as_bytes()).collect::<String>()
+    );
+    let found = row_ids(&app.page(&client, &url).await);
+    assert!(
+        found.contains(&id),
+        "searching {part:?} (from {name:?}) finds the task: {found:?}"
+    );
+    let by_content = row_ids(&app.page(&client, "/tasks?q=quarterly+check-in").await);
+    assert_eq!(by_content, [id.as_str()]);
+
+    // A rename in Attio is searchable once Taskr has read it.
+    Client::new()
+        .patch(format!(
+            "{}/v2/objects/companies/records/{record_id}",
+            app.sandbox.base_url()
+        ))
+        .bearer_auth(app.api_key())
+        .json(&json!({"data": {"values": {"name": "Xylophone Holdings"}}}))
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::wait_until(
+        "the rename is searchable",
+        std::time::Duration::from_secs(20),
+        || {
+            let app = &app;
+            let client = &client;
+            let id = id.clone();
+            async move { row_ids(&app.page(client, "/tasks?q=xylophone").await).contains(&id) }
+        },
+    )
+    .await;
 }

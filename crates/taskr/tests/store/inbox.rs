@@ -45,6 +45,7 @@ fn activity(inbox_id: i64, index: i64, event_type: &str, subject: Option<Uuid>) 
         subject_kind: subject.map(|_| "task".to_owned()),
         subject_id: subject.map(|s| s.to_string()),
         occurred_ms: 1000 + index,
+        event: None,
     }
 }
 
@@ -165,9 +166,8 @@ async fn batches_of_a_few_hundred_rows_are_stored_applied_and_put_back_whole(
         .activity(
             ws.id,
             &ActivityQuery {
-                event_type: None,
                 limit: 500,
-                offset: 0,
+                ..Default::default()
             },
         )
         .await
@@ -327,6 +327,7 @@ async fn applying_a_batch_updates_the_cache_and_feed_and_marks_its_rows_done(
             activity(claimed[1].id, 0, "task.deleted", Some(old.id.task_id)),
         ],
         done: claimed.iter().map(|r| r.id).collect(),
+        ..Default::default()
     };
     assert_eq!(
         store.inbox_apply(A, &batch, 200).await.unwrap(),
@@ -350,9 +351,8 @@ async fn applying_a_batch_updates_the_cache_and_feed_and_marks_its_rows_done(
         ClaimWrite::Written
     );
     let query = ActivityQuery {
-        event_type: None,
         limit: 10,
-        offset: 0,
+        ..Default::default()
     };
     assert_eq!(store.activity(ws.id, &query).await.unwrap().total, 2);
 }
@@ -589,6 +589,7 @@ async fn activity_comes_newest_first_in_pages_filtered_by_type_with_its_task(
         event_type: event_type.map(String::from),
         limit,
         offset,
+        ..Default::default()
     };
     let all = store.activity(ws.id, &query(None, 2, 0)).await.unwrap();
     assert_eq!(all.total, 5);

@@ -31,5 +31,6 @@ mod keys;
 mod leases;
 mod limits;
 mod links;
+mod names;
 mod placeholders;
 mod startup;

@@ -12,10 +12,13 @@ use crate::store::cache_sql::{
     plan_sync, task_listing, TaskKeys, CACHED_TASKS, DELETE_MEMBERS, DELETE_TASK,
     DELETE_TASK_ASSIGNEES, MARK_SYNCED, TASK_COUNT, TASK_DATA, UPSERT_TASK,
 };
+use crate::store::records_sql::linked_ids;
 use crate::store::rows::{from_json, to_json};
-use crate::store::{CacheDiff, CacheStore, StoreResult, TaskList, TaskQuery, WorkspaceId};
+use crate::store::{
+    CacheDiff, CacheStore, NameStore, StoreResult, TaskList, TaskQuery, WorkspaceId,
+};
 
-/// Writes one task (and its assignee index) into the cache.
+/// Writes one task (and its assignee and record indexes) into the cache.
 pub(super) async fn upsert_task(
     conn: &mut PgConnection,
     workspace: &str,
@@ -56,6 +59,7 @@ pub(super) async fn upsert_task(
         .execute(&mut *conn)
         .await?;
     }
+    super::records::link_records(conn, workspace, task).await?;
     Ok(())
 }
 
@@ -168,9 +172,11 @@ impl CacheStore for PostgresStore {
             .iter()
             .map(|raw| from_json(raw))
             .collect::<StoreResult<Vec<attio::Task>>>()?;
+        let records = self.records(workspace, &linked_ids(&tasks)).await?;
         Ok(TaskList {
             tasks,
             total: u64::try_from(total).unwrap_or(0),
+            records,
         })
     }
 

@@ -3,11 +3,14 @@
 use async_trait::async_trait;
 
 use super::cache::{delete_task, replace_members, upsert_task};
+use super::records::apply_marks;
 use super::PostgresStore;
+use crate::store::records_sql::keys_of;
 use crate::store::rows::{activity_from_row, inbox_row_from_row, StoreRow};
 use crate::store::{
     inbox_lease, ActivityPage, ActivityQuery, AppliedBatch, Backlog, ClaimWrite, InboxHealth,
-    InboxRow, InboxStore, NewActivity, NewDelivery, StoreResult, WorkspaceId, INBOX_LEASE_PREFIX,
+    InboxRow, InboxStore, NameStore, NewActivity, NewDelivery, StoreResult, WorkspaceId,
+    INBOX_LEASE_PREFIX,
 };
 
 /// Whether `holder` still holds the workspace's inbox lease, locking the lease row until the
@@ -44,11 +47,11 @@ async fn insert_activities(
     let occurred: Vec<i64> = activities.iter().map(|a| a.occurred_ms).collect();
     sqlx::query(
         "INSERT INTO activity (workspace_id, inbox_id, event_index, event_type, actor_type,
-            actor_id, subject_kind, subject_id, occurred_ms)
-         SELECT $1, i, e, t, at, ai, sk, si, o
+            actor_id, subject_kind, subject_id, occurred_ms, event, family)
+         SELECT $1, i, e, t, at, ai, sk, si, o, ev, f
          FROM UNNEST($2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[], $6::TEXT[],
-                     $7::TEXT[], $8::TEXT[], $9::BIGINT[])
-              WITH ORDINALITY AS a(i, e, t, at, ai, sk, si, o, n)
+                     $7::TEXT[], $8::TEXT[], $9::BIGINT[], $10::TEXT[], $11::TEXT[])
+              WITH ORDINALITY AS a(i, e, t, at, ai, sk, si, o, ev, f, n)
          ORDER BY n
          ON CONFLICT (inbox_id, event_index) DO NOTHING",
     )
@@ -61,6 +64,8 @@ async fn insert_activities(
     .bind(column(|a| a.subject_kind.as_deref()))
     .bind(column(|a| a.subject_id.as_deref()))
     .bind(&occurred)
+    .bind(column(|a| a.event.as_deref()))
+    .bind(column(|a| Some(a.family().as_str())))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -296,6 +301,7 @@ impl InboxStore for PostgresStore {
             for task in &batch.deletions {
                 delete_task(&mut tx, &ws, *task).await?;
             }
+            apply_marks(&mut tx, &ws, &batch.marks).await?;
             if !batch.activities.is_empty() {
                 insert_activities(&mut tx, &ws, &batch.activities).await?;
             }
@@ -436,26 +442,35 @@ impl InboxStore for PostgresStore {
         workspace: WorkspaceId,
         query: &ActivityQuery,
     ) -> StoreResult<ActivityPage> {
-        // $1 the workspace, $2 the event type (NULL: any), $3/$4 limit and offset.
-        let filter = "a.workspace_id = $1 AND ($2::TEXT IS NULL OR a.event_type = $2)";
+        // $1 the workspace, $2 the event type, $3 the family, $4 the actor (NULL: any), $5/$6
+        // limit and offset.
+        let filter = "a.workspace_id = $1 AND ($2::TEXT IS NULL OR a.event_type = $2)
+                      AND ($3::TEXT IS NULL OR a.family = $3)
+                      AND ($4::TEXT IS NULL OR a.actor_id = $4)";
         let ws = workspace.to_string();
+        let family = query.family.map(|f| f.as_str());
+        let actor = query.actor.map(|a| a.to_string());
         let total: i64 =
             sqlx::query_scalar(&format!("SELECT COUNT(*) FROM activity a WHERE {filter}"))
                 .bind(&ws)
                 .bind(&query.event_type)
+                .bind(family)
+                .bind(&actor)
                 .fetch_one(&self.pool)
                 .await?;
         let rows = sqlx::query(&format!(
             "SELECT a.id, a.event_type, a.actor_type, a.actor_id, a.subject_kind, a.subject_id,
-                    a.occurred_ms, t.data AS task
+                    a.occurred_ms, a.event, t.data AS task
              FROM activity a
              LEFT JOIN tasks t ON t.workspace_id = a.workspace_id
                 AND a.subject_kind = 'task' AND t.task_id = a.subject_id
              WHERE {filter}
-             ORDER BY a.id DESC LIMIT $3 OFFSET $4"
+             ORDER BY a.id DESC LIMIT $5 OFFSET $6"
         ))
         .bind(&ws)
         .bind(&query.event_type)
+        .bind(family)
+        .bind(&actor)
         .bind(i64::from(query.limit))
         .bind(i64::from(query.offset))
         .fetch_all(&self.pool)
@@ -464,9 +479,13 @@ impl InboxStore for PostgresStore {
             .iter()
             .map(activity_from_row)
             .collect::<StoreResult<Vec<_>>>()?;
+        let (record_ids, keys) = keys_of(&entries);
+        let mut names = self.names(workspace, &keys).await?;
+        names.records = self.records(workspace, &record_ids).await?;
         Ok(ActivityPage {
             entries,
             total: u64::try_from(total).unwrap_or(0),
+            names,
         })
     }
 }

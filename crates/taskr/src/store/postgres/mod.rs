@@ -10,6 +10,7 @@ mod inbox;
 mod leases;
 mod links;
 mod ops;
+mod records;
 
 use std::time::Duration;
 

@@ -5,10 +5,13 @@ use sqlx::Row;
 
 use super::cache::{delete_task, replace_members, upsert_task};
 use super::chunked::{json_ids, ChunkedValues};
-use super::{from_json, parse_workspace, SqliteStore};
+use super::records::apply_marks;
+use super::{parse_workspace, SqliteStore};
+use crate::store::records_sql::keys_of;
+use crate::store::rows::activity_from_row;
 use crate::store::{
-    inbox_lease, Activity, ActivityPage, ActivityQuery, AppliedBatch, Backlog, ClaimWrite,
-    InboxHealth, InboxRow, InboxStore, NewDelivery, StoreResult, WorkspaceId, INBOX_LEASE_PREFIX,
+    inbox_lease, ActivityPage, ActivityQuery, AppliedBatch, Backlog, ClaimWrite, InboxHealth,
+    InboxRow, InboxStore, NameStore, NewDelivery, StoreResult, WorkspaceId, INBOX_LEASE_PREFIX,
 };
 
 /// Whether `holder` still holds the workspace's inbox lease. The check and the writes after
@@ -39,8 +42,8 @@ static INSERT_DELIVERIES: ChunkedValues = ChunkedValues::new(
 
 static INSERT_ACTIVITIES: ChunkedValues = ChunkedValues::new(
     "INSERT OR IGNORE INTO activity (workspace_id, inbox_id, event_index, event_type,
-        actor_type, actor_id, subject_kind, subject_id, occurred_ms)",
-    "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        actor_type, actor_id, subject_kind, subject_id, occurred_ms, event, family)",
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "",
 );
 
@@ -264,6 +267,7 @@ impl InboxStore for SqliteStore {
             for task in &batch.deletions {
                 delete_task(&mut tx, &ws, *task).await?;
             }
+            apply_marks(&mut tx, &ws, &batch.marks).await?;
             let mut rest = batch.activities.as_slice();
             while !rest.is_empty() {
                 let (size, sql) = INSERT_ACTIVITIES.next(rest.len());
@@ -279,7 +283,9 @@ impl InboxStore for SqliteStore {
                         .bind(&a.actor_id)
                         .bind(&a.subject_kind)
                         .bind(&a.subject_id)
-                        .bind(a.occurred_ms);
+                        .bind(a.occurred_ms)
+                        .bind(&a.event)
+                        .bind(a.family().as_str());
                 }
                 query.execute(&mut *tx).await?;
                 rest = after;
@@ -438,35 +444,41 @@ impl InboxStore for SqliteStore {
         workspace: WorkspaceId,
         query: &ActivityQuery,
     ) -> StoreResult<ActivityPage> {
-        let type_filter = if query.event_type.is_some() {
-            "AND a.event_type = ?"
-        } else {
-            ""
-        };
-        let from = format!("FROM activity a WHERE a.workspace_id = ? {type_filter}");
-        let ws = workspace.to_string();
-        let count_sql = format!("SELECT COUNT(*) {from}");
-        let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(&ws);
-        if let Some(t) = &query.event_type {
-            count = count.bind(t);
+        // Only the filters that are set, so that SQLite picks the index that starts with one
+        // (`activity_by_type`, `activity_by_family`, `activity_by_actor`).
+        let mut conditions = vec!["a.workspace_id = ?"];
+        let mut values = vec![workspace.to_string()];
+        if let Some(event_type) = &query.event_type {
+            conditions.push("a.event_type = ?");
+            values.push(event_type.clone());
+        }
+        if let Some(family) = query.family {
+            conditions.push("a.family = ?");
+            values.push(family.as_str().to_owned());
+        }
+        if let Some(actor) = query.actor {
+            conditions.push("a.actor_id = ?");
+            values.push(actor.to_string());
+        }
+        let filter = conditions.join(" AND ");
+        let count_sql = format!("SELECT COUNT(*) FROM activity a WHERE {filter}");
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+        for value in &values {
+            count = count.bind(value);
         }
         let total = count.fetch_one(&self.pool).await?;
         let list_sql = format!(
             "SELECT a.id, a.event_type, a.actor_type, a.actor_id, a.subject_kind, a.subject_id,
-                    a.occurred_ms, t.data AS task
-             {from_joined}
-             ORDER BY a.id DESC LIMIT ? OFFSET ?",
-            from_joined = from.replacen(
-                "WHERE",
-                "LEFT JOIN tasks t ON t.workspace_id = a.workspace_id
-                    AND a.subject_kind = 'task' AND t.task_id = a.subject_id
-                 WHERE",
-                1
-            )
+                    a.occurred_ms, a.event, t.data AS task
+             FROM activity a
+             LEFT JOIN tasks t ON t.workspace_id = a.workspace_id
+                AND a.subject_kind = 'task' AND t.task_id = a.subject_id
+             WHERE {filter}
+             ORDER BY a.id DESC LIMIT ? OFFSET ?"
         );
-        let mut list = sqlx::query(&list_sql).bind(&ws);
-        if let Some(t) = &query.event_type {
-            list = list.bind(t);
+        let mut list = sqlx::query(&list_sql);
+        for value in &values {
+            list = list.bind(value);
         }
         let rows = list
             .bind(i64::from(query.limit))
@@ -475,23 +487,15 @@ impl InboxStore for SqliteStore {
             .await?;
         let entries = rows
             .iter()
-            .map(|row| {
-                let task: Option<String> = row.try_get("task")?;
-                Ok(Activity {
-                    id: row.try_get("id")?,
-                    event_type: row.try_get("event_type")?,
-                    actor_type: row.try_get("actor_type")?,
-                    actor_id: row.try_get("actor_id")?,
-                    subject_kind: row.try_get("subject_kind")?,
-                    subject_id: row.try_get("subject_id")?,
-                    task: task.as_deref().map(from_json).transpose()?,
-                    occurred_ms: row.try_get("occurred_ms")?,
-                })
-            })
+            .map(activity_from_row)
             .collect::<StoreResult<Vec<_>>>()?;
+        let (record_ids, keys) = keys_of(&entries);
+        let mut names = self.names(workspace, &keys).await?;
+        names.records = self.records(workspace, &record_ids).await?;
         Ok(ActivityPage {
             entries,
             total: u64::try_from(total).unwrap_or(0),
+            names,
         })
     }
 }

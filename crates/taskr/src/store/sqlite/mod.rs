@@ -11,6 +11,7 @@ mod leases;
 mod links;
 mod ops;
 mod point_reads;
+mod records;
 
 use std::str::FromStr;
 use std::time::Duration;

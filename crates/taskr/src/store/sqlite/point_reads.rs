@@ -125,4 +125,7 @@ impl StoreRow for LiteRow<'_, '_> {
     fn opt_bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>> {
         self.get(column)
     }
+    fn flag(&self, column: &str) -> StoreResult<bool> {
+        self.get(column)
+    }
 }
