@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use uuid::Uuid;
 
-use super::{refs_of, Activity, NameKey, NameKind, NameRef};
+use super::{refs_of, Activity, NameKey, NameRef};
 
 /// A task's link to a record (`task_records`), kept with the task like its assignees.
 pub(super) const DELETE_TASK_RECORDS: &str =
@@ -203,11 +203,6 @@ pub(super) fn linked_ids(tasks: &[attio::Task]) -> Vec<Uuid> {
         .flat_map(|t| t.linked_records.iter().map(|l| l.target_record_id))
         .collect();
     ids.into_iter().collect()
-}
-
-/// A stored name kind read back; an unknown one is corrupt data.
-pub(super) fn parse_kind(raw: &str) -> super::StoreResult<NameKind> {
-    NameKind::parse(raw).ok_or_else(|| super::StoreError::Corrupt(format!("name kind {raw:?}")))
 }
 
 /// Writes the names cache for a backend (`$store`, whose transactions are on `$conn`): the
@@ -410,7 +405,7 @@ macro_rules! impl_name_store {
                     .map(|(kind, id, parent, attempts)| {
                         Ok(WantedName {
                             key: NameKey {
-                                kind: parse_kind(&kind)?,
+                                kind: $crate::store::rows::parse_kind(&kind)?,
                                 id,
                             },
                             parent,

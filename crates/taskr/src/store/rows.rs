@@ -59,6 +59,12 @@ where
     }
 }
 
+/// A stored name kind read back; an unknown one is corrupt data.
+pub(super) fn parse_kind(raw: &str) -> StoreResult<super::NameKind> {
+    super::NameKind::parse(raw)
+        .ok_or_else(|| super::StoreError::Corrupt(format!("name kind {raw:?}")))
+}
+
 pub(super) fn parse_uuid(raw: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(raw).map_err(|e| StoreError::Corrupt(format!("uuid {raw:?}: {e}")))
 }
@@ -313,7 +319,7 @@ pub(super) fn record_from_row(row: &impl StoreRow) -> StoreResult<CachedRecord> 
 pub(super) fn name_from_row(row: &impl StoreRow) -> StoreResult<CachedName> {
     Ok(CachedName {
         key: NameKey {
-            kind: super::records_sql::parse_kind(&row.text("kind")?)?,
+            kind: parse_kind(&row.text("kind")?)?,
             id: row.text("id")?,
         },
         parent: row.opt_text("parent")?,
