@@ -62,6 +62,8 @@ async fn a_person_signs_up_connects_attio_and_sees_tasks_in_a_real_browser() {
     let _driver = Driver(
         Command::new(&driver_path)
             .arg(format!("--port={port}"))
+            // The browser's time zone, which the tasks page's script reports for the user.
+            .env("TZ", "Asia/Tokyo")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -136,6 +138,13 @@ async fn a_person_signs_up_connects_attio_and_sees_tasks_in_a_real_browser() {
             .for_element(Locator::Css("table.tasks"))
             .await?;
         let page = browser.source().await?;
+        // With JavaScript on, the user's zone defaults to the browser's.
+        browser
+            .wait()
+            .for_element(Locator::XPath(
+                "//p[contains(., 'Times are shown in Asia/Tokyo')]",
+            ))
+            .await?;
 
         // Two pages open on the same view; a task completed on one is struck through on the
         // other without a reload (and appears on both live when Attio's webhook brings it).
