@@ -336,6 +336,18 @@ async fn apply_workspace(
         lease_lost(workspace);
         return Ok(());
     }
+    // Said at once: until then, this instance's read model keeps serving the pages from before
+    // the write (the names read below can take a while).
+    if any_done {
+        state
+            .coordinator
+            .publish(LiveEvent::new(workspace, Change::Activity));
+    }
+    if tasks_changed {
+        state
+            .coordinator
+            .publish(LiveEvent::new(workspace, Change::Tasks));
+    }
     let put_back: usize = retries.values().map(Vec::len).sum();
     state.metrics.count(
         crate::metrics::WORKER_ROWS,
@@ -381,16 +393,6 @@ async fn apply_workspace(
     // What the batch named and the tasks it wrote link, read now (it publishes what changed).
     if let Err(e) = names::fill(state, workspace, NAME_READS_PER_BATCH, Pace::Worker).await {
         tracing::warn!(%workspace, error = format!("{e:#}"), "could not read names");
-    }
-    if any_done {
-        state
-            .coordinator
-            .publish(LiveEvent::new(workspace, Change::Activity));
-    }
-    if tasks_changed {
-        state
-            .coordinator
-            .publish(LiveEvent::new(workspace, Change::Tasks));
     }
     if health_changed {
         state
