@@ -167,6 +167,14 @@ async fn a_person_signs_up_connects_attio_and_sees_tasks_in_a_real_browser() {
         browser.goto(&view).await?;
         let row = format!("tr#task-{live_task}");
         browser.wait().for_element(Locator::Css(&row)).await?;
+        // A keyboard user's place on the first page, in a region that live updates swap.
+        let edit = format!("{row} a[href*='/edit']");
+        browser
+            .execute(
+                "document.querySelector(arguments[0]).focus();",
+                vec![serde_json::json!(edit)],
+            )
+            .await?;
         let second = browser.new_window(false).await?;
         browser.switch_to_window(second.handle).await?;
         browser.goto(&view).await?;
@@ -194,6 +202,27 @@ async fn a_person_signs_up_connects_attio_and_sees_tasks_in_a_real_browser() {
             .await?
             .css_value("text-decoration-line")
             .await?;
+        // Screen readers hear a short note, and the focus stays where it was.
+        let announced = "var note = document.querySelector('[data-live-announce]');
+            return note.getAttribute('aria-live') === 'polite' && note.textContent === 'Tasks updated';";
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while browser.execute(announced, vec![]).await? != true {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the update was never announced"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let kept = browser
+            .execute(
+                "return document.activeElement === document.querySelector(arguments[0]);",
+                vec![serde_json::json!(edit)],
+            )
+            .await?;
+        assert_eq!(
+            kept, true,
+            "the focus stays on the same link after the update"
+        );
         Ok::<_, fantoccini::error::CmdError>((consent, page, struck))
     };
     let result = run.await;
