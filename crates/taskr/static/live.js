@@ -43,6 +43,11 @@
           var fresh = regions(new DOMParser().parseFromString(html, "text/html"));
           var current = regions(document);
           if (fresh.length !== current.length) return;
+          // Nothing new (an event about something this page does not show): nothing to say.
+          var same = Array.prototype.every.call(current, function (region, i) {
+            return region.innerHTML === fresh[i].innerHTML;
+          });
+          if (same) return;
           var focus = focusPath(current);
           current.forEach(function (region, i) { region.replaceWith(fresh[i]); });
           if (focus) refocus(fresh[focus.region], focus.index);
