@@ -21,7 +21,7 @@ use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
 use crate::browser::chromium;
-use crate::helpers::{TestApp, TestOptions};
+use crate::helpers::{wait_until, TestApp, TestOptions};
 
 const WIDTHS: [u32; 2] = [360, 1280];
 const SCHEMES: [&str; 2] = ["light", "dark"];
@@ -56,8 +56,18 @@ async fn color_scheme(browser: &Client, scheme: &str) -> Result<(), CmdError> {
             "cmd": "Emulation.setEmulatedMedia",
             "params": {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
         })))
-        .await
-        .map(drop)
+        .await?;
+    let applied = browser
+        .execute(
+            "return matchMedia('(prefers-color-scheme: ' + arguments[0] + ')').matches;",
+            vec![json!(scheme)],
+        )
+        .await?;
+    assert_eq!(
+        applied, true,
+        "the page sees prefers-color-scheme: {scheme}"
+    );
+    Ok(())
 }
 
 /// axe-core's source, or `None` (saying why) where `TASKR_AXE_JS` is not set.
@@ -440,6 +450,19 @@ async fn a_person_signs_up_connects_and_syncs_with_the_keyboard_alone() {
         let path = tab_to(browser, "approve").await?;
         assert_eq!(path[0], "Skip to main content", "the sandbox's pages too");
         press(browser, Key::Enter).await?;
+        browser
+            .wait()
+            .for_element(Locator::Css("table.tasks"))
+            .await?;
+        // On a first visit zone.js reports the browser's time zone and may show the page again;
+        // the walk goes on on a page that stays.
+        wait_until("the browser's zone", Duration::from_secs(10), || async {
+            app.count("SELECT COUNT(*) FROM users WHERE time_zone IS NOT NULL")
+                .await
+                == 1
+        })
+        .await;
+        browser.goto(&app.url("/tasks")).await?;
         browser
             .wait()
             .for_element(Locator::Css("table.tasks"))
