@@ -3,7 +3,7 @@
 //! (360 px) and desktop (1280 px) width, in light and dark mode: no sideways scrolling of the
 //! page, and no violation of axe-core's WCAG 2.0/2.1 A and AA rules. Screenshots of each are
 //! written to a folder the test prints. A second test walks sign-up, connect and "Sync now"
-//! with the keyboard alone.
+//! with the keyboard alone, a third does it with JavaScript off.
 //!
 //! axe-core is read from the file named by `TASKR_AXE_JS` (`.ci/run` installs it from npm into a
 //! scratch folder); without it that part is skipped with a printed reason, or fails when
@@ -482,4 +482,60 @@ async fn a_person_signs_up_connects_and_syncs_with_the_keyboard_alone() {
         app.count("SELECT COUNT(*) FROM users").await == 1,
         "the account exists"
     );
+}
+
+#[tokio::test]
+async fn a_person_signs_up_connects_and_syncs_with_javascript_off() {
+    let Some(session) = chromium("no-JavaScript test").await else {
+        return;
+    };
+    let browser = &session.client;
+    let app = TestApp::spawn().await;
+    let run = async {
+        browser.goto(&app.url("/")).await?;
+        browser
+            .issue_cmd(Cdp(json!({
+                "cmd": "Emulation.setScriptExecutionDisabled",
+                "params": {"value": true},
+            })))
+            .await?;
+        browser.goto(&app.url("/signup")).await?;
+        fill(browser, "username", "no-script-user").await?;
+        fill(browser, "password", "a long password").await?;
+        submit(browser).await?;
+        browser
+            .wait()
+            .for_element(Locator::LinkText("Connect Attio"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .for_element(Locator::Css("button[value=approve]"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .for_element(Locator::Css("table.tasks"))
+            .await?;
+        browser
+            .find(Locator::XPath("//button[normalize-space()='Sync now']"))
+            .await?
+            .click()
+            .await?;
+        wait_for_url(browser, "notice=synced").await?;
+        // A page fully loaded (its deferred scripts would have run by then).
+        browser.goto(&app.url("/tasks")).await?;
+        let following = browser.source().await?;
+        Ok::<_, CmdError>(following)
+    };
+    let result = run.await;
+    let _ = browser.clone().close().await;
+    let page = result.expect("the journey without JavaScript");
+    assert!(
+        !page.contains("data-live-stream"),
+        "no script ran: live updates never started"
+    );
+    assert!(page.contains("class=\"tasks\""), "the tasks are listed");
 }
