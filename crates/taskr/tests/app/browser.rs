@@ -7,7 +7,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fantoccini::{ClientBuilder, Locator};
+use fantoccini::{Client, ClientBuilder, Locator};
 
 use crate::helpers::TestApp;
 
@@ -44,22 +44,31 @@ async fn wait_for_port(port: u16) -> bool {
     false
 }
 
-#[tokio::test]
-async fn a_person_signs_up_connects_attio_and_sees_tasks_in_a_real_browser() {
+/// A headless Chromium session driven through a chromedriver of its own; dropping it stops both.
+pub(crate) struct Chromium {
+    pub client: Client,
+    _profile: tempfile::TempDir,
+    _driver: Driver,
+}
+
+/// Starts Chromium, or says why not and returns `None` where no chromedriver is installed
+/// (a failure instead when `TASKR_REQUIRE_BROWSER` is set). `what` names the skipped test.
+pub(crate) async fn chromium(what: &str) -> Option<Chromium> {
     let Some(driver_path) = chromedriver() else {
         assert!(
             std::env::var_os("TASKR_REQUIRE_BROWSER").is_none(),
             "TASKR_REQUIRE_BROWSER is set but no chromedriver was found"
         );
-        eprintln!("SKIPPED browser smoke test: chromedriver not found (apt-get install chromium chromium-driver)");
-        return;
+        eprintln!(
+            "SKIPPED {what}: chromedriver not found (apt-get install chromium chromium-driver)"
+        );
+        return None;
     };
-    let app = TestApp::spawn().await;
     let port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap().port()
     };
-    let _driver = Driver(
+    let driver = Driver(
         Command::new(&driver_path)
             .arg(format!("--port={port}"))
             // The browser's time zone, which the tasks page's script reports for the user.
@@ -87,12 +96,26 @@ async fn a_person_signs_up_connects_attio_and_sees_tasks_in_a_real_browser() {
     );
     // fantoccini's rustls needs a process-wide crypto provider; ring is the one reqwest uses.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let browser = ClientBuilder::rustls()
+    let client = ClientBuilder::rustls()
         .expect("tls")
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
         .expect("a chromium session");
+    Some(Chromium {
+        client,
+        _profile: profile,
+        _driver: driver,
+    })
+}
+
+#[tokio::test]
+async fn a_person_signs_up_connects_attio_and_sees_tasks_in_a_real_browser() {
+    let Some(session) = chromium("browser smoke test").await else {
+        return;
+    };
+    let browser = &session.client;
+    let app = TestApp::spawn().await;
 
     let live_task = app.create_task("Browser live task").await["data"]["id"]["task_id"]
         .as_str()
@@ -153,6 +176,14 @@ async fn a_person_signs_up_connects_attio_and_sees_tasks_in_a_real_browser() {
         browser.goto(&view).await?;
         let row = format!("tr#task-{live_task}");
         browser.wait().for_element(Locator::Css(&row)).await?;
+        // A keyboard user's place on the first page, in a region that live updates swap.
+        let edit = format!("{row} a[href*='/edit']");
+        browser
+            .execute(
+                "document.querySelector(arguments[0]).focus();",
+                vec![serde_json::json!(edit)],
+            )
+            .await?;
         let second = browser.new_window(false).await?;
         browser.switch_to_window(second.handle).await?;
         browser.goto(&view).await?;
@@ -180,10 +211,31 @@ async fn a_person_signs_up_connects_attio_and_sees_tasks_in_a_real_browser() {
             .await?
             .css_value("text-decoration-line")
             .await?;
+        // Screen readers hear a short note, and the focus stays where it was.
+        let announced = "var note = document.querySelector('[data-live-announce]');
+            return note.getAttribute('aria-live') === 'polite' && note.textContent === 'Tasks updated';";
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while browser.execute(announced, vec![]).await? != true {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the update was never announced"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let kept = browser
+            .execute(
+                "return document.activeElement === document.querySelector(arguments[0]);",
+                vec![serde_json::json!(edit)],
+            )
+            .await?;
+        assert_eq!(
+            kept, true,
+            "the focus stays on the same link after the update"
+        );
         Ok::<_, fantoccini::error::CmdError>((consent, page, struck))
     };
     let result = run.await;
-    let _ = browser.close().await;
+    let _ = browser.clone().close().await;
     let (consent, page, struck) = result.expect("the browser journey");
     assert_eq!(
         struck, "line-through",

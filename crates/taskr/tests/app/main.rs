@@ -1,6 +1,7 @@
 //! Black-box tests of Taskr: each spawns Taskr and an in-process Attio sandbox on port 0 and
 //! talks to them over HTTP.
 
+mod accessibility;
 mod accounts;
 mod attio_link;
 mod backlog;

@@ -108,9 +108,18 @@ fn text_of(html: &str) -> String {
 
 /// The sentences of a feed page, newest first.
 fn sentences(html: &str) -> Vec<String> {
-    html.split("<td class=\"sentence\">")
+    html.split("<td class=\"sentence\"")
         .skip(1)
-        .map(|cell| text_of(cell.split("</td>").next().unwrap()))
+        .map(|cell| {
+            text_of(
+                cell.split_once('>')
+                    .unwrap()
+                    .1
+                    .split("</td>")
+                    .next()
+                    .unwrap(),
+            )
+        })
         .collect()
 }
 
