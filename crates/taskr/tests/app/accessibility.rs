@@ -127,6 +127,9 @@ impl Audit<'_> {
                         "{name} at {width} px ({scheme}): the page is {scroll} px wide"
                     ));
                 }
+                if width == WIDTHS[0] && scheme == SCHEMES[0] {
+                    self.tap_targets(name).await?;
+                }
                 self.screenshot(&format!("{name}-{width}-{scheme}.png"), width)
                     .await?;
                 let found = self.axe(name, width, scheme).await?;
@@ -134,6 +137,40 @@ impl Audit<'_> {
             }
         }
         color_scheme(self.browser, "light").await
+    }
+
+    /// On a narrow screen, every control a finger aims at (buttons, fields, menus, filters, row
+    /// actions, paging, button links) is at least 44 px tall. Links inside running text are
+    /// left out, as WCAG's target-size rule leaves them out; so are check boxes, whose label is
+    /// part of the target, and what is not shown (the skip link until it is focused).
+    async fn tap_targets(&mut self, name: &str) -> Result<(), CmdError> {
+        let small = self
+            .browser
+            .execute(
+                r#"var out = [];
+                   document.querySelectorAll('button, select, a.button, nav a, .filters a,'
+                       + ' .row-actions a, .paging a,'
+                       + ' input:not([type=hidden]):not([type=checkbox]):not([type=radio])')
+                     .forEach(function (el) {
+                       var r = el.getBoundingClientRect();
+                       if (r.width === 0 || r.height === 0 || el.classList.contains('skip')) return;
+                       if (getComputedStyle(el).visibility === 'hidden') return;
+                       if (r.height < 44) out.push(el.tagName.toLowerCase() + ' "'
+                         + (el.textContent || el.value || el.name || '').trim().slice(0, 30)
+                         + '" ' + Math.round(r.height) + ' px');
+                     });
+                   return out;"#,
+                vec![],
+            )
+            .await?;
+        for target in small.as_array().into_iter().flatten() {
+            self.problems.push(format!(
+                "{name} at {} px: a tap target is under 44 px: {}",
+                WIDTHS[0],
+                target.as_str().unwrap_or_default()
+            ));
+        }
+        Ok(())
     }
 
     /// A screenshot of the whole page: the window is made as tall as the page for a moment.
